@@ -1,0 +1,1 @@
+"""Analyses and figures of pre-trained models."""

@@ -1,0 +1,32 @@
+"""`lut pretrain [RECIPE] [key=value ...]`."""
+
+import argparse
+
+from lut.config import config_help, recipe_names, resolve_config
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add the `pretrain` sub-command."""
+    parser = subcommands.add_parser(
+        "pretrain",
+        help="pre-train a ViT with LUT or MAE",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Pre-train with a recipe (bundled name or YAML path; default: demo) and key=value overrides.",
+        epilog=f"recipes: {', '.join(recipe_names())}\n\nconfig keys (key=default):\n{config_help()}",
+    )
+    parser.add_argument("settings", nargs="*", metavar="[RECIPE] key=value", help="recipe, then overrides")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve the config, train, and print where the outputs are."""
+    from lut.training.pretrain import pretrain
+
+    overrides = list(args.settings)
+    recipe = overrides.pop(0) if overrides and "=" not in overrides[0] else None
+    summary = pretrain(resolve_config(recipe, overrides))
+    print(f"done: {summary['steps']} steps; outputs in {summary['output_dir']}")
+    for key in ("checkpoint", "loss_curve", "reconstructions"):
+        if key in summary:
+            print(f"  {key:<16} {summary[key]}")
+    return 0

@@ -1,0 +1,203 @@
+"""Typed pre-training configuration: defaults, YAML recipes and `key=value` overrides."""
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+from lut.errors import UsageError
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:  # noqa: A002
+    """A config field with its help text (shown by `lut pretrain --help`) and allowed values."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, "choices": choices})
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass
+class PretrainConfig:
+    """Every setting of a pre-training run; the defaults are the released LUT code's."""
+
+    # model
+    model: str = option("lut_vit_base_patch16", "preset: {lut,mae}_vit_{tiny,small,base,large}_patch16, *_huge_patch14")
+    img_size: int = option(224, "input side in pixels")
+    patch_size: int = option(0, "patch side in pixels; 0 keeps the preset's")
+    decoder_embed_dim: int = option(512, "decoder width")
+    decoder_depth: int = option(8, "decoder blocks")
+    decoder_num_heads: int = option(16, "decoder attention heads")
+    head_hidden_dim: int = option(4096, "hidden width of the projector and predictor")
+    head_depth: int = option(2, "Linear layers per head (0: identity)")
+    head_norm: str = option("bn", "norm inside the heads", ("bn", "ln", "none"))
+    head_activation: str = option("relu", "activation inside the heads", ("relu", "gelu"))
+    # method
+    mask_ratio: float = option(0.75, "fraction of patches hidden from each student view")
+    norm_pix_loss: bool = option(True, "regress per-patch standardised pixels")
+    mae_loss_weight: float = option(1.0, "weight of the reconstruction loss")
+    bc_loss_weight: float = option(0.25, "weight alpha of the BC loss (0.25 ViT-B, 1.0 ViT-S)")
+    teacher_momentum: float = option(0.996, "EMA momentum at step 0; rises to 1 on a cosine")
+    # data
+    data: str = option("fashion-mnist", "folder (class sub-folders or flat) or fashion-mnist, cifar10, cifar100, stl10")
+    data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
+    download: bool = option(True, "download torchvision data sets when missing")
+    crop: str = option("src", "geometric augmentation: simple resized crop or random resized crop", ("src", "rrc"))
+    rrc_scale_min: float = option(0.2, "smallest area fraction of random resized crop")
+    mean: list = option(IMAGENET_MEAN, "per-channel normalisation mean")
+    std: list = option(IMAGENET_STD, "per-channel normalisation std")
+    num_workers: int = option(8, "data loader processes per training process")
+    # optimisation
+    epochs: int = option(1600, "epochs; the lr and momentum schedules span them")
+    warmup_epochs: float = option(40, "linear lr warm-up from 0")
+    batch_size: int = option(64, "images per process per micro-batch")
+    accum_iter: int = option(1, "micro-batches per optimiser step")
+    blr: float = option(1.5e-4, "base learning rate, scaled by the effective batch with lr_rule")
+    lr: float = option(0.0, "absolute learning rate; 0 derives it from blr")
+    lr_rule: str = option("sqrt", "sqrt: blr*sqrt(batch)/4 (released LUT); linear: blr*batch/256 (MAE)", ("sqrt", "linear"))
+    min_lr: float = option(0.0, "learning rate at the end of the cosine")
+    weight_decay: float = option(0.05, "AdamW weight decay on weights with ndim > 1")
+    adam_beta1: float = option(0.9, "AdamW beta1")
+    adam_beta2: float = option(0.95, "AdamW beta2")
+    clip_grad: float = option(0.0, "max gradient norm; 0 disables clipping")
+    precision: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16", "fp16"))
+    device: str = option("auto", "auto, cpu, cuda")
+    seed: int = option(0, "seed of the data order, augmentations, masks and init")
+    max_steps: int = option(0, "stop after this many optimiser steps in total (0: run all epochs)")
+    # output
+    output_dir: str = option("runs/lut", "where checkpoints, metrics and plots go")
+    resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+    save_every_steps: int = option(0, "also write checkpoint-last.pth every N optimiser steps (0: per epoch only)")
+    keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)")
+    log_every_steps: int = option(20, "metrics line every N optimiser steps")
+    num_visualize: int = option(8, "images in the final reconstruction figure (0: none)")
+    final_knn: bool = option(False, "after training, k-NN accuracy on the data set's test split")
+    knn_k: int = option(20, "neighbours for the final k-NN")
+    knn_train_samples: int = option(0, "training images used as k-NN memory (0: all)")
+
+    @property
+    def method(self) -> str:
+        """"lut" or "mae", read off the model name."""
+        return self.model.split("_", 1)[0]
+
+
+def config_fields() -> dict[str, dataclasses.Field]:
+    """The config's fields by name."""
+    return {f.name: f for f in dataclasses.fields(PretrainConfig)}
+
+
+def recipe_names() -> list[str]:
+    """Recipes shipped inside the package."""
+    return sorted(p.name[:-5] for p in resources.files("lut.recipes").iterdir() if p.name.endswith(".yaml"))
+
+
+def load_recipe(recipe: str) -> dict[str, Any]:
+    """Read a bundled recipe by name, or a YAML file by path.
+
+    Raises:
+        UsageError: unknown recipe, unreadable file or YAML that is not a mapping.
+    """
+    bundled = resources.files("lut.recipes") / f"{recipe}.yaml"
+    if bundled.is_file():
+        text = bundled.read_text()
+    elif Path(recipe).is_file():
+        text = Path(recipe).read_text()
+    else:
+        raise UsageError(f"no recipe {recipe!r}: give a YAML path or one of {', '.join(recipe_names())}")
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise UsageError(f"recipe {recipe}: invalid YAML: {error}".splitlines()[0]) from error
+    if not isinstance(values, dict):
+        raise UsageError(f"recipe {recipe}: expected a mapping of config keys")
+    return values
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`["epochs=10", "mean=[0.5,0.5,0.5]"]` -> {"epochs": 10, "mean": [0.5, 0.5, 0.5]} (values read as YAML)."""
+    values = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected key=value, got {pair!r}")
+        try:
+            values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            values[key.strip()] = raw
+    return values
+
+
+def build_config(values: dict[str, Any]) -> PretrainConfig:
+    """Check names, types and choices of `values` and build the config.
+
+    Raises:
+        UsageError: naming the unknown key (with the closest valid ones) or the bad value.
+    """
+    fields = config_fields()
+    hints = get_type_hints(PretrainConfig)
+    checked = {}
+    for key, value in values.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise UsageError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(fields)}")
+        checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
+    return PretrainConfig(**checked)
+
+
+def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -> Any:
+    """Convert a YAML value to the field's type, or explain why it does not fit."""
+    target = get_origin(kind) or kind
+    try:
+        if target is bool:
+            if not isinstance(value, bool):
+                raise ValueError
+        elif target is int:
+            if isinstance(value, bool) or float(value) != int(value):
+                raise ValueError
+            value = int(value)
+        elif target is float:
+            if isinstance(value, bool):
+                raise ValueError
+            value = float(value)
+        elif target is str:
+            value = str(value)
+        elif target is list:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError
+            item_type = (get_args(kind) or (float,))[0]
+            value = [float(v) if item_type is float else v for v in value]
+    except (TypeError, ValueError):
+        raise UsageError(f"config key {key}: {value!r} is not a valid {kind.__name__}") from None
+    if choices is not None and value not in choices:
+        raise UsageError(f"config key {key}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:
+    """Defaults <- recipe (the demo when None) <- command-line overrides."""
+    values = load_recipe(recipe or "demo")
+    values.update(parse_overrides(overrides))
+    return build_config(values)
+
+
+def config_help() -> str:
+    """One line per key with its default and meaning, for `--help`."""
+    lines = []
+    defaults = PretrainConfig()
+    for name, item in config_fields().items():
+        choices = item.metadata.get("choices")
+        suffix = f" [{'|'.join(choices)}]" if choices else ""
+        setting = f"{name}={getattr(defaults, name)}"
+        lines.append(f"  {setting:<34} {item.metadata['help']}{suffix}")
+    return "\n".join(lines)
+
+
+def save_config(config: PretrainConfig, path: Path) -> None:
+    """Write the resolved config as YAML (a valid recipe for re-running the run)."""
+    path.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))

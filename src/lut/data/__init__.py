@@ -1,0 +1,1 @@
+"""Image data: loading, augmented views and data sets."""

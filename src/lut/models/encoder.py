@@ -1,0 +1,112 @@
+"""The ViT encoder used by the student and the teacher (timm blocks, MAE layout and init)."""
+
+from functools import partial
+
+import torch
+from timm.layers import PatchEmbed
+from timm.models.vision_transformer import Block
+from torch import nn
+
+from lut.models.pos_embed import sincos_2d_position_table
+
+
+class ViTEncoder(nn.Module):
+    """A standard pre-norm ViT with a CLS token and a fixed sin-cos position table.
+
+    State-dict keys follow timm's ViT (`cls_token`, `pos_embed`, `patch_embed.proj.*`,
+    `blocks.{i}.*`, `norm.*`), so the weights load into timm and the official MAE/LUT code.
+
+    Args:
+        img_size: input side in pixels.
+        patch_size: patch side in pixels.
+        in_chans: input channels.
+        embed_dim: token width D.
+        depth: number of transformer blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden width over D.
+    """
+
+    def __init__(
+        self,
+        img_size: int = 224,
+        patch_size: int = 16,
+        in_chans: int = 3,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+    ) -> None:
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.patch_size = patch_size
+        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+        self.num_patches = self.patch_embed.num_patches
+        self.grid_size = self.patch_embed.grid_size[0]
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.register_buffer("pos_embed", sincos_2d_position_table(embed_dim, self.grid_size))
+        norm_layer = partial(nn.LayerNorm, eps=1e-6)
+        self.blocks = nn.ModuleList(
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm_layer) for _ in range(depth)
+        )
+        self.norm = norm_layer(embed_dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """MAE initialisation: xavier-uniform Linears and patch projection, zero biases, N(0, 0.02) CLS."""
+        projection = self.patch_embed.proj.weight.data
+        nn.init.xavier_uniform_(projection.view(projection.shape[0], -1))
+        nn.init.normal_(self.cls_token, std=0.02)
+        self.apply(init_linear_and_norm)
+
+    def no_weight_decay(self) -> set[str]:
+        """Parameter names timm's optimiser helpers exclude from weight decay."""
+        return {"cls_token", "pos_embed"}
+
+    def embed_patches(self, images: torch.Tensor) -> torch.Tensor:
+        """Patch tokens with their positions, CLS not yet added.
+
+        Args:
+            images: (B, C, H, W).
+
+        Returns:
+            (B, N, D) patch tokens.
+        """
+        return self.patch_embed(images) + self.pos_embed[:, 1:, :]
+
+    def forward_encoder(self, images: torch.Tensor, keep_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Encode the kept patches (all of them when `keep_ids` is None).
+
+        Args:
+            images: (B, C, H, W).
+            keep_ids: (B, K) indices of the visible patches, or None for the whole image.
+
+        Returns:
+            (B, 1 + K, D) tokens after the final norm, CLS first.
+        """
+        tokens = self.embed_patches(images)  # (B, N, D)
+        if keep_ids is not None:
+            tokens = torch.gather(tokens, 1, keep_ids.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))  # (B, K, D)
+        cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(tokens.shape[0], -1, -1)  # (B, 1, D)
+        tokens = torch.cat([cls, tokens], dim=1)
+        for block in self.blocks:
+            tokens = block(tokens)
+        return self.norm(tokens)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        """timm-style features of the whole image: (B, C, H, W) -> (B, 1 + N, D)."""
+        return self.forward_encoder(images)
+
+    def forward(self, images: torch.Tensor, keep_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean-pooled patch tokens (CLS excluded): (B, C, H, W) -> (B, D)."""
+        return self.forward_encoder(images, keep_ids)[:, 1:, :].mean(dim=1)
+
+
+def init_linear_and_norm(module: nn.Module) -> None:
+    """MAE's per-module init: xavier-uniform Linear weights, zero biases, LayerNorm 1/0."""
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)

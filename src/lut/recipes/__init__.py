@@ -1,0 +1,1 @@
+"""YAML recipes: the demo and the paper's pre-training runs."""

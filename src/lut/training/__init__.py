@@ -1,0 +1,1 @@
+"""Pre-training: the LUT step, EMA teacher, schedules, checkpoints and the training loop."""

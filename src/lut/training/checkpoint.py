@@ -1,0 +1,90 @@
+"""Atomic checkpoint files of plain data, loadable with `torch.load(weights_only=True)`."""
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lut.errors import UsageError
+
+LAST_CHECKPOINT = "checkpoint-last.pth"
+
+
+def atomic_save(payload: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename over `path`.
+
+    A run killed while saving leaves the previous file intact.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as handle:
+        torch.save(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint with the safe unpickler, onto the CPU.
+
+    Raises:
+        UsageError: missing, truncated or non-checkpoint files, or files that need pickled code.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UsageError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"cannot read checkpoint {path}: {reason}") from error
+    if not isinstance(payload, dict):
+        raise UsageError(f"checkpoint {path} holds a {type(payload).__name__}, not a dict of weights")
+    return payload
+
+
+def describe_mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> str | None:
+    """Say which keys and shapes of `state` do not fit `model`, or None when everything fits."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    reshaped = sorted(
+        f"{key} {tuple(state[key].shape)} vs {tuple(value.shape)}"
+        for key, value in expected.items()
+        if key in state and tuple(state[key].shape) != tuple(value.shape)
+    )
+    problems = []
+    for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", reshaped)):
+        if keys:
+            shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+            problems.append(f"{label}: {shown}")
+    return "; ".join(problems) or None
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load `state` strictly into `model`, or raise a UsageError naming the keys that do not fit."""
+    mismatch = describe_mismatch(model, state)
+    if mismatch:
+        raise UsageError(f"{source} does not fit this model ({mismatch})")
+    model.load_state_dict(state)
+
+
+ARCHITECTURE_KEYS = (
+    "model", "img_size", "patch_size", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
+    "head_hidden_dim", "head_depth", "head_norm", "head_activation",
+)
+
+
+def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:
+    """Refuse to resume from a checkpoint of another architecture, naming the differing keys."""
+    differing = [
+        f"{key}={saved_config.get(key)!r} there, {config[key]!r} here"
+        for key in ARCHITECTURE_KEYS
+        if saved_config.get(key) != config[key]
+    ]
+    if differing:
+        raise UsageError(f"{source} is a checkpoint of another model ({'; '.join(differing)})")

@@ -1,0 +1,64 @@
+"""Process-group set-up: one plain process, or torchrun (nccl on GPU, gloo on CPU)."""
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process sits in the job."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process writes files and prints progress."""
+        return self.rank == 0
+
+
+def select_device(name: str, local_rank: int = 0) -> torch.device:
+    """"auto" picks this process's GPU when there is one, otherwise the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        return torch.device("cuda", local_rank)
+    return torch.device(name)
+
+
+def init_distributed(device_name: str = "auto") -> DistributedContext:
+    """Join torchrun's process group when launched by it, else run as a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = select_device(device_name, local_rank)
+    if world_size == 1:
+        return DistributedContext(device=device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return DistributedContext(dist.get_rank(), dist.get_world_size(), local_rank, device)
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group, if any."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """Average a tensor over ranks (for logging; gradients are DDP's job)."""
+    if not context.is_distributed:
+        return value
+    value = value.clone()
+    dist.all_reduce(value)
+    return value / context.world_size

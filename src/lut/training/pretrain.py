@@ -1,0 +1,350 @@
+"""The pre-training loop: data, student, teacher, optimiser, checkpoints and logs."""
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from timm.optim import param_groups_weight_decay
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from lut import __version__
+from lut.config import PretrainConfig, save_config
+from lut.data.sampling import AugmentedDataset, ShardedEpochSampler
+from lut.data.sources import build_dataset
+from lut.data.views import SingleViewTransform, TwoViewTransform
+from lut.errors import NonFiniteLossError, UsageError
+from lut.models import PretrainModel, Teacher, create_model
+from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
+from lut.training.checkpoint import (
+    LAST_CHECKPOINT,
+    atomic_save,
+    check_same_architecture,
+    load_checkpoint,
+    load_weights,
+)
+from lut.training.final_report import final_knn, save_reconstructions
+from lut.training.distributed import DistributedContext, all_reduce_mean, init_distributed, shutdown_distributed
+from lut.training.lut_step import LossSettings, pretrain_losses
+from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
+from lut.training.schedules import scaled_learning_rate, warmup_cosine
+from lut.training.teacher import EMAUpdater, teacher_momentum
+
+log = logging.getLogger("lut")
+
+
+def pretrain(config: PretrainConfig) -> dict[str, Any]:
+    """Pre-train with LUT or MAE as `config` says; returns a summary of the run.
+
+    Works as a single process or under torchrun (one process per GPU, or gloo on CPU).
+    """
+    context = init_distributed(config.device)
+    try:
+        return PretrainRun(config, context).run()
+    finally:
+        shutdown_distributed()
+
+
+def build_student(config: PretrainConfig) -> PretrainModel:
+    """The pre-training model the config describes."""
+    return create_model(
+        config.model,
+        img_size=config.img_size,
+        patch_size=config.patch_size or None,
+        decoder_embed_dim=config.decoder_embed_dim,
+        decoder_depth=config.decoder_depth,
+        decoder_num_heads=config.decoder_num_heads,
+        head_hidden_dim=config.head_hidden_dim,
+        head_depth=config.head_depth,
+        head_norm=config.head_norm,
+        head_activation=config.head_activation,
+    )
+
+
+def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform:
+    """Two views (weak, strong) for LUT, one for MAE."""
+    scale = (config.rrc_scale_min, 1.0)
+    if config.method == "lut":
+        return TwoViewTransform(config.img_size, config.crop, config.mean, config.std, scale)
+    return SingleViewTransform(config.img_size, config.crop, config.mean, config.std, scale)
+
+
+def autocast_dtype(config: PretrainConfig, device: torch.device) -> torch.dtype | None:
+    """The mixed-precision type, or None for full fp32."""
+    precision = config.precision
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" else "fp32"
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+class PretrainRun:
+    """One pre-training run; `run()` trains from scratch or from the last checkpoint."""
+
+    def __init__(self, config: PretrainConfig, context: DistributedContext) -> None:
+        self.config = config
+        self.context = context
+        self.device = context.device
+        self.output_dir = Path(config.output_dir).expanduser()
+        seed_everything(config.seed)
+
+        base = build_dataset(config.data, "train", config.data_root, config.download)
+        self.sampler = ShardedEpochSampler(len(base), context.world_size, context.rank, config.seed)
+        self.loader = DataLoader(
+            AugmentedDataset(base, view_transform(config), config.seed),
+            batch_size=config.batch_size,
+            sampler=self.sampler,
+            num_workers=config.num_workers,
+            pin_memory=self.device.type == "cuda",
+            drop_last=True,
+            persistent_workers=config.num_workers > 0,
+        )
+        micro_batches = self.sampler.num_samples // config.batch_size
+        self.steps_per_epoch = micro_batches // config.accum_iter
+        if self.steps_per_epoch == 0:
+            raise UsageError(
+                f"{config.data} has {len(base)} images: too few for one optimiser step of "
+                f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes; lower batch_size"
+            )
+        self.total_steps = config.epochs * self.steps_per_epoch
+        self.stop_step = min(self.total_steps, config.max_steps) if config.max_steps else self.total_steps
+
+        self.student = build_student(config).to(self.device)
+        if context.is_distributed:
+            self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+            self.trained = DistributedDataParallel(
+                self.student,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                broadcast_buffers=False,
+            )
+        else:
+            self.trained = self.student
+        # Created after DDP has broadcast rank 0's weights, so every rank's teacher is the same.
+        self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
+        self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
+
+        self.optimizer = torch.optim.AdamW(
+            param_groups_weight_decay(self.student, config.weight_decay),
+            lr=0.0,
+            betas=(config.adam_beta1, config.adam_beta2),
+            fused=self.device.type == "cuda",
+        )
+        self.amp_dtype = autocast_dtype(config, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.effective_batch = config.batch_size * config.accum_iter * context.world_size
+        self.peak_lr = config.lr or scaled_learning_rate(config.blr, self.effective_batch, config.lr_rule)
+        self.loss_settings = LossSettings(
+            self.student.patch_size, self.student.num_patches, config.mask_ratio, config.norm_pix_loss,
+            config.mae_loss_weight, config.bc_loss_weight,
+        )
+        self.mask_generator = torch.Generator()
+        self.step = 0
+        self.last_checkpoint: Path | None = None
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """Everything needed to continue bit-exactly, as plain data."""
+        return {
+            "model": self.student.state_dict(),
+            "model_ema": self.teacher.state_dict() if self.teacher is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "step": self.step,
+            "epoch": self.step // self.steps_per_epoch,
+            "step_in_epoch": self.step % self.steps_per_epoch,
+            "effective_batch": self.effective_batch,
+            "rng": capture_rng_state(),
+            "config": dataclasses.asdict(self.config),
+            "lut_version": __version__,
+        }
+
+    def save_checkpoint(self) -> None:
+        """Write `checkpoint-last.pth` (and a kept copy at chosen epochs); main process only."""
+        if not self.context.is_main:
+            return
+        payload = self.checkpoint_payload()
+        self.last_checkpoint = self.output_dir / LAST_CHECKPOINT
+        atomic_save(payload, self.last_checkpoint)
+        keep_every = self.config.keep_every_epochs
+        finished_epoch = self.step % self.steps_per_epoch == 0
+        if keep_every and finished_epoch and (self.step // self.steps_per_epoch) % keep_every == 0:
+            atomic_save(payload, self.output_dir / f"checkpoint-{self.step // self.steps_per_epoch:04d}.pth")
+
+    def resume_path(self) -> Path | None:
+        """The checkpoint to continue from, if any."""
+        if self.config.resume == "none":
+            return None
+        if self.config.resume == "auto":
+            candidate = self.output_dir / LAST_CHECKPOINT
+            return candidate if candidate.is_file() else None
+        return Path(self.config.resume).expanduser()
+
+    def restore(self, path: Path) -> None:
+        """Load student, teacher, optimiser, scaler, step and RNG states from `path`."""
+        payload = load_checkpoint(path)
+        if "model" not in payload or "step" not in payload:
+            raise UsageError(f"{path} is not a pre-training checkpoint (keys: {', '.join(sorted(payload))})")
+        check_same_architecture(payload.get("config", {}), dataclasses.asdict(self.config), str(path))
+        load_weights(self.student, payload["model"], f"student weights in {path}")
+        if self.teacher is not None:
+            if payload.get("model_ema") is None:
+                raise UsageError(f"{path} has no teacher (model_ema); it was not written by a LUT run")
+            load_weights(self.teacher, payload["model_ema"], f"teacher weights in {path}")
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scaler.load_state_dict(payload["scaler"])
+        restore_rng_state(payload["rng"])
+        self.step = payload["step"]
+        if payload.get("effective_batch") != self.effective_batch:
+            log.warning("effective batch changed from %s to %s on resume", payload.get("effective_batch"),
+                        self.effective_batch)
+        self.last_checkpoint = path
+
+    # ------------------------------------------------------------------ training
+    def run(self) -> dict[str, Any]:
+        """Train until `stop_step`, then write the figures and the summary."""
+        config, is_main = self.config, self.context.is_main
+        if is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            save_config(config, self.output_dir / "config.yaml")
+        resume_from = self.resume_path()
+        if resume_from is not None:
+            self.restore(resume_from)
+            if is_main:
+                truncate_metrics(self.output_dir / METRICS_FILE, self.step)
+                print(f"resumed from {resume_from} at step {self.step}")
+        if is_main:
+            print(
+                f"{config.method.upper()} {config.model}: {self.steps_per_epoch} steps/epoch, {self.total_steps} "
+                f"steps in {config.epochs} epochs (stopping at {self.stop_step}); effective batch "
+                f"{self.effective_batch}; lr = {self.peak_lr:.3g} ({self._lr_origin()}); device {self.device}"
+            )
+        run_log = RunLog(self.output_dir, enabled=is_main)
+        progress = tqdm(total=self.stop_step, initial=self.step, unit="step", disable=not is_main, dynamic_ncols=True)
+        try:
+            while self.step < self.stop_step:
+                self.train_epoch(run_log, progress)
+        finally:
+            progress.close()
+            run_log.close()
+        return self.finish()
+
+    def _lr_origin(self) -> str:
+        if self.config.lr:
+            return "set by lr"
+        rule = "blr * sqrt(batch) / 4" if self.config.lr_rule == "sqrt" else "blr * batch / 256"
+        return f"{self.config.lr_rule} rule {rule}, blr {self.config.blr:g}"
+
+    def train_epoch(self, run_log: RunLog, progress: tqdm) -> None:
+        """Continue the current epoch from the current step until its end or `stop_step`."""
+        config = self.config
+        epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
+        self.sampler.set_epoch(epoch, start=step_in_epoch * config.accum_iter * config.batch_size)
+        self.trained.train()
+        interval = {"loss": 0.0, "mae_loss": 0.0, "bc_loss": 0.0, "count": 0, "images": 0, "start": time.time()}
+        batches = iter(self.loader)
+        while step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
+            losses = self.optimiser_step(batches, interval)
+            step_in_epoch += 1
+            progress.update(1)
+            progress.set_description(f"epoch {epoch + 1}/{config.epochs}")
+            if self.step % config.log_every_steps == 0 or self.step == self.stop_step:
+                self.log_interval(run_log, progress, interval, losses)
+            periodic = config.save_every_steps and self.step % config.save_every_steps == 0
+            if periodic and step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
+                self.save_checkpoint()
+        self.save_checkpoint()
+
+    def optimiser_step(self, batches, interval: dict) -> dict[str, float]:
+        """Accumulate `accum_iter` micro-batches, step AdamW and the teacher."""
+        config = self.config
+        lr = warmup_cosine(self.step, self.total_steps, round(config.warmup_epochs * self.steps_per_epoch),
+                           self.peak_lr, config.min_lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        for micro in range(config.accum_iter):
+            views, _labels = next(batches)
+            views = [view.to(self.device, non_blocking=True) for view in views]
+            self.mask_generator.manual_seed(derive_seed(config.seed, self.context.rank, self.step, micro))
+            last_micro = micro == config.accum_iter - 1
+            # Gradients are all-reduced once per optimiser step, on the last micro-batch.
+            sync = nullcontext() if last_micro or not self.context.is_distributed else self.trained.no_sync()
+            with sync:
+                with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                    losses = pretrain_losses(self.trained, self.teacher, views, self.loss_settings,
+                                             self.mask_generator)
+                loss_value = losses.total.item()
+                if not math.isfinite(loss_value):
+                    self.raise_non_finite(loss_value)
+                self.scaler.scale(losses.total / config.accum_iter).backward()
+            interval["loss"] += loss_value
+            interval["mae_loss"] += losses.mae.item()
+            interval["bc_loss"] += losses.bc.item() if losses.bc is not None else 0.0
+            interval["count"] += 1
+            interval["images"] += views[0].shape[0] * self.context.world_size
+        self.scaler.unscale_(self.optimizer)
+        parameters = [p for p in self.student.parameters() if p.grad is not None]
+        if config.clip_grad:
+            grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip_grad)
+        else:
+            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in parameters])
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        momentum = teacher_momentum(self.step, self.total_steps, config.teacher_momentum)
+        if self.ema is not None:
+            self.ema.update(momentum)
+        self.step += 1
+        return {"lr": lr, "momentum": momentum, "grad_norm": grad_norm}
+
+    def raise_non_finite(self, value: float) -> None:
+        """Stop without touching the checkpoints, saying which one to go back to."""
+        kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint yet"
+        raise NonFiniteLossError(
+            f"loss became {value} at step {self.step} (epoch {self.step // self.steps_per_epoch}); stopped, "
+            f"{kept}. Lower the learning rate, set clip_grad, or use precision=fp32."
+        )
+
+    def log_interval(self, run_log: RunLog, progress: tqdm, interval: dict, step_values: dict) -> None:
+        """Average the interval's losses over micro-batches and ranks, write them, reset the interval."""
+        count = max(interval["count"], 1)
+        averages = torch.tensor([interval[k] / count for k in ("loss", "mae_loss", "bc_loss")])
+        loss, mae, bc = all_reduce_mean(averages.to(self.device), self.context).tolist()
+        elapsed = max(time.time() - interval["start"], 1e-9)
+        record = {
+            "step": self.step,
+            "epoch": self.step / self.steps_per_epoch,
+            "loss": loss,
+            "mae_loss": mae,
+            "bc_loss": bc if self.teacher is not None else None,
+            "lr": step_values["lr"],
+            "momentum": step_values["momentum"] if self.teacher is not None else None,
+            "grad_norm": float(step_values["grad_norm"]),
+            "img_per_s": interval["images"] / elapsed,
+        }
+        run_log.write(record)
+        progress.set_postfix(loss=f"{loss:.4f}", img_s=f"{record['img_per_s']:.0f}")
+        interval.update(loss=0.0, mae_loss=0.0, bc_loss=0.0, count=0, images=0, start=time.time())
+
+    # ------------------------------------------------------------------ end of run
+    def finish(self) -> dict[str, Any]:
+        """Figures, optional k-NN and `summary.json`; returns the summary."""
+        summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step,
+                                   "checkpoint": str(self.output_dir / LAST_CHECKPOINT)}
+        if not self.context.is_main:
+            return summary
+        plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png")
+        summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
+        if self.config.num_visualize:
+            path = self.output_dir / "reconstructions.png"
+            save_reconstructions(self.student, self.config, self.device, path)
+            summary["reconstructions"] = str(path)
+        if self.config.final_knn:
+            summary["knn"] = final_knn(self.student, self.teacher, self.config, self.device)
+        (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        return summary
