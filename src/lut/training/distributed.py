@@ -55,6 +55,21 @@ def shutdown_distributed() -> None:
         dist.destroy_process_group()
 
 
+def average_batchnorm_statistics(module: torch.nn.Module, context: DistributedContext) -> None:
+    """Average BatchNorm running statistics over ranks in place.
+
+    Stands in for SyncBatchNorm where it is unavailable (it only works on GPUs), so every
+    rank's statistics, and with them every rank's EMA teacher, stay the same.
+    """
+    if not context.is_distributed:
+        return
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) and layer.track_running_stats:
+            for buffer in (layer.running_mean, layer.running_var):
+                dist.all_reduce(buffer)
+                buffer.div_(context.world_size)
+
+
 def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.Tensor:
     """Average a tensor over ranks (for logging; gradients are DDP's job)."""
     if not context.is_distributed:

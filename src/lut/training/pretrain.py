@@ -31,7 +31,13 @@ from lut.training.checkpoint import (
     load_weights,
 )
 from lut.training.final_report import final_knn, save_reconstructions
-from lut.training.distributed import DistributedContext, all_reduce_mean, init_distributed, shutdown_distributed
+from lut.training.distributed import (
+    DistributedContext,
+    all_reduce_mean,
+    average_batchnorm_statistics,
+    init_distributed,
+    shutdown_distributed,
+)
 from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
 from lut.training.schedules import scaled_learning_rate, warmup_cosine
@@ -116,8 +122,11 @@ class PretrainRun:
         self.stop_step = min(self.total_steps, config.max_steps) if config.max_steps else self.total_steps
 
         self.student = build_student(config).to(self.device)
+        # SyncBatchNorm only works on GPUs; on CPU the BatchNorm statistics are averaged after each step.
+        self.sync_batchnorm = context.is_distributed and self.device.type == "cuda"
         if context.is_distributed:
-            self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+            if self.sync_batchnorm:
+                self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
             self.trained = DistributedDataParallel(
                 self.student,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
@@ -296,6 +305,8 @@ class PretrainRun:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
+        if not self.sync_batchnorm:
+            average_batchnorm_statistics(self.student, self.context)
         momentum = teacher_momentum(self.step, self.total_steps, config.teacher_momentum)
         if self.ema is not None:
             self.ema.update(momentum)

@@ -1,0 +1,105 @@
+"""Time one pre-training step (student + teacher + backward + AdamW + EMA) for LUT and MAE.
+
+Both methods are timed in the same process on the same device, alternating, and the
+LUT/MAE time ratio is printed next to the arithmetic (MAC) ratio of the two steps.
+
+    python benchmarks/step_benchmark.py --size tiny --img-size 224 --batch-size 32
+"""
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+from timm.optim import param_groups_weight_decay
+
+from lut import create_model
+from lut.cost import step_macs
+from lut.models import Teacher
+from lut.training.lut_step import LossSettings, pretrain_losses
+from lut.training.teacher import EMAUpdater
+
+
+class StepUnderTest:
+    """One method's model, teacher, optimiser and inputs, ready to step."""
+
+    def __init__(self, method: str, args: argparse.Namespace, device: torch.device) -> None:
+        name = f"{method}_vit_{args.size}_patch{args.patch_size}"
+        self.student = create_model(name, img_size=args.img_size).to(device)
+        self.teacher = Teacher.from_student(self.student) if method == "lut" else None
+        self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
+        self.optimizer = torch.optim.AdamW(
+            param_groups_weight_decay(self.student, 0.05), lr=1e-4, betas=(0.9, 0.95), fused=device.type == "cuda"
+        )
+        self.settings = LossSettings(self.student.patch_size, self.student.num_patches, args.mask_ratio)
+        views = 2 if method == "lut" else 1
+        self.views = [torch.randn(args.batch_size, 3, args.img_size, args.img_size, device=device)
+                      for _ in range(views)]
+        self.generator = torch.Generator().manual_seed(0)
+        self.amp = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
+        self.device = device
+        self.macs = step_macs(self.student, args.mask_ratio)["total"]
+
+    def step(self) -> None:
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            losses = pretrain_losses(self.student, self.teacher, self.views, self.settings, self.generator)
+        losses.total.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(0.996)
+
+    def time_steps(self, steps: int) -> float:
+        """Seconds per step, median over `steps`."""
+        durations = []
+        for _ in range(steps):
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            self.step()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            durations.append(time.perf_counter() - start)
+        return statistics.median(durations)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "large"])
+    parser.add_argument("--patch-size", type=int, default=16)
+    parser.add_argument("--img-size", type=int, default=224)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--mask-ratio", type=float, default=0.75)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per method and round")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per method")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations LUT, MAE, LUT, MAE, ...")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    methods = {method: StepUnderTest(method, args, device) for method in ("lut", "mae")}
+    for method in methods.values():
+        for _ in range(args.warmup):
+            method.step()
+    seconds = {name: [] for name in methods}
+    for _ in range(args.rounds):
+        for name, method in methods.items():
+            seconds[name].append(method.time_steps(args.steps))
+    per_step = {name: min(values) for name, values in seconds.items()}
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    print(f"device: {hardware}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"ViT-{args.size}/{args.patch_size} at {args.img_size}px, batch {args.batch_size}, {args.precision}")
+    print("| method | ms/step | img/s | GMAC/img |")
+    print("|---|---|---|---|")
+    for name, method in methods.items():
+        print(f"| {name.upper()} | {per_step[name] * 1e3:.1f} | {args.batch_size / per_step[name]:.1f} "
+              f"| {method.macs / 1e9:.2f} |")
+    time_ratio = per_step["lut"] / per_step["mae"]
+    mac_ratio = methods["lut"].macs / methods["mae"].macs
+    print(f"LUT/MAE time ratio {time_ratio:.2f}, MAC ratio {mac_ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
