@@ -51,6 +51,7 @@ class PretrainConfig:
     rrc_scale_min: float = option(0.2, "smallest area fraction of random resized crop")
     mean: list = option(IMAGENET_MEAN, "per-channel normalisation mean")
     std: list = option(IMAGENET_STD, "per-channel normalisation std")
+    train_samples: int = option(0, "train on a fixed random subset of this many images (0: all)")
     num_workers: int = option(8, "data loader processes per training process")
     # optimisation
     epochs: int = option(1600, "epochs; the lr and momentum schedules span them")

@@ -9,7 +9,7 @@ views it would have seen without the interruption.
 from collections.abc import Callable, Iterator
 
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, Subset
 
 from lut.seeding import derive_seed
 
@@ -81,3 +81,11 @@ class AugmentedDataset(Dataset):
             torch.manual_seed(derive_seed(self.seed, epoch, index))
             views = self.transform(image)
         return views, label
+
+
+def random_subset(dataset: Dataset, count: int, seed: int) -> Dataset:
+    """A fixed random subset of `count` samples (the whole data set when count is 0 or too large)."""
+    if not count or count >= len(dataset):
+        return dataset
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    return Subset(dataset, order[:count].tolist())

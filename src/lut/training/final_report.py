@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Subset
 
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.config import PretrainConfig
+from lut.data.sampling import random_subset
 from lut.data.sources import build_dataset, dataset_has_labels
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
@@ -46,9 +46,7 @@ def final_knn(
     if not (dataset_has_labels(train) and dataset_has_labels(test)):
         log.warning("final k-NN skipped: %s has no labels", config.data)
         return {"skipped": "unlabelled data"}
-    if config.knn_train_samples and config.knn_train_samples < len(train):
-        generator = torch.Generator().manual_seed(config.seed)
-        train = Subset(train, torch.randperm(len(train), generator=generator)[: config.knn_train_samples].tolist())
+    train = random_subset(train, config.knn_train_samples, config.seed)
     transform = EvalTransform(config.img_size, config.mean, config.std)
     train, test = TransformedDataset(train, transform), TransformedDataset(test, transform)
     encoders = {"raw_pixels": None, "student": student.encoder}

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from lut import __version__
 from lut.config import PretrainConfig, save_config
-from lut.data.sampling import AugmentedDataset, ShardedEpochSampler
+from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
 from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
 from lut.errors import NonFiniteLossError, UsageError
@@ -101,6 +101,7 @@ class PretrainRun:
         seed_everything(config.seed)
 
         base = build_dataset(config.data, "train", config.data_root, config.download)
+        base = random_subset(base, config.train_samples, config.seed)
         self.sampler = ShardedEpochSampler(len(base), context.world_size, context.rank, config.seed)
         self.loader = DataLoader(
             AugmentedDataset(base, view_transform(config), config.seed),
