@@ -47,7 +47,9 @@ class PretrainConfig:
     data: str = option("fashion-mnist", "folder (class sub-folders or flat) or fashion-mnist, cifar10, cifar100, stl10")
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
     download: bool = option(True, "download torchvision data sets when missing")
-    crop: str = option("src", "geometric augmentation: simple resized crop or random resized crop", ("src", "rrc"))
+    crop: str = option(
+        "auto", "simple resized crop or random resized crop; auto: src for LUT, rrc for MAE", ("auto", "src", "rrc")
+    )
     rrc_scale_min: float = option(0.2, "smallest area fraction of random resized crop")
     mean: list = option(IMAGENET_MEAN, "per-channel normalisation mean")
     std: list = option(IMAGENET_STD, "per-channel normalisation std")

@@ -1,12 +1,14 @@
 """Feature extraction from a frozen encoder (or raw pixels) over a labelled data set."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from lut.models.encoder import ViTEncoder
+
+POOLS = ("cls", "mean")
 
 
 class TransformedDataset(Dataset):
@@ -24,7 +26,65 @@ class TransformedDataset(Dataset):
         return self.transform(image), label
 
 
+def pool_tokens(tokens: torch.Tensor, pool: str) -> torch.Tensor:
+    """One feature per image from the encoder's normalised tokens.
+
+    Args:
+        tokens: (B, 1 + N, D) output of `forward_features`, CLS first.
+        pool: "cls" (the CLS token) or "mean" (mean of the patch tokens, CLS excluded).
+
+    Returns:
+        (B, D) features.
+    """
+    if pool == "cls":
+        return tokens[:, 0]
+    if pool == "mean":
+        return tokens[:, 1:].mean(dim=1)
+    raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
+
+
 @torch.no_grad()
+def extract_pooled_features(
+    encoder: ViTEncoder | None,
+    dataset: Dataset,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+    pools: Sequence[str] = POOLS,
+    num_workers: int = 0,
+    description: str = "features",
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Encode every image of `dataset` once and pool the tokens in each requested way.
+
+    Args:
+        encoder: the encoder (its training mode is restored afterwards), or None for flattened raw pixels.
+        dataset: yields `(image tensor (C, H, W), label)`.
+        batch_size: images per forward.
+        device: where the encoder runs.
+        pools: any of "cls" and "mean".
+        num_workers: loader processes.
+        description: progress-bar label.
+
+    Returns:
+        {pool: (M, D) float32 features on the CPU} and (M,) int64 labels.
+    """
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
+    was_training = encoder is not None and encoder.training
+    if encoder is not None:
+        encoder.eval()
+    features: dict[str, list[torch.Tensor]] = {pool: [] for pool in pools}
+    labels = []
+    for images, targets in tqdm(loader, desc=description, unit="batch", leave=False):
+        images = images.to(device)
+        tokens = None if encoder is None else encoder.forward_features(images)  # (B, 1 + N, D)
+        for pool in pools:
+            pooled = images.flatten(1) if tokens is None else pool_tokens(tokens, pool)  # (B, D)
+            features[pool].append(pooled.float().cpu())
+        labels.append(torch.as_tensor(targets))
+    if was_training:
+        encoder.train()
+    return {pool: torch.cat(chunks) for pool, chunks in features.items()}, torch.cat(labels).long()
+
+
 def extract_features(
     encoder: ViTEncoder | None,
     dataset: Dataset,
@@ -34,7 +94,7 @@ def extract_features(
     num_workers: int = 0,
     description: str = "features",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encode every image of `dataset` (which yields `(tensor, label)`).
+    """Encode every image of `dataset` (which yields `(tensor, label)`) with one pooling.
 
     Args:
         encoder: the encoder, or None for flattened raw pixels.
@@ -48,17 +108,5 @@ def extract_features(
     Returns:
         (M, D) float32 features on the CPU and (M,) int64 labels.
     """
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
-    if encoder is not None:
-        encoder.eval()
-    features, labels = [], []
-    for images, targets in tqdm(loader, desc=description, unit="batch", leave=False):
-        images = images.to(device)
-        if encoder is None:
-            batch_features = images.flatten(1)  # (B, C*H*W)
-        else:
-            tokens = encoder.forward_features(images)  # (B, 1 + N, D)
-            batch_features = tokens[:, 0] if pool == "cls" else tokens[:, 1:].mean(dim=1)
-        features.append(batch_features.float().cpu())
-        labels.append(torch.as_tensor(targets))
-    return torch.cat(features), torch.cat(labels).long()
+    features, labels = extract_pooled_features(encoder, dataset, batch_size, device, (pool,), num_workers, description)
+    return features[pool], labels

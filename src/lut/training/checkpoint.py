@@ -1,8 +1,6 @@
 """Atomic checkpoint files of plain data, loadable with `torch.load(weights_only=True)`."""
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +19,15 @@ def atomic_save(payload: dict[str, Any], path: Path) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
+    except Exception as error:  # a damaged file can fail anywhere in the unpickler (IndexError, KeyError, ...)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot read checkpoint {path}: {reason}") from error
     if not isinstance(payload, dict):

@@ -78,8 +78,10 @@ def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTrans
     """Two views (weak, strong) for LUT, one for MAE."""
     scale = (config.rrc_scale_min, 1.0)
     if config.method == "lut":
-        return TwoViewTransform(config.img_size, config.crop, config.mean, config.std, scale)
-    return SingleViewTransform(config.img_size, config.crop, config.mean, config.std, scale)
+        crop = "src" if config.crop == "auto" else config.crop
+        return TwoViewTransform(config.img_size, crop, config.mean, config.std, scale)
+    crop = "rrc" if config.crop == "auto" else config.crop
+    return SingleViewTransform(config.img_size, crop, config.mean, config.std, scale)
 
 
 def autocast_dtype(config: PretrainConfig, device: torch.device) -> torch.dtype | None:
@@ -219,14 +221,16 @@ class PretrainRun:
     def run(self) -> dict[str, Any]:
         """Train until `stop_step`, then write the figures and the summary."""
         config, is_main = self.config, self.context.is_main
-        if is_main:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            save_config(config, self.output_dir / "config.yaml")
         resume_from = self.resume_path()
         if resume_from is not None:
             self.restore(resume_from)
-            if is_main:
-                truncate_metrics(self.output_dir / METRICS_FILE, self.step)
+        if is_main:
+            # After a successful restore, so a refused resume leaves the folder as it was.
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            save_config(config, self.output_dir / "config.yaml")
+            # A fresh run starts a new metrics file; a resumed one drops the steps it is about to redo.
+            truncate_metrics(self.output_dir / METRICS_FILE, self.step)
+            if resume_from is not None:
                 print(f"resumed from {resume_from} at step {self.step}")
         if is_main:
             print(
@@ -288,13 +292,15 @@ class PretrainRun:
                 with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                     losses = pretrain_losses(self.trained, self.teacher, views, self.loss_settings,
                                              self.mask_generator)
-                loss_value = losses.total.item()
+                # One device-to-host copy per micro-batch for the NaN guard and the logs.
+                bc = losses.bc if losses.bc is not None else torch.zeros_like(losses.mae)
+                loss_value, mae_value, bc_value = torch.stack([losses.total, losses.mae, bc]).tolist()
                 if not math.isfinite(loss_value):
                     self.raise_non_finite(loss_value)
                 self.scaler.scale(losses.total / config.accum_iter).backward()
             interval["loss"] += loss_value
-            interval["mae_loss"] += losses.mae.item()
-            interval["bc_loss"] += losses.bc.item() if losses.bc is not None else 0.0
+            interval["mae_loss"] += mae_value
+            interval["bc_loss"] += bc_value
             interval["count"] += 1
             interval["images"] += views[0].shape[0] * self.context.world_size
         self.scaler.unscale_(self.optimizer)

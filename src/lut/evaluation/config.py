@@ -1,0 +1,165 @@
+"""Typed settings of fine-tuning and linear probing: defaults, YAML recipes, `key=value` overrides.
+
+Recipes live in `lut/evaluation/recipes/` as `finetune_<name>.yaml` and `linprobe_<name>.yaml`.
+"""
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
+
+import yaml
+
+from lut.config import _coerce, load_recipe, option
+from lut.errors import UsageError
+
+RECIPES_PACKAGE = "lut.evaluation.recipes"
+Config = TypeVar("Config", bound="SupervisedConfig")
+
+
+@dataclass
+class SupervisedConfig:
+    """Settings shared by fine-tuning and linear probing."""
+
+    # input
+    checkpoint: str = option("", "pre-trained checkpoint: LUT, MAE or timm .pth, or a safetensors export")
+    weights: str = option("auto", "network of a pre-training checkpoint (auto: the student, or the only encoder)",
+                          ("auto", "student", "teacher"))
+    arch: str = option("", "architecture, e.g. vit_base_patch16; empty infers it from the weights")
+    # data
+    data: str = option("fashion-mnist", "labelled data: built-in name or folder of class sub-folders (+ train/, val/)")
+    data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
+    download: bool = option(True, "download torchvision data sets when missing")
+    img_size: int = option(224, "input side in pixels; the position table is resampled when it differs")
+    train_samples: int = option(0, "random training subset (0: all)")
+    test_samples: int = option(0, "random test subset (0: all)")
+    mean: list = option([], "input normalisation mean; empty: the checkpoint's (ImageNet's if not recorded)")
+    std: list = option([], "input normalisation std; empty: as for mean")
+    crop_scale_min: float = option(0.08, "smallest area fraction of the training RandomResizedCrop")
+    crop_pct: float = option(0.875, "evaluation: resize to img_size / crop_pct, center crop (0.875: 256 -> 224)")
+    num_workers: int = option(8, "data loader processes per training process")
+    # optimisation
+    epochs: int = option(100, "epochs")
+    warmup_epochs: float = option(5, "linear lr warm-up from 0, then half-cosine to min_lr")
+    batch_size: int = option(32, "images per process per micro-batch")
+    accum_iter: int = option(1, "micro-batches per optimiser step")
+    blr: float = option(1e-3, "base learning rate: lr = blr * effective batch / 256")
+    lr: float = option(0.0, "absolute learning rate; 0 derives it from blr")
+    min_lr: float = option(0.0, "learning rate at the end of the cosine")
+    weight_decay: float = option(0.0, "weight decay")
+    precision: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16"))
+    device: str = option("auto", "auto, cpu, cuda")
+    seed: int = option(0, "seed of data order, augmentation and head init")
+    # output
+    output_dir: str = option("runs/eval", "where checkpoints, metrics and plots go")
+    resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+
+    @property
+    def weights_choice(self) -> str | None:
+        """`weights` as `load_encoder` takes it."""
+        return None if self.weights == "auto" else self.weights
+
+
+@dataclass
+class FinetuneConfig(SupervisedConfig):
+    """End-to-end fine-tuning (MAE/LUT protocol); defaults are LUT's ViT-B recipe per process."""
+
+    lr_rule: str = option("linear", "linear: blr*batch/256 (MAE); sqrt: blr*sqrt(batch)/8 (released LUT code)",
+                          ("linear", "sqrt"))
+    blr: float = option(1e-3, "base learning rate")
+    min_lr: float = option(1e-6, "learning rate at the end of the cosine")
+    weight_decay: float = option(0.05, "AdamW weight decay (not on biases, norms, CLS and position table)")
+    adam_beta1: float = option(0.9, "AdamW beta1")
+    adam_beta2: float = option(0.999, "AdamW beta2")
+    layer_decay: float = option(0.75, "layer-wise lr decay: block i gets decay^(depth + 1 - i)")
+    drop_path: float = option(0.1, "stochastic depth rate")
+    head_init_std: float = option(2e-5, "std of the classifier's truncated-normal init")
+    fc_norm_init: str = option("fresh", "fresh: fc_norm from 1/0 (MAE/LUT code); pretrained: copy the final norm",
+                               ("fresh", "pretrained"))
+    auto_augment: str = option("rand-m9-mstd0.5-inc1", "timm RandAugment policy; empty disables it")
+    reprob: float = option(0.25, "random erasing probability")
+    mixup: float = option(0.8, "mixup alpha (0 disables)")
+    cutmix: float = option(1.0, "cutmix alpha (0 disables)")
+    label_smoothing: float = option(0.1, "label smoothing")
+    output_dir: str = option("runs/finetune", "where checkpoints, metrics and plots go")
+
+
+@dataclass
+class LinprobeConfig(SupervisedConfig):
+    """Linear probing (MAE protocol), or logistic regression on cached features with mode=features."""
+
+    mode: str = option("protocol", "protocol: MAE's (BN + linear, LARS, augmentation); features: logistic "
+                       "regression on cached features (cheap, not the MAE protocol)", ("protocol", "features"))
+    pools: list[str] = option(["cls", "mean"], "features probed: cls and/or mean (mean of the patch tokens)")
+    epochs: int = option(90, "epochs")
+    warmup_epochs: float = option(10, "linear lr warm-up from 0, then half-cosine to 0")
+    batch_size: int = option(512, "images per process per micro-batch")
+    accum_iter: int = option(4, "micro-batches per optimiser step")
+    blr: float = option(0.1, "base learning rate: lr = blr * effective batch / 256")
+    momentum: float = option(0.9, "LARS momentum")
+    trust_coefficient: float = option(0.001, "LARS trust coefficient")
+    logistic_l2: float = option(1e-4, "mode=features: L2 penalty on the weights")
+    logistic_iterations: int = option(300, "mode=features: L-BFGS iterations")
+    cache_dir: str = option("~/.cache/lut/features", "mode=features: feature cache folder (empty: no cache)")
+    output_dir: str = option("runs/linprobe", "where checkpoints, metrics and plots go")
+
+
+def build_eval_config(cls: type[Config], values: dict[str, Any]) -> Config:
+    """Check names, types and choices of `values` and build a `cls`.
+
+    Raises:
+        UsageError: naming an unknown key (with the closest valid ones) or a bad value.
+    """
+    fields = {item.name: item for item in dataclasses.fields(cls)}
+    hints = get_type_hints(cls)
+    checked = {}
+    for key, value in values.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise UsageError(f"unknown setting {key!r}{hint}; valid keys: {', '.join(fields)}")
+        checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
+    return cls(**checked)
+
+
+def eval_recipe_names(kind: str) -> list[str]:
+    """Bundled recipes of one kind ("finetune" or "linprobe"), without the prefix."""
+    prefix = f"{kind}_"
+    return sorted(
+        entry.name[len(prefix):-5]
+        for entry in resources.files(RECIPES_PACKAGE).iterdir()
+        if entry.name.startswith(prefix) and entry.name.endswith(".yaml")
+    )
+
+
+def resolve_eval_config(cls: type[Config], kind: str, recipe: str, values: dict[str, Any]) -> Config:
+    """Defaults <- recipe (bundled name or YAML path) <- `values`.
+
+    Raises:
+        UsageError: unknown recipe, bad YAML, unknown key or bad value.
+    """
+    bundled = resources.files(RECIPES_PACKAGE) / f"{kind}_{recipe}.yaml"
+    if not bundled.is_file() and not Path(recipe).is_file():
+        names = ", ".join(eval_recipe_names(kind))
+        raise UsageError(f"no {kind} recipe {recipe!r}: give a YAML path or one of {names}")
+    settings = load_recipe(str(bundled) if bundled.is_file() else recipe)
+    settings.update(values)
+    return build_eval_config(cls, settings)
+
+
+def eval_config_help(cls: type[SupervisedConfig]) -> str:
+    """One line per key with its default and meaning, for `--help`."""
+    lines = []
+    defaults = cls()
+    for item in dataclasses.fields(cls):
+        choices = item.metadata.get("choices")
+        suffix = f" [{'|'.join(choices)}]" if choices else ""
+        lines.append(f"  {item.name + '=' + str(getattr(defaults, item.name)):<34} {item.metadata['help']}{suffix}")
+    return "\n".join(lines)
+
+
+def save_eval_config(config: SupervisedConfig, path: Path) -> None:
+    """Write the resolved settings as YAML (a valid recipe for re-running)."""
+    path.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))

@@ -1,0 +1,82 @@
+"""Labelled train/test splits for evaluation, with optional random subsets."""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset, Subset
+
+from lut.data.sources import BUILTIN_DATASETS, build_dataset, dataset_has_labels
+from lut.errors import UsageError
+
+log = logging.getLogger("lut")
+
+
+@dataclass
+class LabelledSplits:
+    """A labelled training set (memory bank or training data) and a disjoint test set.
+
+    Attributes:
+        train: yields `(PIL image, label)`.
+        test: yields `(PIL image, label)`.
+        classes: class names indexed by label.
+    """
+
+    train: Dataset
+    test: Dataset
+    classes: list[str]
+
+
+def random_subset(dataset: Dataset, count: int, seed: int) -> Dataset:
+    """`count` samples drawn without replacement (seeded), or the whole set when `count` is 0 or too large."""
+    if count <= 0 or count >= len(dataset):
+        return dataset
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    return Subset(dataset, order[:count].tolist())
+
+
+def data_identity(data: str) -> str:
+    """What names a data set in cache keys: the built-in name, or the folder's absolute path."""
+    return data if data in BUILTIN_DATASETS else str(Path(data).expanduser().resolve())
+
+
+def labelled_splits(
+    data: str,
+    data_root: str = "~/.cache/lut/data",
+    download: bool = False,
+    train_samples: int = 0,
+    test_samples: int = 0,
+    seed: int = 0,
+    held_out_fraction: float = 0.2,
+) -> LabelledSplits:
+    """Open the training and test splits of a labelled data set.
+
+    A folder without `train`/`test` (or `val`) sub-folders has one split: a seeded
+    `held_out_fraction` of it becomes the test set and the rest the training set.
+
+    Args:
+        data: built-in name or folder with class sub-folders (see `lut.data.sources.build_dataset`).
+        data_root: where downloadable data sets live.
+        download: whether torchvision data sets may be downloaded.
+        train_samples: random training subset size (0: all).
+        test_samples: random test subset size (0: all).
+        seed: seed of the subsets and of the held-out split.
+        held_out_fraction: test share of a folder that is not split.
+
+    Raises:
+        UsageError: unlabelled data, or data that cannot be found.
+    """
+    train = build_dataset(data, "train", data_root, download)
+    if not dataset_has_labels(train):
+        raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set")
+    test = build_dataset(data, "test", data_root, download)
+    classes = list(train.classes)
+    if getattr(train, "root", None) is not None and getattr(train, "root", None) == getattr(test, "root", None):
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
+        held_out = max(1, round(len(train) * held_out_fraction))
+        log.warning("%s has no test split: holding out %d of its %d images for testing", data, held_out, len(train))
+        train, test = Subset(train, order[held_out:]), Subset(train, order[:held_out])
+    return LabelledSplits(
+        random_subset(train, train_samples, seed), random_subset(test, test_samples, seed + 1), classes
+    )

@@ -1,0 +1,112 @@
+"""The `lut knn` evaluation: DINO's weighted k-NN on frozen features, several k, CLS and mean pooling."""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from lut.errors import UsageError
+from lut.evaluation.datasets import labelled_splits
+from lut.evaluation.feature_cache import split_features
+from lut.evaluation.features import POOLS
+from lut.evaluation.knn import knn_sweep
+from lut.evaluation.plots import plot_knn_accuracy
+from lut.interchange import load_encoder
+from lut.training.distributed import select_device
+
+DEFAULT_CACHE_DIR = "~/.cache/lut/features"
+
+
+@dataclass
+class KnnSettings:
+    """What `knn_benchmark` evaluates and how.
+
+    Attributes:
+        checkpoint: LUT, MAE or timm checkpoint, or an export.
+        data: labelled data set (built-in name or folder with class sub-folders).
+        weights: "student" or "teacher" of a pre-training checkpoint (None: the student / only encoder).
+        arch: architecture name; None infers it.
+        pools: any of "cls" and "mean".
+        ks: neighbour counts.
+        temperature: T of the vote weights.
+        img_size: input side; None keeps the checkpoint's.
+        batch_size: images per forward.
+        train_samples: random memory-bank subset (0: the whole training split).
+        test_samples: random test subset (0: the whole test split).
+        seed: seed of the subsets.
+        mean: input normalisation; None takes the checkpoint's (ImageNet's if not recorded).
+        std: input normalisation; None as for mean.
+        data_root: where downloadable data sets live.
+        download: whether torchvision data sets may be downloaded.
+        num_workers: loader processes.
+        device: "auto", "cpu" or "cuda".
+        output_dir: where results.json and knn.png go.
+        cache_dir: feature cache folder; None disables caching.
+    """
+
+    checkpoint: str
+    data: str
+    weights: str | None = None
+    arch: str | None = None
+    pools: tuple[str, ...] = POOLS
+    ks: tuple[int, ...] = (10, 20, 100, 200)
+    temperature: float = 0.07
+    img_size: int | None = None
+    batch_size: int = 256
+    train_samples: int = 0
+    test_samples: int = 0
+    seed: int = 0
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    data_root: str = "~/.cache/lut/data"
+    download: bool = False
+    num_workers: int = 4
+    device: str = "auto"
+    output_dir: str = "runs/knn"
+    cache_dir: str | None = DEFAULT_CACHE_DIR
+
+
+def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
+    """Extract (or read cached) features once, run the k-NN sweep, write `results.json` and `knn.png`.
+
+    Returns:
+        The results: settings, encoder description and `{pool: [{"k", "top1", "top5"}]}`.
+    """
+    unknown = sorted(set(settings.pools) - set(POOLS))
+    if unknown or not settings.pools:
+        raise UsageError(f"pool must be among {', '.join(POOLS)}, got {', '.join(settings.pools) or 'nothing'}")
+    if any(k < 1 for k in settings.ks):
+        raise UsageError(f"k must be positive, got {list(settings.ks)}")
+    device = select_device(settings.device)
+    encoder, info = load_encoder(settings.checkpoint, settings.weights, settings.arch, settings.img_size)
+    encoder.to(device)
+    default_mean, default_std = info.normalisation()
+    mean, std = list(settings.mean or default_mean), list(settings.std or default_std)
+    splits = labelled_splits(settings.data, settings.data_root, settings.download, settings.train_samples,
+                             settings.test_samples, settings.seed)
+    features = split_features(
+        encoder, info.digest, splits, settings.data, info.architecture.img_size, mean, std,
+        (settings.train_samples, settings.test_samples), settings.seed, settings.cache_dir, settings.batch_size,
+        device, settings.num_workers,
+    )
+    (train_features, train_labels), (test_features, test_labels) = features["train"], features["test"]
+    results = {
+        pool: knn_sweep(train_features[pool], train_labels, test_features[pool], test_labels, settings.ks,
+                        settings.temperature, num_classes=len(splits.classes))
+        for pool in settings.pools
+    }
+    summary = {
+        "settings": asdict(settings),
+        "encoder": info.describe(),
+        "weights_digest": info.digest,
+        "train_samples": len(train_labels),
+        "test_samples": len(test_labels),
+        "num_classes": len(splits.classes),
+        "results": results,
+    }
+    output_dir = Path(settings.output_dir).expanduser()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    plot_knn_accuracy(results, output_dir / "knn.png")
+    summary["output_dir"] = str(output_dir)
+    return summary

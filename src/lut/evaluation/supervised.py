@@ -1,0 +1,310 @@
+"""The epoch loop shared by fine-tuning and linear probing.
+
+Per optimiser step: learning rate from linear warm-up + half-cosine (times each group's
+`lr_scale`, which timm's layer-decay groups carry), `accum_iter` micro-batches with gradients
+all-reduced on the last one only, bf16 autocast on GPU. Per epoch: top-1/top-5 on the test split
+(sharded over ranks, counts summed), a JSON-lines record, `checkpoint-last.pth` and, when the
+first head's top-1 improves, `checkpoint-best.pth` (both atomic and weights_only-loadable).
+Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
+checkpoint continues exactly as it would have.
+"""
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from tqdm import tqdm
+
+from lut import __version__
+from lut.errors import NonFiniteLossError, UsageError
+from lut.evaluation.config import SupervisedConfig, save_eval_config
+from lut.evaluation.datasets import LabelledSplits, labelled_splits
+from lut.evaluation.plots import plot_training_curves
+from lut.interchange import EncoderInfo, load_encoder
+from lut.models.encoder import ViTEncoder
+from lut.seeding import derive_seed, seed_everything
+from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint
+from lut.training.distributed import DistributedContext, all_reduce_mean
+from lut.training.run_log import METRICS_FILE, read_metrics, truncate_metrics
+from lut.training.schedules import warmup_cosine
+
+BEST_CHECKPOINT = "checkpoint-best.pth"
+LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class EvaluationInputs:
+    """The pre-trained encoder and the labelled data a supervised protocol starts from.
+
+    Attributes:
+        encoder: the loaded encoder (CPU), at the configured input size.
+        info: where it came from.
+        splits: labelled training and test sets of PIL images.
+        mean: input normalisation mean.
+        std: input normalisation std.
+    """
+
+    encoder: ViTEncoder
+    info: EncoderInfo
+    splits: LabelledSplits
+    mean: list[float]
+    std: list[float]
+
+
+def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
+    """Load the encoder named by the config and open its labelled data.
+
+    Raises:
+        UsageError: no checkpoint given, or the checkpoint or data cannot be used.
+    """
+    if not config.checkpoint:
+        raise UsageError("no checkpoint given: pass --checkpoint PATH")
+    encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None, config.img_size)
+    splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
+                             config.test_samples, config.seed)
+    default_mean, default_std = info.normalisation()
+    return EvaluationInputs(encoder, info, splits, list(config.mean or default_mean), list(config.std or default_std))
+
+
+def amp_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 for "bf16" (and "auto" on GPU), None (fp32) otherwise."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def head_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A model's logits as {head name: (B, C)}; a single tensor is the unnamed head ""."""
+    return outputs if isinstance(outputs, dict) else {"": outputs}
+
+
+def metric_name(head: str, metric: str) -> str:
+    """"top1" for the unnamed head, "cls_top1" for head "cls"."""
+    return f"{head}_{metric}" if head else metric
+
+
+class SupervisedRun:
+    """Trains a classifier for the configured epochs, evaluating and checkpointing after each.
+
+    Args:
+        model: returns (B, C) logits, or {head: (B, C)} for several heads trained side by side.
+        optimizer: over the trainable parameters; groups may carry `lr_scale`.
+        train_data: yields `(augmented image tensor, label)`.
+        test_data: yields `(image tensor, label)`.
+        loss_fn: `(logits, targets) -> loss`; summed over heads.
+        config: the run's settings (epochs, schedule, batch, seed, precision, output, resume).
+        context: process-group placement.
+        peak_lr: learning rate after warm-up.
+        saved: the module whose state dict the checkpoints hold (default: `model`).
+        batch_transform: applied to `(images, labels)` on the device before the forward (e.g. mixup).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        train_data: Dataset,
+        test_data: Dataset,
+        loss_fn: LossFunction,
+        config: SupervisedConfig,
+        context: DistributedContext,
+        peak_lr: float,
+        saved: nn.Module | None = None,
+        batch_transform: BatchTransform | None = None,
+    ) -> None:
+        self.config = config
+        self.context = context
+        self.device = context.device
+        self.model = model.to(self.device)
+        self.trained: nn.Module = model
+        if context.is_distributed:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.trained = DistributedDataParallel(model, device_ids=device_ids)
+        self.saved = saved if saved is not None else model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.batch_transform = batch_transform
+        self.peak_lr = peak_lr
+        self.amp_dtype = amp_dtype(config.precision, self.device)
+        self.output_dir = Path(config.output_dir).expanduser()
+        # Workers restart each epoch so that their seeds follow the per-epoch seed.
+        self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
+                                          seed=config.seed, drop_last=True)
+        self.train_loader = DataLoader(train_data, config.batch_size, sampler=self.sampler, drop_last=True,
+                                       num_workers=config.num_workers, pin_memory=self.device.type == "cuda")
+        test_shard = Subset(test_data, range(context.rank, len(test_data), context.world_size))
+        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=config.num_workers)
+        self.steps_per_epoch = len(self.train_loader) // config.accum_iter
+        if self.steps_per_epoch == 0:
+            raise UsageError(
+                f"{len(train_data)} training images are too few for one optimiser step of {config.batch_size} x "
+                f"{config.accum_iter} x {context.world_size} processes; lower batch_size or accum_iter"
+            )
+        self.total_steps = config.epochs * self.steps_per_epoch
+        self.epoch = 0
+        self.best: dict[str, dict[str, float]] = {}
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, improved: bool) -> None:
+        """Write `checkpoint-last.pth`, and `checkpoint-best.pth` when the first head improved."""
+        payload = {
+            "model": self.saved.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "best": self.best,
+            "config": dataclasses.asdict(self.config),
+            "lut_version": __version__,
+        }
+        atomic_save(payload, self.output_dir / LAST_CHECKPOINT)
+        if improved:
+            atomic_save(payload, self.output_dir / BEST_CHECKPOINT)
+
+    def restore(self) -> None:
+        """Continue from the checkpoint `config.resume` names ("auto": the last one, if any)."""
+        if self.config.resume == "none":
+            return
+        path = self.output_dir / LAST_CHECKPOINT if self.config.resume == "auto" else Path(self.config.resume)
+        if self.config.resume == "auto" and not path.is_file():
+            return
+        payload = load_checkpoint(path)
+        if not {"model", "optimizer", "epoch"} <= set(payload):
+            raise UsageError(f"{path} is not a checkpoint of this evaluation (keys: {', '.join(sorted(payload))})")
+        self.saved.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.epoch = payload["epoch"]
+        self.best = payload.get("best", {})
+        if self.context.is_main:
+            truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
+            print(f"resumed from {path} after epoch {self.epoch}")
+
+    # ------------------------------------------------------------------ training
+    def run(self) -> dict[str, Any]:
+        """Train from the start or the resumed epoch to the end; returns the summary."""
+        if self.context.is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            save_eval_config(self.config, self.output_dir / "config.yaml")
+        self.restore()
+        progress = tqdm(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
+                        disable=not self.context.is_main, dynamic_ncols=True)
+        record: dict[str, float] = {}
+        try:
+            while self.epoch < self.config.epochs:
+                record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
+                record.update(self.train_epoch(progress))
+                record.update(self.evaluate())
+                self.epoch += 1
+                improved = self.update_best(record)
+                if self.context.is_main:
+                    with open(self.output_dir / METRICS_FILE, "a") as handle:
+                        handle.write(json.dumps(record) + "\n")
+                    self.save_checkpoint(improved)
+                    shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
+                    progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
+        finally:
+            progress.close()
+        return self.summary(record)
+
+    def train_epoch(self, progress: tqdm) -> dict[str, float]:
+        """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
+        config = self.config
+        self.sampler.set_epoch(self.epoch)
+        seed_everything(derive_seed(config.seed, self.epoch, self.context.rank))
+        self.trained.train()
+        batches = iter(self.train_loader)
+        loss_sum, micro_batches, lr = 0.0, 0, 0.0
+        warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
+        for step_in_epoch in range(self.steps_per_epoch):
+            step = self.epoch * self.steps_per_epoch + step_in_epoch
+            lr = warmup_cosine(step, self.total_steps, warmup_steps, self.peak_lr, config.min_lr)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+            for micro in range(config.accum_iter):
+                images, targets = next(batches)
+                images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
+                if self.batch_transform is not None:
+                    images, targets = self.batch_transform(images, targets)
+                last = micro == config.accum_iter - 1
+                sync = nullcontext() if last or not self.context.is_distributed else self.trained.no_sync()
+                with sync:
+                    with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                        outputs = head_outputs(self.trained(images))
+                    loss = sum(self.loss_fn(logits.float(), targets) for logits in outputs.values())
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        raise NonFiniteLossError(f"loss became {value} in epoch {self.epoch + 1}; lower the lr")
+                    (loss / config.accum_iter).backward()
+                loss_sum += value
+                micro_batches += 1
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            progress.update(1)
+            progress.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
+        mean_loss = all_reduce_mean(torch.tensor(loss_sum / micro_batches, device=self.device), self.context)
+        return {"train_loss": mean_loss.item(), "lr": lr}
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Top-1 and top-5 accuracy (%) of every head on the whole test split."""
+        self.model.eval()
+        hits: dict[str, torch.Tensor] = {}
+        for images, targets in self.test_loader:
+            images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                outputs = head_outputs(self.model(images))
+            for head, logits in outputs.items():
+                ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices  # (B, 5)
+                correct = ranked == targets[:, None]
+                counts = torch.stack(
+                    [correct[:, 0].sum(), correct.any(dim=1).sum(), targets.new_tensor(len(targets))]
+                ).double()  # (hits@1, hits@5, total)
+                hits[head] = hits.get(head, torch.zeros(3, dtype=torch.float64, device=self.device)) + counts
+        metrics = {}
+        for head, counts in hits.items():
+            if self.context.is_distributed:
+                dist.all_reduce(counts)
+            metrics[metric_name(head, "top1")] = (counts[0] / counts[2]).item() * 100
+            metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
+        return metrics
+
+    def update_best(self, record: dict[str, float]) -> bool:
+        """Track the best top-1 of every head; True when the first head's improved."""
+        improved = []
+        for key in (key for key in record if key.endswith("top1")):
+            if key not in self.best or record[key] > self.best[key]["value"]:
+                self.best[key] = {"value": record[key], "epoch": record["epoch"]}
+                improved.append(key)
+        first = next(key for key in record if key.endswith("top1"))
+        return first in improved
+
+    def summary(self, last_record: dict[str, float]) -> dict[str, Any]:
+        """Final and best accuracies and file locations; the main process also writes them and the curves.
+
+        Args:
+            last_record: this run's last epoch record (empty when a resumed run had nothing left to do).
+        """
+        records = read_metrics(self.output_dir / METRICS_FILE) if self.context.is_main else []
+        last_record = last_record or (records[-1] if records else {})
+        summary = {
+            "output_dir": str(self.output_dir),
+            "epochs": self.epoch,
+            "final": {key: value for key, value in last_record.items() if "top" in key},
+            "best": self.best,
+            "checkpoint_last": str(self.output_dir / LAST_CHECKPOINT),
+            "checkpoint_best": str(self.output_dir / BEST_CHECKPOINT),
+            "curves": str(self.output_dir / "accuracy.png"),
+        }
+        if self.context.is_main:
+            plot_training_curves(records, self.output_dir / "accuracy.png")
+            (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        return summary

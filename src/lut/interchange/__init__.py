@@ -1,0 +1,19 @@
+"""Weights in and out: import of LUT, MAE and timm checkpoints; export of encoders for timm."""
+
+from lut.interchange.architecture import EncoderArchitecture, architecture_from_name, infer_architecture
+from lut.interchange.export import create_timm_model, export_encoder, timm_state_dict
+from lut.interchange.formats import detect_format, encoder_weights
+from lut.interchange.loading import EncoderInfo, load_encoder
+
+__all__ = [
+    "EncoderArchitecture",
+    "EncoderInfo",
+    "architecture_from_name",
+    "create_timm_model",
+    "detect_format",
+    "encoder_weights",
+    "export_encoder",
+    "infer_architecture",
+    "load_encoder",
+    "timm_state_dict",
+]

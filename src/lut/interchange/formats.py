@@ -1,0 +1,139 @@
+"""Checkpoint layouts we read, told apart by their keys, and their reduction to encoder weights.
+
+- `lut`: our pre-training checkpoints: student under `model`, teacher under `model_ema`, flat keys.
+- `lut-official`: the authors' LUT checkpoints: the same, but the teacher is a full copy of the student
+  whose keys carry an `ema.` prefix.
+- `mae`: official MAE `.pth` files: one encoder (+ maybe decoder) under `model`.
+- `timm`: a bare timm ViT state dict (or a timm training checkpoint's `state_dict`), `.pth` or safetensors.
+- `lut-export`: the safetensors files `lut export` writes (timm keys plus our metadata).
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from lut.errors import UsageError
+
+# Keys of the pre-training model that are not the encoder, and timm's classifier (`head.weight`).
+NON_ENCODER_PREFIXES = ("mask_token", "decoder_", "head.", "predictor.")
+EXPORT_METADATA_KEY = "lut.weights"
+
+
+@dataclass
+class EncoderWeights:
+    """Encoder weights taken out of a checkpoint.
+
+    Attributes:
+        state: encoder state dict with our key names (`norm.*` as the final per-token norm).
+        format: one of the layouts in this module's docstring.
+        weights: "student", "teacher" or "encoder" (a file holding a single encoder).
+        ignored: keys of the file that are not part of the encoder (decoder, heads, classifier).
+        notes: conversions made on the way, for the user to read.
+        config: our pre-training config when the checkpoint carries one.
+    """
+
+    state: dict[str, torch.Tensor]
+    format: str
+    weights: str
+    ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    config: dict | None = None
+
+
+def detect_format(payload: dict, metadata: dict[str, str] | None = None) -> str:
+    """Name the layout of a loaded checkpoint.
+
+    Args:
+        payload: what `torch.load` or `safetensors` returned.
+        metadata: the safetensors header metadata, None for `.pth` files.
+
+    Raises:
+        UsageError: when no known layout fits, naming the top-level keys.
+    """
+    if metadata is not None:
+        return "lut-export" if EXPORT_METADATA_KEY in metadata else "timm"
+    if "model_ema" in payload and isinstance(payload.get("model"), dict):
+        if "lut_version" in payload:
+            return "lut"
+        return "lut-official"
+    if isinstance(payload.get("model"), dict):
+        return "mae"
+    if isinstance(payload.get("state_dict"), dict):
+        return "timm"
+    if payload and all(isinstance(value, torch.Tensor) for value in payload.values()):
+        return "timm"
+    shown = ", ".join(sorted(map(str, payload))[:8])
+    raise UsageError(f"unrecognised checkpoint layout (top-level keys: {shown}); expected a LUT, MAE or timm file")
+
+
+def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """Remove `prefix` from the keys that start with it."""
+    return {key[len(prefix):] if key.startswith(prefix) else key: value for key, value in state.items()}
+
+
+def select_state(
+    payload: dict, layout: str, weights: str | None, metadata: dict[str, str] | None
+) -> tuple[dict[str, torch.Tensor], str]:
+    """The state dict of the requested network and what it is.
+
+    Args:
+        payload: the loaded checkpoint.
+        layout: its format (see `detect_format`).
+        weights: "student", "teacher" or None (the student, or the file's only encoder).
+        metadata: safetensors metadata, if any.
+
+    Raises:
+        UsageError: when the file does not hold the requested network.
+    """
+    if layout in ("lut", "lut-official"):
+        chosen = weights or "student"
+        if chosen == "student":
+            return payload["model"], "student"
+        teacher = payload.get("model_ema")
+        if teacher is None:
+            raise UsageError("this checkpoint has no teacher (model_ema is empty: it comes from an MAE run)")
+        return strip_prefix(teacher, "ema.") if layout == "lut-official" else teacher, "teacher"
+    if layout == "lut-export":
+        exported = metadata[EXPORT_METADATA_KEY]
+        if weights is not None and weights != exported:
+            raise UsageError(f"this export holds the {exported} encoder, not the {weights}")
+        return payload, exported
+    if weights == "teacher":
+        raise UsageError(f"a {layout} checkpoint holds a single encoder and no teacher; leave --weights out")
+    state = payload["model"] if layout == "mae" else payload.get("state_dict", payload)
+    return state, "encoder"
+
+
+def encoder_weights(
+    payload: dict, weights: str | None = None, metadata: dict[str, str] | None = None
+) -> EncoderWeights:
+    """Reduce a checkpoint of any known layout to the weights of one encoder, with our key names.
+
+    DDP's `module.` prefix is removed; decoder, projector, predictor and classifier keys are set
+    aside in `ignored`; a `fc_norm` without a `norm` (timm and MAE models with global average
+    pooling) becomes the final norm. Every other key is kept, so a strict load reports it.
+
+    Args:
+        payload: the loaded checkpoint.
+        weights: "student", "teacher" or None (the student, or the file's only encoder).
+        metadata: safetensors metadata, None for `.pth` files.
+    """
+    layout = detect_format(payload, metadata)
+    state, chosen = select_state(payload, layout, weights, metadata)
+    state = strip_prefix(dict(state), "module.")
+    ignored = tuple(sorted(key for key in state if key.startswith(NON_ENCODER_PREFIXES)))
+    state = {key: value for key, value in state.items() if not key.startswith(NON_ENCODER_PREFIXES)}
+    notes = []
+    fc_norm_keys = [key for key in state if key.startswith("fc_norm.")]
+    if fc_norm_keys and "norm.weight" in state:
+        ignored += tuple(fc_norm_keys)
+        state = {key: value for key, value in state.items() if not key.startswith("fc_norm.")}
+    elif fc_norm_keys:
+        state = {key.replace("fc_norm.", "norm.", 1) if key.startswith("fc_norm.") else key: value
+                 for key, value in state.items()}
+        if layout == "lut-export":
+            notes.append("fc_norm holds the encoder's final norm (exported for timm's global_pool='avg')")
+        else:
+            notes.append("fc_norm (applied after pooling in the source model) is used as the per-token final norm")
+    config = payload.get("config") if layout == "lut" else None
+    return EncoderWeights(state, layout, chosen, ignored, tuple(notes), config)

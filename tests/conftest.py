@@ -1,0 +1,45 @@
+"""Shared fixtures: a small folder of random images and tiny run configurations."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import tiny_values, write_random_images
+
+from lut.config import PretrainConfig, build_config
+
+
+def pytest_configure(config):
+    """One thread per process: the tiny models run several times faster so, on 2 shared cores."""
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # for the processes the tests start
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory) -> Path:
+    """40 random PNG images in the class folders `a` and `b` (shared by the session: do not modify)."""
+    return write_random_images(tmp_path_factory.mktemp("images"))
+
+
+@pytest.fixture
+def tiny_config(image_folder):
+    """Factory: `tiny_config(output_dir, **overrides)` -> the PretrainConfig of a tiny run on `image_folder`."""
+
+    def make(output_dir: Path, **overrides) -> PretrainConfig:
+        return build_config(tiny_values(image_folder, output_dir, **overrides))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_lut_run(tmp_path_factory, image_folder) -> Path:
+    """Output folder of a finished 3-step LUT run (batch 4: 10 steps per epoch, so it stops mid-epoch).
+
+    Shared by the session: copy it before changing anything in it.
+    """
+    from lut.training.pretrain import pretrain
+
+    output = tmp_path_factory.mktemp("tiny_lut_run") / "run"
+    pretrain(build_config(tiny_values(image_folder, output, max_steps=3)))
+    return output

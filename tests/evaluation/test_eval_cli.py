@@ -1,0 +1,65 @@
+"""Each evaluation command: help, one tiny end-to-end run in a subprocess, and clean usage errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lut.cli import main
+
+
+def run_lut(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lut.cli", *arguments], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("command", ["knn", "linprobe", "finetune", "export"])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "--checkpoint" in capsys.readouterr().out
+
+
+def test_knn_command(tiny_checkpoint, stripes, tmp_path):
+    result = run_lut("knn", "--checkpoint", str(tiny_checkpoint), "--data", str(stripes), "--k", "1", "5",
+                     "--output", str(tmp_path / "knn"), "--cache-dir", str(tmp_path / "cache"), "--num-workers", "0")
+    assert result.returncode == 0, result.stderr
+    assert "cls   k=1" in result.stdout and "mean  k=5" in result.stdout
+    results = json.loads((tmp_path / "knn" / "results.json").read_text())
+    assert [r["k"] for r in results["results"]["mean"]] == [1, 5]
+    assert (tmp_path / "knn" / "knn.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["linprobe", "finetune"])
+def test_training_commands(command, tiny_checkpoint, stripes, tmp_path):
+    result = run_lut(command, "--checkpoint", str(tiny_checkpoint), "--data", str(stripes), "--weights", "teacher",
+                     "--output", str(tmp_path / command), "img_size=16", "epochs=1", "warmup_epochs=0",
+                     "batch_size=16", "num_workers=0", "test_samples=8")
+    assert result.returncode == 0, result.stderr
+    assert "teacher of a lut checkpoint" in result.stdout
+    assert json.loads((tmp_path / command / "summary.json").read_text())["epochs"] == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["knn", "--checkpoint", "missing.pth", "--data", "fashion-mnist"], "checkpoint missing.pth does not exist"),
+        (["finetune", "--checkpoint", "missing.pth"], "checkpoint missing.pth does not exist"),
+        (["linprobe", "--checkpoint", "missing.pth", "bogus=1"], "unknown setting 'bogus'"),
+        (["export", "--checkpoint", "missing.pth", "--out", "x.safetensors"], "checkpoint missing.pth does not exist"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(arguments, message, capsys):
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("lut: error: ") and message in error
+
+
+def test_bad_checkpoint_in_a_subprocess(tmp_path, stripes):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    result = run_lut("knn", "--checkpoint", str(bad), "--data", str(stripes))
+    assert result.returncode == 2
+    assert result.stderr.startswith("lut: error: cannot read checkpoint")
+    assert "Traceback" not in result.stderr

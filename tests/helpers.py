@@ -1,0 +1,83 @@
+"""Helpers shared by the tests (fixtures live in conftest.py)."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# A ViT-Ti encoder on 16 px images with 4 px patches (16 patches) and a minimal decoder and heads.
+TINY_MODEL = {
+    "model": "lut_vit_tiny_patch16",
+    "img_size": 16,
+    "patch_size": 4,
+    "decoder_embed_dim": 32,
+    "decoder_depth": 1,
+    "decoder_num_heads": 2,
+    "head_hidden_dim": 64,
+}
+IMAGES_PER_CLASS = 20
+
+
+def write_random_images(folder: Path, classes: tuple[str, ...] = ("a", "b"), per_class: int = IMAGES_PER_CLASS,
+                        seed: int = 0) -> Path:
+    """`per_class` random 20x20 RGB PNGs in each class sub-folder of `folder`."""
+    rng = np.random.default_rng(seed)
+    for name in classes:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            pixels = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{index:02d}.png")
+    return folder
+
+
+def tiny_values(data: Path, output_dir: Path, **overrides) -> dict:
+    """Config values of a tiny, fast CPU run: 40 images, batch 4, 10 steps per epoch."""
+    values = {
+        **TINY_MODEL,
+        "data": str(data),
+        "output_dir": str(output_dir),
+        "num_workers": 0,
+        "batch_size": 4,
+        "epochs": 1,
+        "warmup_epochs": 0.2,
+        "blr": 1.5e-4,
+        "bc_loss_weight": 0.25,
+        "train_samples": 0,
+        "device": "cpu",
+        "log_every_steps": 1,
+        "num_visualize": 0,
+        "final_knn": False,
+    }
+    values.update(overrides)
+    return values
+
+
+def as_overrides(values: dict) -> list[str]:
+    """Config values as command-line `key=value` arguments."""
+    return [f"{key}={str(value).lower() if isinstance(value, bool) else value}" for key, value in values.items()]
+
+
+def run_lut(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m lut.cli ARGS` in a fresh process and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "lut.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=timeout, env=subprocess_env(),
+    )
+
+
+def subprocess_env() -> dict[str, str]:
+    """The current environment, single-threaded, without variables a torchrun parent may have set."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

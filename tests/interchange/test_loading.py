@@ -1,0 +1,128 @@
+import argparse
+
+import pytest
+import timm
+import torch
+from safetensors.torch import save_file
+
+from lut.errors import UsageError
+from lut.interchange import load_encoder
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(a.state_dict()[key], value) for key, value in b.state_dict().items())
+
+
+def test_our_checkpoint_student_and_teacher(lut_checkpoint, student, teacher, extras):
+    encoder, info = load_encoder(lut_checkpoint)
+    assert (info.format, info.weights) == ("lut", "student")
+    assert same_weights(encoder, student)
+    assert list(info.ignored) == sorted(extras())
+    assert info.normalisation() == ([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])
+
+    encoder, info = load_encoder(lut_checkpoint, "teacher")
+    assert info.weights == "teacher"
+    assert same_weights(encoder, teacher)
+    assert list(info.ignored) == ["head.0.weight", "head.1.running_mean", "head.3.weight"]
+    assert info.digest != load_encoder(lut_checkpoint)[1].digest
+
+
+def test_mae_run_has_no_teacher(tmp_path, student):
+    path = tmp_path / "mae_run.pth"
+    torch.save({"model": student.state_dict(), "model_ema": None, "lut_version": "0.1.0"}, path)
+    with pytest.raises(UsageError, match="no teacher"):
+        load_encoder(path, "teacher")
+
+
+def test_official_lut_layout(official_lut_checkpoint, student, teacher, extras):
+    encoder, info = load_encoder(official_lut_checkpoint)
+    assert (info.format, info.weights) == ("lut-official", "student")
+    assert same_weights(encoder, student)
+    assert list(info.ignored) == sorted(extras())
+
+    encoder, info = load_encoder(official_lut_checkpoint, "teacher")
+    assert info.weights == "teacher"
+    assert same_weights(encoder, teacher)
+    assert list(info.ignored) == sorted(extras())  # the teacher copy's own decoder and heads, `ema.` removed
+
+
+def test_official_mae_layout_with_pickled_args(tmp_path, student):
+    path = tmp_path / "mae_pretrain_vit.pth"
+    state = {f"module.{key}": value for key, value in student.state_dict().items()}  # saved from DDP
+    torch.save({"model": {**state, "module.decoder_embed.weight": torch.zeros(8, 192)},
+                "args": argparse.Namespace(norm_pix_loss=True)}, path)
+    encoder, info = load_encoder(path)
+    assert (info.format, info.weights, info.ignored) == ("mae", "encoder", ("decoder_embed.weight",))
+    assert same_weights(encoder, student)
+    with pytest.raises(UsageError, match="single encoder and no teacher"):
+        load_encoder(path, "teacher")
+
+
+def test_timm_state_dict_with_fc_norm_and_classifier(tmp_path):
+    model = timm.create_model("vit_tiny_patch16_224", img_size=32, depth=2, global_pool="avg", num_classes=10).eval()
+    for suffix, save in ((".pth", torch.save), (".safetensors", save_file)):
+        path = tmp_path / f"timm{suffix}"
+        save(model.state_dict(), path)
+        encoder, info = load_encoder(path)
+        assert info.format == "timm"
+        assert info.ignored == ("head.bias", "head.weight")
+        assert "fc_norm" in info.notes[0]
+        assert info.architecture.describe() == "ViT-custom/16 at 32 px (D 192, depth 2, 3 heads)"
+        images = torch.randn(2, 3, 32, 32)
+        with torch.no_grad():
+            expected = model.fc_norm(model.forward_features(images))  # fc_norm applied per token
+            torch.testing.assert_close(encoder.forward_features(images), expected, atol=1e-5, rtol=0)
+
+
+def test_wrong_architecture_names_the_keys(lut_checkpoint):
+    with pytest.raises(UsageError) as error:
+        load_encoder(lut_checkpoint, arch="vit_small_patch4")
+    message = str(error.value)
+    assert "ViT-small/4" in message
+    assert "missing: blocks.10.attn.proj.bias" in message
+    assert "shape mismatch: blocks.0.attn.proj.bias (192,) vs (384,)" in message
+
+
+def test_unexpected_keys_are_named(tmp_path, student):
+    path = tmp_path / "registers.pth"
+    torch.save({**student.state_dict(), "reg_token": torch.zeros(1, 4, 192)}, path)
+    with pytest.raises(UsageError, match="unexpected: reg_token"):
+        load_encoder(path)
+
+
+def test_new_input_size_resamples_the_position_table(lut_checkpoint, student):
+    encoder, info = load_encoder(lut_checkpoint, img_size=32)
+    assert encoder.pos_embed.shape == (1, 1 + 8 * 8, 192)
+    assert info.architecture.img_size == 32
+    assert "resampled from 16 px to 32 px" in info.notes[0]
+    torch.testing.assert_close(encoder.pos_embed[:, :1], student.pos_embed[:, :1])  # CLS row kept
+    with pytest.raises(UsageError, match="not a multiple of the patch size 4"):
+        load_encoder(lut_checkpoint, img_size=30)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not a checkpoint", "cannot read checkpoint"), (None, "does not exist")],
+)
+def test_unreadable_files(tmp_path, content, message):
+    path = tmp_path / "bad.pth"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UsageError, match=message):
+        load_encoder(path)
+
+
+def test_bad_safetensors_and_unknown_layout(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"garbage")
+    with pytest.raises(UsageError, match="cannot read safetensors"):
+        load_encoder(path)
+    path = tmp_path / "other.pth"
+    torch.save({"net": {"w": torch.zeros(1)}, "epoch": 3}, path)
+    with pytest.raises(UsageError, match=r"unrecognised checkpoint layout \(top-level keys: epoch, net\)"):
+        load_encoder(path)
+
+
+def test_depth_is_read_from_the_keys(tmp_path, make_encoder):
+    path = tmp_path / "deep.pth"
+    torch.save(make_encoder(0, depth=3).state_dict(), path)
+    assert load_encoder(path)[1].architecture.depth == 3

@@ -1,0 +1,71 @@
+"""What a short in-process run writes: schedules per step, metrics, figures and the config."""
+
+import json
+import math
+
+import pytest
+import yaml
+
+from lut.config import PretrainConfig, build_config
+from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+
+# The shared run: batch 4 of 40 images -> 10 steps per epoch, 1 epoch, warm-up 0.2 epoch = 2 steps,
+# peak lr 1.5e-4 * sqrt(4) / 4 = 7.5e-5, momentum 0.996 -> 1 over 10 steps, stopped after 3 steps.
+PEAK_LR = 7.5e-5
+
+
+@pytest.fixture
+def metrics(tiny_lut_run) -> list[dict]:
+    return [json.loads(line) for line in (tiny_lut_run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_one_metrics_record_per_step_with_every_key(metrics):
+    assert [record["step"] for record in metrics] == [1, 2, 3]
+    assert [record["epoch"] for record in metrics] == pytest.approx([0.1, 0.2, 0.3])
+    for record in metrics:
+        assert set(record) == {"step", "epoch", "loss", "mae_loss", "bc_loss", "lr", "momentum", "grad_norm",
+                               "img_per_s"}
+        assert record["img_per_s"] > 0
+        assert math.isfinite(record["grad_norm"]) and record["grad_norm"] > 0
+
+
+def test_learning_rate_warms_up_linearly_per_step(metrics):
+    # lr of the step that ended at record["step"], set from the step count before it.
+    assert [record["lr"] for record in metrics] == pytest.approx([0.0, PEAK_LR / 2, PEAK_LR], rel=1e-12)
+
+
+def test_teacher_momentum_follows_the_cosine_per_step(metrics):
+    # 1 - 0.004 * (cos(pi * t / 10) + 1) / 2 for t = 0, 1, 2
+    assert [record["momentum"] for record in metrics] == pytest.approx([0.996, 0.9960978870, 0.9963819660], abs=1e-10)
+
+
+def test_total_loss_is_mae_plus_quarter_bc(metrics):
+    for record in metrics:
+        assert record["loss"] == pytest.approx(record["mae_loss"] + 0.25 * record["bc_loss"], rel=1e-5)
+        assert 0.0 <= record["bc_loss"] <= 4.0
+        # norm-pix targets: a near-zero initial prediction scores close to (n - 1) / n = 47 / 48 per patch
+        assert 0.5 < record["mae_loss"] < 2.0
+
+
+def test_optimizer_holds_the_last_learning_rate(tiny_lut_run):
+    payload = load_checkpoint(tiny_lut_run / LAST_CHECKPOINT)
+    assert {group["lr"] for group in payload["optimizer"]["param_groups"]} == {PEAK_LR}
+    assert {state["step"].item() for state in payload["optimizer"]["state"].values()} == {3.0}
+
+
+def test_run_folder_holds_config_figure_tensorboard_and_summary(tiny_lut_run):
+    names = {path.name for path in tiny_lut_run.iterdir()}
+    assert names == {"config.yaml", LAST_CHECKPOINT, "metrics.jsonl", "loss_curve.png", "summary.json", "tensorboard"}
+    assert any(path.name.startswith("events.out.tfevents") for path in (tiny_lut_run / "tensorboard").iterdir())
+    summary = json.loads((tiny_lut_run / "summary.json").read_text())
+    assert summary["steps"] == 3
+    assert summary["checkpoint"] == str(tiny_lut_run / LAST_CHECKPOINT)
+
+
+def test_saved_config_rebuilds_the_run_config(tiny_lut_run, image_folder):
+    saved = build_config(yaml.safe_load((tiny_lut_run / "config.yaml").read_text()))
+    assert isinstance(saved, PretrainConfig)
+    assert saved.max_steps == 3 and saved.data == str(image_folder) and saved.patch_size == 4
+    assert load_checkpoint(tiny_lut_run / LAST_CHECKPOINT)["config"] == yaml.safe_load(
+        (tiny_lut_run / "config.yaml").read_text()
+    )

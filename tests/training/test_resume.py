@@ -1,0 +1,111 @@
+"""Bit-exact resume on CPU: stopping and continuing gives the very same weights as running straight through.
+
+40 images, batch 8: 5 optimiser steps per epoch, 2 epochs. The interrupted runs stop after 3 steps (mid-epoch)
+or crash after 3 steps with a periodic checkpoint at step 2, and continue to step 6 (into the second epoch).
+"""
+
+import json
+
+import pytest
+import torch
+
+from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.training.pretrain import PretrainRun, pretrain
+
+TOTAL_STEPS = 6
+SETTINGS = {"batch_size": 8, "epochs": 2}
+COMPARED_METRICS = ("step", "epoch", "loss", "mae_loss", "bc_loss", "lr", "momentum", "grad_norm")
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory, image_folder):
+    """A run straight through to step 6 (checkpoint, metrics)."""
+    from helpers import tiny_values
+
+    from lut.config import build_config
+
+    output = tmp_path_factory.mktemp("straight")
+    summary = pretrain(build_config(tiny_values(image_folder, output, max_steps=TOTAL_STEPS, **SETTINGS)))
+    assert summary["steps"] == TOTAL_STEPS
+    return load_checkpoint(output / LAST_CHECKPOINT), read_metrics(output)
+
+
+def read_metrics(output) -> list[dict]:
+    return [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
+
+
+def assert_identical_tensors(first: dict, second: dict, label: str) -> None:
+    assert first.keys() == second.keys(), label
+    for key in first:
+        assert torch.equal(first[key], second[key]), f"{label}: {key}"
+
+
+def assert_same_training_state(resumed: dict, straight: dict) -> None:
+    assert resumed["step"] == straight["step"] == TOTAL_STEPS
+    assert resumed["epoch"] == straight["epoch"] == 1
+    assert resumed["step_in_epoch"] == straight["step_in_epoch"] == 1
+    assert_identical_tensors(resumed["model"], straight["model"], "student")
+    assert_identical_tensors(resumed["model_ema"], straight["model_ema"], "teacher")
+    resumed_optimizer, straight_optimizer = resumed["optimizer"], straight["optimizer"]
+    assert resumed_optimizer["param_groups"] == straight_optimizer["param_groups"]
+    assert resumed_optimizer["state"].keys() == straight_optimizer["state"].keys()
+    assert len(straight_optimizer["state"]) > 100
+    for index, state in straight_optimizer["state"].items():
+        assert_identical_tensors(resumed_optimizer["state"][index], state, f"optimizer state {index}")
+
+
+def assert_each_step_logged_once(resumed_metrics: list[dict], straight_metrics: list[dict]) -> None:
+    assert [record["step"] for record in resumed_metrics] == list(range(1, TOTAL_STEPS + 1))
+    for resumed, straight in zip(resumed_metrics, straight_metrics, strict=True):
+        assert {k: resumed[k] for k in COMPARED_METRICS} == {k: straight[k] for k in COMPARED_METRICS}
+
+
+def test_stop_mid_epoch_and_resume_matches_the_straight_run(tiny_config, tmp_path, straight_run):
+    output = tmp_path / "split"
+    first = pretrain(tiny_config(output, max_steps=3, **SETTINGS))
+    assert first["steps"] == 3
+    halfway = load_checkpoint(output / LAST_CHECKPOINT)
+    assert (halfway["step"], halfway["epoch"], halfway["step_in_epoch"]) == (3, 0, 3)
+
+    second = pretrain(tiny_config(output, max_steps=TOTAL_STEPS, **SETTINGS))
+    assert second["steps"] == TOTAL_STEPS
+    straight_checkpoint, straight_metrics = straight_run
+    assert_same_training_state(load_checkpoint(output / LAST_CHECKPOINT), straight_checkpoint)
+    assert_each_step_logged_once(read_metrics(output), straight_metrics)
+
+
+def test_crash_after_periodic_checkpoint_and_resume_matches_the_straight_run(
+    tiny_config, tmp_path, straight_run, monkeypatch
+):
+    output = tmp_path / "crashed"
+    original_step = PretrainRun.optimiser_step
+
+    def crash_before_step_four(self, batches, interval):
+        if self.step == 3:
+            raise RuntimeError("simulated crash")
+        return original_step(self, batches, interval)
+
+    monkeypatch.setattr(PretrainRun, "optimiser_step", crash_before_step_four)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        pretrain(tiny_config(output, max_steps=TOTAL_STEPS, save_every_steps=2, **SETTINGS))
+    monkeypatch.undo()
+    # Steps 1-3 were logged, but the last checkpoint is the periodic one of step 2.
+    assert [record["step"] for record in read_metrics(output)] == [1, 2, 3]
+    assert load_checkpoint(output / LAST_CHECKPOINT)["step"] == 2
+
+    pretrain(tiny_config(output, max_steps=TOTAL_STEPS, save_every_steps=2, **SETTINGS))
+    straight_checkpoint, straight_metrics = straight_run
+    assert_same_training_state(load_checkpoint(output / LAST_CHECKPOINT), straight_checkpoint)
+    assert_each_step_logged_once(read_metrics(output), straight_metrics)
+
+
+def test_resume_none_starts_again_from_scratch_with_fresh_metrics(tiny_config, tmp_path):
+    output = tmp_path / "again"
+    pretrain(tiny_config(output, max_steps=2, **SETTINGS))
+    first_loss = read_metrics(output)[0]["loss"]
+    summary = pretrain(tiny_config(output, max_steps=1, resume="none", **SETTINGS))
+    assert summary["steps"] == 1
+    assert load_checkpoint(output / LAST_CHECKPOINT)["step"] == 1
+    # The old run's records are gone; step 1 is drawn exactly as before (same seed).
+    assert [record["step"] for record in read_metrics(output)] == [1]
+    assert read_metrics(output)[0]["loss"] == first_loss
