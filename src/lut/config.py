@@ -5,12 +5,13 @@ import difflib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
 from lut.errors import UsageError
 
+Config = TypeVar("Config")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -62,7 +63,9 @@ class PretrainConfig:
     accum_iter: int = option(1, "micro-batches per optimiser step")
     blr: float = option(1.5e-4, "base learning rate, scaled by the effective batch with lr_rule")
     lr: float = option(0.0, "absolute learning rate; 0 derives it from blr")
-    lr_rule: str = option("sqrt", "sqrt: blr*sqrt(batch)/4 (released LUT); linear: blr*batch/256 (MAE)", ("sqrt", "linear"))
+    lr_rule: str = option(
+        "sqrt", "sqrt: blr*sqrt(batch)/4 (released LUT); linear: blr*batch/256 (MAE)", ("sqrt", "linear")
+    )
     min_lr: float = option(0.0, "learning rate at the end of the cosine")
     weight_decay: float = option(0.05, "AdamW weight decay on weights with ndim > 1")
     adam_beta1: float = option(0.9, "AdamW beta1")
@@ -79,19 +82,16 @@ class PretrainConfig:
     keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)")
     log_every_steps: int = option(20, "metrics line every N optimiser steps")
     num_visualize: int = option(8, "images in the final reconstruction figure (0: none)")
-    final_knn: bool = option(False, "after training, k-NN accuracy on the data set's test split")
-    knn_k: int = option(20, "neighbours for the final k-NN")
+    knn_every_epochs: int = option(0, "k-NN accuracy of the student every N epochs, logged to the metrics (0: off)")
+    final_knn: bool = option(False, "after training, k-NN of student, teacher and raw pixels on the test split")
+    knn_k: int = option(20, "neighbours of the online and final k-NN")
     knn_train_samples: int = option(0, "training images used as k-NN memory (0: all)")
+    knn_test_samples: int = option(0, "test images used as k-NN queries (0: all)")
 
     @property
     def method(self) -> str:
         """"lut" or "mae", read off the model name."""
         return self.model.split("_", 1)[0]
-
-
-def config_fields() -> dict[str, dataclasses.Field]:
-    """The config's fields by name."""
-    return {f.name: f for f in dataclasses.fields(PretrainConfig)}
 
 
 def recipe_names() -> list[str]:
@@ -135,14 +135,14 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return values
 
 
-def build_config(values: dict[str, Any]) -> PretrainConfig:
-    """Check names, types and choices of `values` and build the config.
+def build_config(values: dict[str, Any], cls: type[Config] = PretrainConfig) -> Config:
+    """Check names, types and choices of `values` and build a `cls` (any config dataclass).
 
     Raises:
         UsageError: naming the unknown key (with the closest valid ones) or the bad value.
     """
-    fields = config_fields()
-    hints = get_type_hints(PretrainConfig)
+    fields = {item.name: item for item in dataclasses.fields(cls)}
+    hints = get_type_hints(cls)
     checked = {}
     for key, value in values.items():
         if key not in fields:
@@ -150,7 +150,7 @@ def build_config(values: dict[str, Any]) -> PretrainConfig:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(fields)}")
         checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
-    return PretrainConfig(**checked)
+    return cls(**checked)
 
 
 def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -> Any:
@@ -189,18 +189,18 @@ def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:
     return build_config(values)
 
 
-def config_help() -> str:
-    """One line per key with its default and meaning, for `--help`."""
+def config_help(cls: type = PretrainConfig) -> str:
+    """One line per key of a config dataclass with its default and meaning, for `--help`."""
     lines = []
-    defaults = PretrainConfig()
-    for name, item in config_fields().items():
+    defaults = cls()
+    for item in dataclasses.fields(cls):
         choices = item.metadata.get("choices")
         suffix = f" [{'|'.join(choices)}]" if choices else ""
-        setting = f"{name}={getattr(defaults, name)}"
+        setting = f"{item.name}={getattr(defaults, item.name)}"
         lines.append(f"  {setting:<34} {item.metadata['help']}{suffix}")
     return "\n".join(lines)
 
 
-def save_config(config: PretrainConfig, path: Path) -> None:
-    """Write the resolved config as YAML (a valid recipe for re-running the run)."""
+def save_config(config: Any, path: Path) -> None:
+    """Write a resolved config dataclass as YAML (a valid recipe for re-running the run)."""
     path.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))

@@ -46,7 +46,7 @@ def test_training_commands(command, tiny_checkpoint, stripes, tmp_path):
     [
         (["knn", "--checkpoint", "missing.pth", "--data", "fashion-mnist"], "checkpoint missing.pth does not exist"),
         (["finetune", "--checkpoint", "missing.pth"], "checkpoint missing.pth does not exist"),
-        (["linprobe", "--checkpoint", "missing.pth", "bogus=1"], "unknown setting 'bogus'"),
+        (["linprobe", "--checkpoint", "missing.pth", "bogus=1"], "unknown config key 'bogus'"),
         (["export", "--checkpoint", "missing.pth", "--out", "x.safetensors"], "checkpoint missing.pth does not exist"),
     ],
 )

@@ -1,10 +1,10 @@
 import pytest
 
+from lut.config import build_config
 from lut.errors import UsageError
 from lut.evaluation.config import (
     FinetuneConfig,
     LinprobeConfig,
-    build_eval_config,
     eval_recipe_names,
     resolve_eval_config,
 )
@@ -30,9 +30,9 @@ def test_overrides_and_their_errors(tmp_path):
     config = resolve_eval_config(LinprobeConfig, "linprobe", "small", {"epochs": "3", "pools": ["mean"]})
     assert (config.epochs, config.pools, config.img_size) == (3, ["mean"], 32)
     with pytest.raises(UsageError, match="did you mean epochs"):
-        build_eval_config(FinetuneConfig, {"epoch": 3})
+        build_config({"epoch": 3}, FinetuneConfig)
     with pytest.raises(UsageError, match="not one of fresh, pretrained"):
-        build_eval_config(FinetuneConfig, {"fc_norm_init": "random"})
+        build_config({"fc_norm_init": "random"}, FinetuneConfig)
     with pytest.raises(UsageError, match="no finetune recipe 'nope'"):
         resolve_eval_config(FinetuneConfig, "finetune", "nope", {})
     recipe = tmp_path / "mine.yaml"

@@ -3,7 +3,8 @@ import json
 import pytest
 import torch
 
-from lut.evaluation.config import FinetuneConfig, build_eval_config
+from lut.config import build_config
+from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.finetune import finetune
 from lut.evaluation.supervised import SupervisedRun
 
@@ -12,7 +13,7 @@ def finetune_config(checkpoint, data, output_dir, **overrides) -> FinetuneConfig
     values = dict(checkpoint=str(checkpoint), data=str(data), output_dir=str(output_dir), img_size=16, crop_pct=1.0,
                   crop_scale_min=0.5, epochs=4, warmup_epochs=1, batch_size=16, lr=1e-3, num_workers=0,
                   device="cpu")
-    return build_eval_config(FinetuneConfig, {**values, **overrides})
+    return build_config({**values, **overrides}, FinetuneConfig)
 
 
 def test_full_recipe_learns_an_obvious_task(tiny_checkpoint, stripes, tmp_path):

@@ -3,7 +3,8 @@ import json
 import pytest
 import torch
 
-from lut.evaluation.config import LinprobeConfig, build_eval_config
+from lut.config import build_config
+from lut.evaluation.config import LinprobeConfig
 from lut.evaluation.linear_probe import LinearProbe, linear_probe
 from lut.evaluation.logistic_regression import MODE_LABEL, fit_logistic_regression, top_k_accuracy
 
@@ -12,7 +13,7 @@ def probe_config(checkpoint, data, output_dir, **overrides) -> LinprobeConfig:
     values = dict(checkpoint=str(checkpoint), data=str(data), output_dir=str(output_dir), img_size=16, crop_pct=1.0,
                   crop_scale_min=0.5, epochs=8, warmup_epochs=1, batch_size=16, accum_iter=1, lr=6.4, num_workers=0,
                   device="cpu")
-    return build_eval_config(LinprobeConfig, {**values, **overrides})
+    return build_config({**values, **overrides}, LinprobeConfig)
 
 
 def test_probe_keeps_the_encoder_frozen_and_in_eval_mode(make_tiny_encoder):

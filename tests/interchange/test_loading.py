@@ -8,6 +8,7 @@ from safetensors.torch import save_file
 from lut.errors import UsageError
 from lut.interchange import load_encoder
 
+
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return all(torch.equal(a.state_dict()[key], value) for key, value in b.state_dict().items())
 

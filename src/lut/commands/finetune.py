@@ -3,7 +3,8 @@
 import argparse
 
 from lut.commands.options import add_recipe_options, recipe_overrides
-from lut.evaluation.config import FinetuneConfig, eval_config_help, eval_recipe_names, resolve_eval_config
+from lut.config import config_help
+from lut.evaluation.config import FinetuneConfig, eval_recipe_names, resolve_eval_config
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="timm ViT with global average pooling + fc_norm, layer-wise lr decay, AdamW, RandAugment, "
                     "mixup/cutmix, label smoothing, random erasing, drop path, warm-up + cosine. Runs under "
                     "torchrun for several GPUs; resumes from output_dir/checkpoint-last.pth.",
-        epilog=f"settings (key=default):\n{eval_config_help(FinetuneConfig)}",
+        epilog=f"settings (key=default):\n{config_help(FinetuneConfig)}",
     )
     add_recipe_options(parser, eval_recipe_names("finetune"), "small")
     parser.set_defaults(handler=run)

@@ -3,7 +3,8 @@
 import argparse
 
 from lut.commands.options import add_recipe_options, recipe_overrides
-from lut.evaluation.config import LinprobeConfig, eval_config_help, eval_recipe_names, resolve_eval_config
+from lut.config import config_help
+from lut.evaluation.config import LinprobeConfig, eval_recipe_names, resolve_eval_config
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Frozen encoder, BatchNorm (no affine) + Linear on the CLS and mean-pooled features, LARS, "
                     "lr = blr * batch / 256, warm-up + cosine, RandomResizedCrop + flip. mode=features instead fits "
                     "a logistic regression on cached features (cheap; not the MAE protocol).",
-        epilog=f"settings (key=default):\n{eval_config_help(LinprobeConfig)}",
+        epilog=f"settings (key=default):\n{config_help(LinprobeConfig)}",
     )
     add_recipe_options(parser, eval_recipe_names("linprobe"), "small")
     parser.set_defaults(handler=run)

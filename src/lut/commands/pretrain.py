@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.settings)
     recipe = overrides.pop(0) if overrides and "=" not in overrides[0] else None
     summary = pretrain(resolve_config(recipe, overrides))
+    if summary["rank"] != 0:
+        return 0
     print(f"done: {summary['steps']} steps; outputs in {summary['output_dir']}")
     for key in ("checkpoint", "loss_curve", "reconstructions"):
         if key in summary:

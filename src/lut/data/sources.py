@@ -20,6 +20,8 @@ from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_fil
 from lut.errors import DataNotFoundError, UsageError
 
 logger = logging.getLogger("lut.data")
+# Files already reported as unreadable in this process.
+_REPORTED_UNREADABLE: set[Path] = set()
 
 Sample = tuple[Image.Image, int]
 
@@ -179,7 +181,8 @@ class ImageFolderSource(Dataset):
 
     A file that cannot be decoded is skipped: the next readable sample (in index
     order, wrapping around) is returned instead, and one warning per bad file is
-    logged (per process: each data loader worker keeps its own record).
+    logged (per process, whichever data set instance meets it first; each data loader
+    worker keeps its own record).
 
     Args:
         root: the folder the samples were found in (used in messages).
@@ -206,7 +209,9 @@ class ImageFolderSource(Dataset):
                 return load_rgb(path), label
             except UnreadableImageError as exc:
                 self.unreadable.add(candidate)
-                logger.warning("skipping unreadable image %s: %s", path, exc.reason)
+                if path not in _REPORTED_UNREADABLE:
+                    _REPORTED_UNREADABLE.add(path)
+                    logger.warning("skipping unreadable image %s: %s", path, exc.reason)
         raise UsageError(f"none of the {len(self.samples)} images in {self.root} can be read")
 
 

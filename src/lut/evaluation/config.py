@@ -3,16 +3,12 @@
 Recipes live in `lut/evaluation/recipes/` as `finetune_<name>.yaml` and `linprobe_<name>.yaml`.
 """
 
-import dataclasses
-import difflib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, TypeVar
 
-import yaml
-
-from lut.config import _coerce, load_recipe, option
+from lut.config import build_config, load_recipe, option
 from lut.errors import UsageError
 
 RECIPES_PACKAGE = "lut.evaluation.recipes"
@@ -106,24 +102,6 @@ class LinprobeConfig(SupervisedConfig):
     output_dir: str = option("runs/linprobe", "where checkpoints, metrics and plots go")
 
 
-def build_eval_config(cls: type[Config], values: dict[str, Any]) -> Config:
-    """Check names, types and choices of `values` and build a `cls`.
-
-    Raises:
-        UsageError: naming an unknown key (with the closest valid ones) or a bad value.
-    """
-    fields = {item.name: item for item in dataclasses.fields(cls)}
-    hints = get_type_hints(cls)
-    checked = {}
-    for key, value in values.items():
-        if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise UsageError(f"unknown setting {key!r}{hint}; valid keys: {', '.join(fields)}")
-        checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
-    return cls(**checked)
-
-
 def eval_recipe_names(kind: str) -> list[str]:
     """Bundled recipes of one kind ("finetune" or "linprobe"), without the prefix."""
     prefix = f"{kind}_"
@@ -146,20 +124,4 @@ def resolve_eval_config(cls: type[Config], kind: str, recipe: str, values: dict[
         raise UsageError(f"no {kind} recipe {recipe!r}: give a YAML path or one of {names}")
     settings = load_recipe(str(bundled) if bundled.is_file() else recipe)
     settings.update(values)
-    return build_eval_config(cls, settings)
-
-
-def eval_config_help(cls: type[SupervisedConfig]) -> str:
-    """One line per key with its default and meaning, for `--help`."""
-    lines = []
-    defaults = cls()
-    for item in dataclasses.fields(cls):
-        choices = item.metadata.get("choices")
-        suffix = f" [{'|'.join(choices)}]" if choices else ""
-        lines.append(f"  {item.name + '=' + str(getattr(defaults, item.name)):<34} {item.metadata['help']}{suffix}")
-    return "\n".join(lines)
-
-
-def save_eval_config(config: SupervisedConfig, path: Path) -> None:
-    """Write the resolved settings as YAML (a valid recipe for re-running)."""
-    path.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
+    return build_config(settings, cls)

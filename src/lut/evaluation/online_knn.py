@@ -55,8 +55,10 @@ class OnlineKnn:
         self.num_workers = num_workers
 
     @torch.no_grad()
-    def evaluate(self, encoder: ViTEncoder, device: torch.device | str) -> dict[str, float]:
-        """k-NN accuracy (%) of the encoder's mean-pooled features; its training mode is left as it was.
+    def evaluate(self, encoder: ViTEncoder | None, device: torch.device | str) -> dict[str, float]:
+        """k-NN accuracy (%) of the encoder's mean-pooled features (raw pixels for None).
+
+        The encoder's training mode is left as it was.
 
         Returns:
             {"knn_top1": ..., "knn_top5": ...}.

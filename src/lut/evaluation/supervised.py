@@ -26,8 +26,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm import tqdm
 
 from lut import __version__
+from lut.config import save_config
 from lut.errors import NonFiniteLossError, UsageError
-from lut.evaluation.config import SupervisedConfig, save_eval_config
+from lut.evaluation.config import SupervisedConfig
 from lut.evaluation.datasets import LabelledSplits, labelled_splits
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
@@ -35,7 +36,8 @@ from lut.models.encoder import ViTEncoder
 from lut.seeding import derive_seed, seed_everything
 from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint
 from lut.training.distributed import DistributedContext, all_reduce_mean
-from lut.training.run_log import METRICS_FILE, read_metrics, truncate_metrics
+from lut.training.precision import autocast_dtype
+from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.training.schedules import warmup_cosine
 
 BEST_CHECKPOINT = "checkpoint-best.pth"
@@ -75,13 +77,6 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
                              config.test_samples, config.seed)
     default_mean, default_std = info.normalisation()
     return EvaluationInputs(encoder, info, splits, list(config.mean or default_mean), list(config.std or default_std))
-
-
-def amp_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bf16 for "bf16" (and "auto" on GPU), None (fp32) otherwise."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
 
 
 def head_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -136,7 +131,7 @@ class SupervisedRun:
         self.loss_fn = loss_fn
         self.batch_transform = batch_transform
         self.peak_lr = peak_lr
-        self.amp_dtype = amp_dtype(config.precision, self.device)
+        self.amp_dtype = autocast_dtype(config.precision, self.device)
         self.output_dir = Path(config.output_dir).expanduser()
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
         self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
@@ -193,11 +188,13 @@ class SupervisedRun:
         """Train from the start or the resumed epoch to the end; returns the summary."""
         if self.context.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            save_eval_config(self.config, self.output_dir / "config.yaml")
+            save_config(self.config, self.output_dir / "config.yaml")
         self.restore()
         progress = tqdm(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
                         disable=not self.context.is_main, dynamic_ncols=True)
         record: dict[str, float] = {}
+        kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
+        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind)
         try:
             while self.epoch < self.config.epochs:
                 record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
@@ -205,14 +202,14 @@ class SupervisedRun:
                 record.update(self.evaluate())
                 self.epoch += 1
                 improved = self.update_best(record)
+                run_log.write(record)
                 if self.context.is_main:
-                    with open(self.output_dir / METRICS_FILE, "a") as handle:
-                        handle.write(json.dumps(record) + "\n")
                     self.save_checkpoint(improved)
                     shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
                     progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
         finally:
             progress.close()
+            run_log.close()
         return self.summary(record)
 
     def train_epoch(self, progress: tqdm) -> dict[str, float]:

@@ -58,10 +58,6 @@ class ViTEncoder(nn.Module):
         nn.init.normal_(self.cls_token, std=0.02)
         self.apply(init_linear_and_norm)
 
-    def no_weight_decay(self) -> set[str]:
-        """Parameter names timm's optimiser helpers exclude from weight decay."""
-        return {"cls_token", "pos_embed"}
-
     def embed_patches(self, images: torch.Tensor) -> torch.Tensor:
         """Patch tokens with their positions, CLS not yet added.
 

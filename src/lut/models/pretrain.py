@@ -65,10 +65,6 @@ class PretrainModel(nn.Module):
     def num_patches(self) -> int:
         return self.encoder.num_patches
 
-    def no_weight_decay(self) -> set[str]:
-        """Names (as in `named_parameters`) kept out of weight decay besides biases and norms."""
-        return {"encoder.cls_token", "decoder.mask_token"}
-
     def forward(
         self,
         view1: torch.Tensor,

@@ -8,12 +8,10 @@ import torch
 
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.config import PretrainConfig
-from lut.data.sampling import random_subset
-from lut.data.sources import build_dataset, dataset_has_labels
+from lut.data.sources import build_dataset
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
-from lut.evaluation.features import TransformedDataset, extract_features
-from lut.evaluation.knn import knn_accuracy
+from lut.evaluation.online_knn import OnlineKnn
 from lut.masking import sample_keep_ids
 from lut.models import PretrainModel, Teacher
 
@@ -33,29 +31,25 @@ def save_reconstructions(student: PretrainModel, config: PretrainConfig, device:
     save_reconstruction_figure(images, results, config.mean, config.std, path)
 
 
-def final_knn(
-    student: PretrainModel, teacher: Teacher | None, config: PretrainConfig, device: torch.device
-) -> dict[str, Any]:
-    """k-NN top-1 accuracy (%) on the test split: student, teacher and raw pixels side by side."""
+def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:
+    """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels."""
     try:
-        train = build_dataset(config.data, "train", config.data_root, download=False)
-        test = build_dataset(config.data, "test", config.data_root, download=False)
+        return OnlineKnn(config.data, config.img_size, config.mean, config.std, config.knn_train_samples,
+                         config.knn_test_samples, config.knn_k, config.seed, config.data_root)
     except UsageError as error:
-        log.warning("final k-NN skipped: %s", error)
-        return {"skipped": str(error)}
-    if not (dataset_has_labels(train) and dataset_has_labels(test)):
-        log.warning("final k-NN skipped: %s has no labels", config.data)
-        return {"skipped": "unlabelled data"}
-    train = random_subset(train, config.knn_train_samples, config.seed)
-    transform = EvalTransform(config.img_size, config.mean, config.std)
-    train, test = TransformedDataset(train, transform), TransformedDataset(test, transform)
+        log.warning("k-NN skipped: %s", error)
+        return None
+
+
+def final_knn(
+    monitor: OnlineKnn, student: PretrainModel, teacher: Teacher | None, device: torch.device
+) -> dict[str, Any]:
+    """k-NN top-1 accuracy (%) on the test split: raw pixels, student and teacher side by side."""
     encoders = {"raw_pixels": None, "student": student.encoder}
     if teacher is not None:
         encoders["teacher"] = teacher.encoder
-    result: dict[str, Any] = {"k": config.knn_k, "train_samples": len(train), "test_samples": len(test)}
+    result: dict[str, Any] = {"k": monitor.k, "train_samples": len(monitor.train), "test_samples": len(monitor.test)}
     for name, encoder in encoders.items():
-        train_features, train_labels = extract_features(encoder, train, device=device, description=f"{name} train")
-        test_features, test_labels = extract_features(encoder, test, device=device, description=f"{name} test")
-        result[name] = knn_accuracy(train_features, train_labels, test_features, test_labels, k=config.knn_k)
-        print(f"k-NN (k={config.knn_k}) top-1 on {config.data} test: {name:<10} {result[name]:.2f}%")
+        result[name] = monitor.evaluate(encoder, device)["knn_top1"]
+        print(f"k-NN (k={monitor.k}) top-1, {result['test_samples']} test images: {name:<10} {result[name]:.2f}%")
     return result

@@ -30,7 +30,6 @@ from lut.training.checkpoint import (
     load_checkpoint,
     load_weights,
 )
-from lut.training.final_report import final_knn, save_reconstructions
 from lut.training.distributed import (
     DistributedContext,
     all_reduce_mean,
@@ -38,7 +37,9 @@ from lut.training.distributed import (
     init_distributed,
     shutdown_distributed,
 )
+from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
 from lut.training.lut_step import LossSettings, pretrain_losses
+from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
 from lut.training.schedules import scaled_learning_rate, warmup_cosine
 from lut.training.teacher import EMAUpdater, teacher_momentum
@@ -82,14 +83,6 @@ def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTrans
         return TwoViewTransform(config.img_size, crop, config.mean, config.std, scale)
     crop = "rrc" if config.crop == "auto" else config.crop
     return SingleViewTransform(config.img_size, crop, config.mean, config.std, scale)
-
-
-def autocast_dtype(config: PretrainConfig, device: torch.device) -> torch.dtype | None:
-    """The mixed-precision type, or None for full fp32."""
-    precision = config.precision
-    if precision == "auto":
-        precision = "bf16" if device.type == "cuda" else "fp32"
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
 class PretrainRun:
@@ -147,7 +140,7 @@ class PretrainRun:
             betas=(config.adam_beta1, config.adam_beta2),
             fused=self.device.type == "cuda",
         )
-        self.amp_dtype = autocast_dtype(config, self.device)
+        self.amp_dtype = autocast_dtype(config.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.effective_batch = config.batch_size * config.accum_iter * context.world_size
         self.peak_lr = config.lr or scaled_learning_rate(config.blr, self.effective_batch, config.lr_rule)
@@ -156,6 +149,8 @@ class PretrainRun:
             config.mae_loss_weight, config.bc_loss_weight,
         )
         self.mask_generator = torch.Generator()
+        wants_knn = config.knn_every_epochs or config.final_knn
+        self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None
         self.step = 0
         self.last_checkpoint: Path | None = None
 
@@ -273,6 +268,12 @@ class PretrainRun:
             if periodic and step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
                 self.save_checkpoint()
         self.save_checkpoint()
+        finished_epochs = self.step // self.steps_per_epoch
+        monitor_due = config.knn_every_epochs and finished_epochs % config.knn_every_epochs == 0
+        if self.knn_monitor is not None and monitor_due and step_in_epoch == self.steps_per_epoch:
+            knn = self.knn_monitor.evaluate(self.student.encoder, self.device)
+            run_log.write({"step": self.step, "epoch": finished_epochs, **knn})
+            progress.write(f"epoch {finished_epochs}: k-NN top-1 {knn['knn_top1']:.2f}%")
 
     def optimiser_step(self, batches, interval: dict) -> dict[str, float]:
         """Accumulate `accum_iter` micro-batches, step AdamW and the teacher."""
@@ -352,7 +353,7 @@ class PretrainRun:
     # ------------------------------------------------------------------ end of run
     def finish(self) -> dict[str, Any]:
         """Figures, optional k-NN and `summary.json`; returns the summary."""
-        summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step,
+        summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step, "rank": self.context.rank,
                                    "checkpoint": str(self.output_dir / LAST_CHECKPOINT)}
         if not self.context.is_main:
             return summary
@@ -362,7 +363,7 @@ class PretrainRun:
             path = self.output_dir / "reconstructions.png"
             save_reconstructions(self.student, self.config, self.device, path)
             summary["reconstructions"] = str(path)
-        if self.config.final_knn:
-            summary["knn"] = final_knn(self.student, self.teacher, self.config, self.device)
+        if self.config.final_knn and self.knn_monitor is not None:
+            summary["knn"] = final_knn(self.knn_monitor, self.student, self.teacher, self.device)
         (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary

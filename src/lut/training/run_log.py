@@ -17,10 +17,12 @@ class RunLog:
     Args:
         output_dir: the run folder.
         enabled: False on non-main ranks, making every call a no-op.
+        tag_prefix: TensorBoard section of the scalars, e.g. "pretrain" or "finetune".
     """
 
-    def __init__(self, output_dir: Path, enabled: bool = True) -> None:
+    def __init__(self, output_dir: Path, enabled: bool = True, tag_prefix: str = "pretrain") -> None:
         self.enabled = enabled
+        self.tag_prefix = tag_prefix
         self.path = output_dir / METRICS_FILE
         self.writer = None
         if enabled:
@@ -36,7 +38,7 @@ class RunLog:
             handle.write(json.dumps(record) + "\n")
         for key, value in record.items():
             if key not in ("step", "epoch") and value is not None:
-                self.writer.add_scalar(f"pretrain/{key}", value, record["step"])
+                self.writer.add_scalar(f"{self.tag_prefix}/{key}", value, record["step"])
 
     def close(self) -> None:
         """Flush TensorBoard events."""
@@ -59,22 +61,28 @@ def truncate_metrics(path: Path, last_step: int) -> None:
 
 
 def plot_loss_curves(metrics_path: Path, png_path: Path) -> None:
-    """Losses and learning rate against the optimiser step."""
+    """Losses, learning rate and (when monitored) k-NN accuracy against the optimiser step."""
     records = read_metrics(metrics_path)
-    if not records:
+    training = [r for r in records if "loss" in r]
+    knn = [r for r in records if "knn_top1" in r]
+    if not training:
         return
-    steps = [r["step"] for r in records]
-    figure, (loss_axis, lr_axis) = plt.subplots(1, 2, figsize=(10, 3.5))
+    steps = [r["step"] for r in training]
+    panels = 3 if knn else 2
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.5))
     for key in ("loss", "mae_loss", "bc_loss"):
-        values = [r.get(key) for r in records]
+        values = [r.get(key) for r in training]
         if any(v is not None for v in values):
-            loss_axis.plot(steps, values, label=key)
-    loss_axis.set_xlabel("optimiser step")
-    loss_axis.set_ylabel("loss")
-    loss_axis.legend()
-    lr_axis.plot(steps, [r["lr"] for r in records], color="tab:gray")
-    lr_axis.set_xlabel("optimiser step")
-    lr_axis.set_ylabel("learning rate")
+            axes[0].plot(steps, values, label=key)
+    axes[0].set_ylabel("loss")
+    axes[0].legend()
+    axes[1].plot(steps, [r["lr"] for r in training], color="tab:gray")
+    axes[1].set_ylabel("learning rate")
+    if knn:
+        axes[2].plot([r["step"] for r in knn], [r["knn_top1"] for r in knn], marker="o")
+        axes[2].set_ylabel("k-NN top-1 (%)")
+    for axis in axes:
+        axis.set_xlabel("optimiser step")
     figure.tight_layout()
     figure.savefig(png_path, dpi=100)
     plt.close(figure)
