@@ -45,11 +45,14 @@ def tiny_values(data: Path, output_dir: Path, **overrides) -> dict:
         "epochs": 1,
         "warmup_epochs": 0.2,
         "blr": 1.5e-4,
+        "lr": 0.0,
+        "norm_pix_loss": True,
         "bc_loss_weight": 0.25,
         "train_samples": 0,
         "device": "cpu",
         "log_every_steps": 1,
         "num_visualize": 0,
+        "knn_every_epochs": 0,
         "final_knn": False,
     }
     values.update(overrides)

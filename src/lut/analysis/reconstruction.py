@@ -54,7 +54,12 @@ def reconstruct(
 
 
 def save_reconstruction_figure(
-    images: torch.Tensor, results: dict[str, torch.Tensor], mean: list[float], std: list[float], path: Path
+    images: torch.Tensor,
+    results: dict[str, torch.Tensor],
+    mean: list[float],
+    std: list[float],
+    path: Path,
+    norm_pix_loss: bool,
 ) -> None:
     """One row per image: original, masked input, reconstruction, reconstruction with visible patches.
 
@@ -64,6 +69,7 @@ def save_reconstruction_figure(
         mean: normalisation mean per channel.
         std: normalisation std per channel.
         path: PNG to write.
+        norm_pix_loss: whether the predictions were rescaled (said in the title).
     """
     mean_t = torch.tensor(mean).view(1, -1, 1, 1)
     std_t = torch.tensor(std).view(1, -1, 1, 1)
@@ -76,7 +82,8 @@ def save_reconstruction_figure(
             axes[row, column].imshow(pixels[row].numpy())
             axes[row, column].axis("off")
         axes[0, column].set_title(title)
-    figure.suptitle("norm-pix predictions rescaled with the visible patches' mean and std", fontsize=9)
+    if norm_pix_loss:
+        figure.suptitle("norm-pix predictions rescaled with the visible patches' mean and std", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

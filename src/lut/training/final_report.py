@@ -28,7 +28,7 @@ def save_reconstructions(student: PretrainModel, config: PretrainConfig, device:
     generator = torch.Generator().manual_seed(config.seed)
     (keep_ids,) = sample_keep_ids(count, student.num_patches, config.mask_ratio, 1, generator)
     results = reconstruct(student, images, keep_ids.to(device), config.norm_pix_loss)
-    save_reconstruction_figure(images, results, config.mean, config.std, path)
+    save_reconstruction_figure(images, results, config.mean, config.std, path, config.norm_pix_loss)
 
 
 def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:

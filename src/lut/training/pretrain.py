@@ -236,12 +236,15 @@ class PretrainRun:
         run_log = RunLog(self.output_dir, enabled=is_main)
         progress = tqdm(total=self.stop_step, initial=self.step, unit="step", disable=not is_main, dynamic_ncols=True)
         try:
+            if self.knn_monitor is not None and config.knn_every_epochs and self.step == 0:
+                self.log_knn(run_log, progress)  # the randomly initialised encoder, as a reference
             while self.step < self.stop_step:
                 self.train_epoch(run_log, progress)
+            progress.close()
+            return self.finish(run_log)
         finally:
             progress.close()
             run_log.close()
-        return self.finish()
 
     def _lr_origin(self) -> str:
         if self.config.lr:
@@ -268,12 +271,17 @@ class PretrainRun:
             if periodic and step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
                 self.save_checkpoint()
         self.save_checkpoint()
-        finished_epochs = self.step // self.steps_per_epoch
-        monitor_due = config.knn_every_epochs and finished_epochs % config.knn_every_epochs == 0
-        if self.knn_monitor is not None and monitor_due and step_in_epoch == self.steps_per_epoch:
-            knn = self.knn_monitor.evaluate(self.student.encoder, self.device)
-            run_log.write({"step": self.step, "epoch": finished_epochs, **knn})
-            progress.write(f"epoch {finished_epochs}: k-NN top-1 {knn['knn_top1']:.2f}%")
+        monitor_due = config.knn_every_epochs and (self.step // self.steps_per_epoch) % config.knn_every_epochs == 0
+        # The final k-NN evaluates the student at the last step anyway.
+        final_step = config.final_knn and self.step == self.stop_step
+        if self.knn_monitor is not None and monitor_due and step_in_epoch == self.steps_per_epoch and not final_step:
+            self.log_knn(run_log, progress)
+
+    def log_knn(self, run_log: RunLog, progress: tqdm) -> None:
+        """k-NN accuracy of the student's encoder now, into the metrics."""
+        knn = self.knn_monitor.evaluate(self.student.encoder, self.device)
+        run_log.write({"step": self.step, "epoch": self.step / self.steps_per_epoch, **knn})
+        progress.write(f"step {self.step}: k-NN top-1 {knn['knn_top1']:.2f}%")
 
     def optimiser_step(self, batches, interval: dict) -> dict[str, float]:
         """Accumulate `accum_iter` micro-batches, step AdamW and the teacher."""
@@ -351,19 +359,21 @@ class PretrainRun:
         interval.update(loss=0.0, mae_loss=0.0, bc_loss=0.0, count=0, images=0, start=time.time())
 
     # ------------------------------------------------------------------ end of run
-    def finish(self) -> dict[str, Any]:
-        """Figures, optional k-NN and `summary.json`; returns the summary."""
+    def finish(self, run_log: RunLog) -> dict[str, Any]:
+        """Final k-NN, figures and `summary.json`; returns the summary."""
         summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step, "rank": self.context.rank,
                                    "checkpoint": str(self.output_dir / LAST_CHECKPOINT)}
         if not self.context.is_main:
             return summary
+        if self.config.final_knn and self.knn_monitor is not None:
+            summary["knn"] = final_knn(self.knn_monitor, self.student, self.teacher, self.device)
+            epoch = self.step / self.steps_per_epoch
+            run_log.write({"step": self.step, "epoch": epoch, "knn_top1": summary["knn"]["student"]})
         plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png")
         summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
         if self.config.num_visualize:
             path = self.output_dir / "reconstructions.png"
             save_reconstructions(self.student, self.config, self.device, path)
             summary["reconstructions"] = str(path)
-        if self.config.final_knn and self.knn_monitor is not None:
-            summary["knn"] = final_knn(self.knn_monitor, self.student, self.teacher, self.device)
         (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary
