@@ -26,7 +26,14 @@ class StepUnderTest:
 
     def __init__(self, method: str, args: argparse.Namespace, device: torch.device) -> None:
         name = f"{method}_vit_{args.size}_patch{args.patch_size}"
-        self.student = create_model(name, img_size=args.img_size).to(device)
+        self.student = create_model(
+            name,
+            img_size=args.img_size,
+            decoder_embed_dim=args.decoder_dim,
+            decoder_depth=args.decoder_depth,
+            decoder_num_heads=args.decoder_heads,
+            head_hidden_dim=args.head_hidden_dim,
+        ).to(device)
         self.teacher = Teacher.from_student(self.student) if method == "lut" else None
         self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
         self.optimizer = torch.optim.AdamW(
@@ -71,6 +78,10 @@ def main() -> None:
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--mask-ratio", type=float, default=0.75)
+    parser.add_argument("--decoder-dim", type=int, default=512)
+    parser.add_argument("--decoder-depth", type=int, default=8)
+    parser.add_argument("--decoder-heads", type=int, default=16)
+    parser.add_argument("--head-hidden-dim", type=int, default=4096)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per method and round")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per method")
     parser.add_argument("--rounds", type=int, default=2, help="alternations LUT, MAE, LUT, MAE, ...")
@@ -90,7 +101,8 @@ def main() -> None:
     per_step = {name: min(values) for name, values in seconds.items()}
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     print(f"device: {hardware}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"ViT-{args.size}/{args.patch_size} at {args.img_size}px, batch {args.batch_size}, {args.precision}")
+    print(f"ViT-{args.size}/{args.patch_size} at {args.img_size}px, batch {args.batch_size}, {args.precision}, "
+          f"decoder {args.decoder_dim}d{args.decoder_depth}b, heads {args.head_hidden_dim}")
     print("| method | ms/step | img/s | GMAC/img |")
     print("|---|---|---|---|")
     for name, method in methods.items():

@@ -1,5 +1,7 @@
 """One LUT / MAE loss computation: weights, cross-view pairing and the teacher's batched views."""
 
+import copy
+
 import pytest
 import torch
 from helpers import TINY_MODEL
@@ -58,3 +60,31 @@ def test_mae_losses_have_no_bc_term():
     losses = pretrain_losses(student, None, [view1], settings, torch.Generator().manual_seed(2))
     assert losses.bc is None
     assert losses.total.item() == pytest.approx(3.0 * losses.mae.item())
+
+
+def test_batched_views_give_the_losses_and_gradients_of_per_view_passes():
+    """Both student views in one encoder batch (heads still per view) change no number."""
+    torch.manual_seed(0)
+    batched = lut.create_model("lut_vit_tiny_patch16", **TINY_KWARGS).train()
+    per_view = copy.deepcopy(batched)
+    teacher = Teacher.from_student(batched)
+    settings = LossSettings(patch_size=4, num_patches=16, mask_ratio=0.75, norm_pix_loss=True, bc_weight=1.0)
+    view1, view2 = views()
+
+    losses = pretrain_losses(batched, teacher, [view1, view2], settings, torch.Generator().manual_seed(3))
+    losses.total.backward()
+
+    keep1, keep2 = sample_keep_ids(4, 16, 0.75, 2, torch.Generator().manual_seed(3))
+    tokens1 = per_view.encoder.forward_encoder(view1, keep1)  # (B, 1 + K, D), view 1 alone
+    tokens2 = per_view.encoder.forward_encoder(view2, keep2)
+    prediction1 = per_view.predictor(per_view.head(tokens1[:, 1:].mean(dim=1)))
+    prediction2 = per_view.predictor(per_view.head(tokens2[:, 1:].mean(dim=1)))
+    reconstruction = per_view.decoder(tokens1, keep1)
+    expected_mae = mae_loss(reconstruction, view1, keep_ids_to_mask(keep1, 16), 4, True)
+    expected_bc = bc_loss(prediction1, prediction2, teacher(view1), teacher(view2))
+    (expected_mae + expected_bc).backward()
+
+    assert losses.mae.item() == pytest.approx(expected_mae.item(), rel=1e-5)
+    assert losses.bc.item() == pytest.approx(expected_bc.item(), rel=1e-5)
+    for (name, fast), (_, slow) in zip(batched.named_parameters(), per_view.named_parameters(), strict=True):
+        assert torch.allclose(fast.grad, slow.grad, atol=1e-5, rtol=1e-4), name
