@@ -44,6 +44,41 @@ class PretrainConfig:
     mae_loss_weight: float = option(1.0, "weight of the reconstruction loss")
     bc_loss_weight: float = option(0.25, "weight alpha of the BC loss (0.25 ViT-B, 1.0 ViT-S)")
     teacher_momentum: float = option(0.996, "EMA momentum at step 0; rises to 1 on a cosine")
+    # ablations of the paper (Table 4); the defaults are the released code
+    bc_tokens: str = option(
+        "unmasked",
+        "Table 4a steered tokens. unmasked: the student's context feature pools the encoder's visible tokens; "
+        "all: pools all N positions, masked ones = the decoder's mask-token outputs mapped back to the encoder "
+        "width by the transposed decoder_embed (the encoder never sees mask tokens; no new weights)",
+        ("unmasked", "all"),
+    )
+    context_token: str = option(
+        "pooled", "Table 4b: student and teacher context = mean of patch tokens, or the CLS token", ("pooled", "cls")
+    )
+    supervision: str = option(
+        "pooled",
+        "Table 4c. pooled: contextualisation (cross-view); tokenwise: every visible student token (through the "
+        "heads) vs the teacher's token at that position of the SAME view (views are different crops); both: sum",
+        ("pooled", "tokenwise", "both"),
+    )
+    bc_loss: str = option(
+        "cosine",
+        "Table 4d BC distance: cosine 2-2cos; infonce over the local batch (bc_temperature); "
+        "smooth_l1 (beta 1) on the raw, unnormalised vectors",
+        ("cosine", "infonce", "smooth_l1"),
+    )
+    bc_temperature: float = option(0.2, "InfoNCE temperature (bc_loss=infonce only)")
+    target_mask_ratio: float = option(
+        0.0, "Table 4e: the teacher sees this fraction masked (own random mask, drawn after the student's); 0: whole"
+    )
+    views: str = option(
+        "cross",
+        "cross: released two-view symmetric scheme; single: paper text, the student sees view 1 masked only "
+        "(decoder + prediction), the teacher the separately augmented whole view 2, L_bc = d(q1, z2) "
+        "(no symmetric term)",
+        ("cross", "single"),
+    )
+    symmetric_heads: bool = option(False, "student without predictor (projector only, like the teacher)")
     # data
     data: str = option("fashion-mnist", "folder (class sub-folders or flat) or fashion-mnist, cifar10, cifar100, stl10")
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")

@@ -63,6 +63,17 @@ class MAEDecoder(nn.Module):
         Returns:
             (B, N, p*p*C) pixel predictions in patchified order.
         """
+        return self.predict(self.forward_hidden(encoded, keep_ids))
+
+    def predict(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Pixels from `forward_hidden`'s output: (B, 1 + N, Dd) -> (B, N, p*p*C), CLS dropped."""
+        return self.decoder_pred(hidden)[:, 1:, :]
+
+    def forward_hidden(self, encoded: torch.Tensor, keep_ids: torch.Tensor) -> torch.Tensor:
+        """The decoder's final-norm tokens, CLS first: (B, 1 + K, D) -> (B, 1 + N, Dd).
+
+        Masked positions hold what the learned mask token became after the decoder blocks.
+        """
         tokens = self.decoder_embed(encoded)  # (B, 1 + K, Dd)
         batch, _, width = tokens.shape
         num_patches = self.decoder_pos_embed.shape[1] - 1
@@ -71,4 +82,4 @@ class MAEDecoder(nn.Module):
         tokens = torch.cat([tokens[:, :1, :], grid], dim=1) + self.decoder_pos_embed
         for block in self.decoder_blocks:
             tokens = block(tokens)
-        return self.decoder_pred(self.decoder_norm(tokens))[:, 1:, :]
+        return self.decoder_norm(tokens)

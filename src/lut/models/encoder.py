@@ -82,11 +82,35 @@ class ViTEncoder(nn.Module):
         tokens = self.embed_patches(images)  # (B, N, D)
         if keep_ids is not None:
             tokens = torch.gather(tokens, 1, keep_ids.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))  # (B, K, D)
-        cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(tokens.shape[0], -1, -1)  # (B, 1, D)
-        tokens = torch.cat([cls, tokens], dim=1)
+        tokens = self.prepend_cls(tokens)
         for block in self.blocks:
             tokens = block(tokens)
         return self.norm(tokens)
+
+    def prepend_cls(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, K, D) patch tokens -> (B, 1 + K, D) with the CLS token (and its position) first."""
+        cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(tokens.shape[0], -1, -1)  # (B, 1, D)
+        return torch.cat([cls, tokens], dim=1)
+
+    def forward_with_attention(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Whole-image forward that also returns every block's attention weights (inference only).
+
+        Each block runs through `block_with_attention`, which computes the softmax explicitly in
+        float32 from the block's own weights, so the tokens match `forward_features`.
+
+        Args:
+            images: (B, C, H, W).
+
+        Returns:
+            (B, 1 + N, D) tokens after the final norm, and one (B, heads, 1 + N, 1 + N) float32
+            attention tensor per block (rows are queries, CLS first).
+        """
+        tokens = self.prepend_cls(self.embed_patches(images))  # (B, 1 + N, D)
+        attentions = []
+        for block in self.blocks:
+            tokens, attention = block_with_attention(block, tokens)
+            attentions.append(attention)
+        return self.norm(tokens), attentions
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         """timm-style features of the whole image: (B, C, H, W) -> (B, 1 + N, D)."""
@@ -95,6 +119,31 @@ class ViTEncoder(nn.Module):
     def forward(self, images: torch.Tensor, keep_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Mean-pooled patch tokens (CLS excluded): (B, C, H, W) -> (B, D)."""
         return self.forward_encoder(images, keep_ids)[:, 1:, :].mean(dim=1)
+
+
+def block_with_attention(block: Block, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A timm `Block` in eval mode with explicit attention: softmax(q k^T * scale) in float32.
+
+    Fused attention kernels do not return their weights; this path reuses the block's `qkv`,
+    `q_norm`, `k_norm`, `norm`, `proj`, layer scales and MLP, and skips dropout and drop-path.
+
+    Args:
+        block: a timm ViT block.
+        tokens: (B, T, D) block input.
+
+    Returns:
+        The (B, T, D) block output and the (B, heads, T, T) float32 attention weights.
+    """
+    attn = block.attn
+    batch, length, _ = tokens.shape
+    qkv = attn.qkv(block.norm1(tokens)).reshape(batch, length, 3, attn.num_heads, attn.head_dim)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, heads, T, head_dim)
+    q, k = attn.q_norm(q), attn.k_norm(k)
+    weights = ((q.float() * attn.scale) @ k.float().transpose(-2, -1)).softmax(dim=-1)  # (B, heads, T, T)
+    mixed = (weights.to(v.dtype) @ v).transpose(1, 2).reshape(batch, length, attn.attn_dim)  # (B, T, heads * hd)
+    tokens = tokens + block.ls1(attn.proj(attn.norm(mixed)))
+    tokens = tokens + block.ls2(block.mlp(block.norm2(tokens)))
+    return tokens, weights
 
 
 def init_linear_and_norm(module: nn.Module) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lut.masking import keep_ids_to_mask
 from lut.models.decoder import MAEDecoder
 from lut.models.encoder import ViTEncoder
 from lut.models.flat_keys import flatten_state_dict_keys
@@ -18,12 +19,38 @@ class StudentOutput:
     Attributes:
         reconstruction: (B, N, p*p*C) decoder predictions for view 1.
         prediction1: (B, D) predictor output for view 1 (None for MAE).
-        prediction2: (B, D) predictor output for view 2 (None for MAE).
+        prediction2: (B, D) predictor output for view 2 (None for MAE and for one view).
+        token_prediction1: (B, K, D) per-token predictor outputs of view 1's visible tokens,
+            only when the readout asks for them (token-wise supervision).
+        token_prediction2: (B, K, D) the same for view 2.
     """
 
     reconstruction: torch.Tensor
     prediction1: torch.Tensor | None = None
     prediction2: torch.Tensor | None = None
+    token_prediction1: torch.Tensor | None = None
+    token_prediction2: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class StudentReadout:
+    """Which student features feed the BC loss (the paper's Table 4 switches); defaults = released code.
+
+    Attributes:
+        context_token: "pooled": mean of the visible patch tokens (CLS excluded); "cls": the CLS token.
+        bc_tokens: "unmasked": pool the encoder's visible tokens only; "all": pool over all N
+            positions, the masked ones represented by the decoder's mask-token outputs mapped
+            back to the encoder width (see `PretrainModel.context_features`).
+        pooled: compute `prediction1/2` from the context feature.
+        tokenwise: compute `token_prediction1/2`, heads applied to every visible token.
+        use_predictor: False skips the predictor (student heads = teacher heads).
+    """
+
+    context_token: str = "pooled"
+    bc_tokens: str = "unmasked"
+    pooled: bool = True
+    tokenwise: bool = False
+    use_predictor: bool = True
 
 
 class PretrainModel(nn.Module):
@@ -71,8 +98,9 @@ class PretrainModel(nn.Module):
         keep_ids1: torch.Tensor,
         view2: torch.Tensor | None = None,
         keep_ids2: torch.Tensor | None = None,
+        readout: StudentReadout = StudentReadout(),
     ) -> StudentOutput:
-        """Run the student on the visible patches of one (MAE) or two (LUT) views.
+        """Run the student on the visible patches of one (MAE, or LUT with `views: single`) or two views.
 
         Both views go through the encoder as one batch; the heads see each view on its own,
         so their BatchNorm statistics stay per view.
@@ -80,23 +108,76 @@ class PretrainModel(nn.Module):
         Args:
             view1: (B, C, H, W) first view; the decoder reconstructs it.
             keep_ids1: (B, K) visible patches of view 1.
-            view2: (B, C, H, W) second view (LUT only).
+            view2: (B, C, H, W) second view (LUT with two student views only).
             keep_ids2: (B, K) visible patches of view 2, disjoint from `keep_ids1`.
+            readout: which features the BC loss needs (ignored for MAE).
         """
         if self.head is None:
             encoded = self.encoder.forward_encoder(view1, keep_ids1)  # (B, 1 + K, D)
             return StudentOutput(self.decoder(encoded, keep_ids1))
         batch = view1.shape[0]
-        encoded = self.encoder.forward_encoder(
-            torch.cat([view1, view2]), torch.cat([keep_ids1, keep_ids2])
-        )  # (2B, 1 + K, D)
-        reconstruction = self.decoder(encoded[:batch], keep_ids1)  # (B, N, p*p*C)
-        pooled1, pooled2 = encoded[:, 1:, :].mean(dim=1).split(batch)  # (B, D) each
-        return StudentOutput(
-            reconstruction,
-            self.predictor(self.head(pooled1)),
-            self.predictor(self.head(pooled2)),
-        )
+        if view2 is None:
+            images, keep_ids = view1, keep_ids1
+        else:
+            images, keep_ids = torch.cat([view1, view2]), torch.cat([keep_ids1, keep_ids2])
+        encoded = self.encoder.forward_encoder(images, keep_ids)  # (VB, 1 + K, D), V views
+        hidden = None
+        if readout.bc_tokens == "all":
+            hidden = self.decoder.forward_hidden(encoded, keep_ids)  # (VB, 1 + N, Dd): every view decoded
+            reconstruction = self.decoder.predict(hidden[:batch])
+        else:
+            reconstruction = self.decoder(encoded[:batch], keep_ids1)  # (B, N, p*p*C)
+        output = StudentOutput(reconstruction)
+        if readout.pooled:
+            features = self.context_features(encoded, keep_ids, hidden, readout.context_token)  # (VB, D)
+            predictions = [self.predict(feature, readout.use_predictor) for feature in features.split(batch)]
+            output.prediction1, output.prediction2 = (predictions + [None])[:2]
+        if readout.tokenwise:
+            tokens = [self.predict_tokens(view_tokens, readout.use_predictor)
+                      for view_tokens in encoded[:, 1:, :].split(batch)]
+            output.token_prediction1, output.token_prediction2 = (tokens + [None])[:2]
+        return output
+
+    def predict(self, features: torch.Tensor, use_predictor: bool = True) -> torch.Tensor:
+        """Projector then predictor (or the projector alone): (B, D) -> (B, D)."""
+        projected = self.head(features)
+        return self.predictor(projected) if use_predictor else projected
+
+    def predict_tokens(self, tokens: torch.Tensor, use_predictor: bool = True) -> torch.Tensor:
+        """The heads on every token, all tokens of the view as one BatchNorm batch: (B, K, D) -> (B, K, D)."""
+        batch, count, width = tokens.shape
+        return self.predict(tokens.reshape(batch * count, width), use_predictor).reshape(batch, count, -1)
+
+    def context_features(
+        self, encoded: torch.Tensor, keep_ids: torch.Tensor, hidden: torch.Tensor | None, context_token: str
+    ) -> torch.Tensor:
+        """The student's context feature per sample, before the heads: (VB, D).
+
+        - `context_token="cls"`: the encoder's CLS token.
+        - pooled, `hidden` None (steered tokens = unmasked only, the method): mean of the
+          visible patch tokens.
+        - pooled with `hidden` (steered tokens = unmasked + masked, Table 4a): the mean over
+          all N positions, where visible positions contribute their encoder tokens and masked
+          positions contribute the decoder's final-norm mask-token outputs mapped back to the
+          encoder width with the transpose of the decoder's input embedding
+          (`h @ decoder_embed.weight`, tied, no new parameters). The encoder never sees mask
+          tokens in MAE, so the decoder's mask tokens are the only "masked tokens" there are;
+          steering them sends BC gradients through the decoder's mask token and blocks.
+
+        Args:
+            encoded: (VB, 1 + K, D) encoder output, CLS first.
+            keep_ids: (VB, K) visible positions.
+            hidden: (VB, 1 + N, Dd) decoder final-norm tokens, or None.
+            context_token: "pooled" or "cls".
+        """
+        if context_token == "cls":
+            return encoded[:, 0, :]
+        if hidden is None:
+            return encoded[:, 1:, :].mean(dim=1)
+        num_patches = hidden.shape[1] - 1
+        masked = keep_ids_to_mask(keep_ids, num_patches).to(hidden.dtype).unsqueeze(-1)  # (VB, N, 1)
+        unembedded = hidden[:, 1:, :] @ self.decoder.decoder_embed.weight.to(hidden.dtype)  # (VB, N, D)
+        return (encoded[:, 1:, :].sum(dim=1) + (unembedded * masked).sum(dim=1)) / num_patches
 
 
 class Teacher(nn.Module):
@@ -127,3 +208,32 @@ class Teacher(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Projected mean of all patch tokens of the whole image: (B, C, H, W) -> (B, D)."""
         return self.head(self.encoder(images))
+
+    @torch.no_grad()
+    def targets(
+        self,
+        images: torch.Tensor,
+        keep_ids: torch.Tensor | None = None,
+        context_token: str = "pooled",
+        token_ids: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Projected context of (a masked or the whole) image, and optionally projected tokens.
+
+        Args:
+            images: (B, C, H, W).
+            keep_ids: (B, Kt) patches the teacher sees (target masking); None: all of them.
+            context_token: "pooled" (mean of the seen patch tokens) or "cls".
+            token_ids: (B, K) positions whose projected tokens are wanted (token-wise
+                supervision; needs `keep_ids` None so every position exists).
+
+        Returns:
+            (B, D) projected context and (B, K, D) projected tokens (None without `token_ids`).
+        """
+        encoded = self.encoder.forward_encoder(images, keep_ids)  # (B, 1 + Kt, D)
+        context = encoded[:, 0, :] if context_token == "cls" else encoded[:, 1:, :].mean(dim=1)
+        if token_ids is None:
+            return self.head(context), None
+        patches = encoded[:, 1:, :]
+        batch, count, width = token_ids.shape[0], token_ids.shape[1], patches.shape[-1]
+        tokens = torch.gather(patches, 1, token_ids.unsqueeze(-1).expand(-1, -1, width))  # (B, K, D)
+        return self.head(context), self.head(tokens.reshape(batch * count, width)).reshape(batch, count, -1)

@@ -127,6 +127,8 @@ class PretrainRun:
                 self.student,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 broadcast_buffers=False,
+                # symmetric_heads leaves the predictor unused; DDP must then look for unused parameters.
+                find_unused_parameters=config.method == "lut" and config.symmetric_heads,
             )
         else:
             self.trained = self.student
@@ -147,6 +149,9 @@ class PretrainRun:
         self.loss_settings = LossSettings(
             self.student.patch_size, self.student.num_patches, config.mask_ratio, config.norm_pix_loss,
             config.mae_loss_weight, config.bc_loss_weight,
+            bc_tokens=config.bc_tokens, context_token=config.context_token, supervision=config.supervision,
+            bc_loss=config.bc_loss, bc_temperature=config.bc_temperature,
+            target_mask_ratio=config.target_mask_ratio, views=config.views, symmetric_heads=config.symmetric_heads,
         )
         self.mask_generator = torch.Generator()
         wants_knn = config.knn_every_epochs or config.final_knn

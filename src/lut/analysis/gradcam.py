@@ -1,0 +1,145 @@
+"""Grad-CAM of a ViT classifier (Fig. 3) with the `grad-cam` package.
+
+The target layer is the last block's `norm1`: its output (B, 1 + N, D) is the input of the last
+attention, the deepest place where every patch still has its own token. The reshape transform
+drops CLS and lays the N patch tokens out on the grid as channels-first feature maps.
+"""
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from torch import nn
+
+from lut.errors import UsageError
+from lut.evaluation.features import pool_tokens
+from lut.evaluation.linear_probe import probe_head
+from lut.interchange import infer_architecture, load_encoder
+from lut.interchange.loading import read_checkpoint_file
+from lut.models.encoder import ViTEncoder
+
+
+def vit_reshape_transform(tokens: torch.Tensor, grid: int) -> torch.Tensor:
+    """(B, 1 + N, D) tokens -> (B, D, grid, grid) maps of the patch tokens (CLS dropped)."""
+    patches = tokens[:, 1:, :]  # (B, N, D)
+    return patches.reshape(patches.shape[0], grid, grid, patches.shape[-1]).permute(0, 3, 1, 2)
+
+
+class ProbeClassifier(nn.Module):
+    """A frozen encoder and one linear-probe head, differentiable end to end for Grad-CAM.
+
+    Args:
+        encoder: the pre-trained encoder.
+        head: the probe head (`BatchNorm1d -> Linear`).
+        pool: "cls" or "mean", the features the head was trained on.
+    """
+
+    def __init__(self, encoder: ViTEncoder, head: nn.Module, pool: str) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.pool = pool
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, num_classes) logits."""
+        return self.head(pool_tokens(self.encoder.forward_features(images), self.pool))
+
+
+@dataclass
+class Classifier:
+    """A classifier ready for Grad-CAM.
+
+    Attributes:
+        model: images -> logits (eval mode).
+        target_layer: the last block's `norm1`.
+        grid: patches per side.
+        img_size: input side in pixels.
+        mean: input normalisation mean.
+        std: input normalisation std.
+        kind: "finetune" or "linprobe (POOL)".
+    """
+
+    model: nn.Module
+    target_layer: nn.Module
+    grid: int
+    img_size: int
+    mean: list[float]
+    std: list[float]
+    kind: str
+
+
+def source_normalisation(config: dict) -> tuple[list[float], list[float]]:
+    """The classifier's input mean and std: its config's, else its source checkpoint's, else ImageNet's."""
+    if config.get("mean") and config.get("std"):
+        return list(config["mean"]), list(config["std"])
+    source = config.get("checkpoint", "")
+    if source and Path(source).expanduser().is_file():
+        return load_encoder(source)[1].normalisation()
+    return list(IMAGENET_DEFAULT_MEAN), list(IMAGENET_DEFAULT_STD)
+
+
+def load_classifier(path: str, pool: str | None = None) -> Classifier:
+    """A `lut finetune` checkpoint (timm ViT) or a `lut linprobe` checkpoint (heads over its source encoder).
+
+    Args:
+        path: `checkpoint-last.pth` or `checkpoint-best.pth` of either command.
+        pool: head of a linear probe ("cls" or "mean"; default: the first one saved).
+
+    Raises:
+        UsageError: other files, or a probe whose source encoder cannot be loaded.
+    """
+    payload, _ = read_checkpoint_file(path)
+    state, config = payload.get("model"), payload.get("config")
+    if not isinstance(state, dict) or not isinstance(config, dict):
+        raise UsageError(f"{path} is not a lut finetune or linprobe checkpoint (no `model` weights and `config`)")
+    mean, std = source_normalisation(config)
+    if "head.weight" in state and "blocks.0.norm1.weight" in state:
+        architecture = infer_architecture(state)
+        name, arguments = architecture.timm_model()
+        model = timm.create_model(name, pretrained=False, global_pool="avg",
+                                  num_classes=state["head.weight"].shape[0], **arguments)
+        model.load_state_dict(state)
+        return Classifier(model.eval(), model.blocks[-1].norm1, architecture.img_size // architecture.patch_size,
+                          architecture.img_size, mean, std, "finetune")
+    pools = sorted({key.split(".")[0] for key in state})
+    pool = pool or pools[0]
+    if pool not in pools:
+        raise UsageError(f"{path} has probe heads for {', '.join(pools)}, not {pool!r}")
+    weights = None if config.get("weights") in (None, "auto") else config["weights"]
+    encoder, _ = load_encoder(config["checkpoint"], weights, config.get("arch") or None, config.get("img_size"))
+    head = probe_head(encoder.embed_dim, state[f"{pool}.1.weight"].shape[0])
+    head.load_state_dict({key[len(pool) + 1:]: value for key, value in state.items() if key.startswith(f"{pool}.")})
+    model = ProbeClassifier(encoder, head, pool).eval()
+    return Classifier(model, encoder.blocks[-1].norm1, encoder.grid_size, encoder.grid_size * encoder.patch_size,
+                      mean, std, f"linprobe ({pool})")
+
+
+def grad_cam(
+    model: nn.Module, target_layer: nn.Module, grid: int, images: torch.Tensor, classes: list[int] | None = None
+) -> tuple[np.ndarray, list[int]]:
+    """Grad-CAM heat maps for the given classes (default: each image's predicted class).
+
+    Args:
+        model: images -> (B, num_classes) logits.
+        target_layer: module whose (B, 1 + N, D) output is explained.
+        grid: patches per side.
+        images: (B, C, H, W) normalised images.
+        classes: one class per image, or None for the argmax.
+
+    Returns:
+        (B, H, W) maps scaled to [0, 1] per image, and the explained class of each image.
+    """
+    with torch.no_grad():
+        logits = model(images)  # (B, num_classes)
+    explained = classes if classes is not None else logits.argmax(dim=-1).tolist()
+    targets = [ClassifierOutputTarget(index) for index in explained]
+    reshape = partial(vit_reshape_transform, grid=grid)
+    with GradCAM(model=model, target_layers=[target_layer], reshape_transform=reshape) as cam:
+        maps = cam(input_tensor=images, targets=targets)  # (B, H, W)
+    return maps, explained

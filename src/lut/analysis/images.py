@@ -1,0 +1,60 @@
+"""The fixed image sets the analyses run on."""
+
+import numpy as np
+import torch
+from PIL import Image
+
+from lut.data.sources import build_dataset
+from lut.data.views import EvalTransform
+from lut.errors import UsageError
+
+SKIMAGE = "skimage"
+SKIMAGE_PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "moon", "immunohistochemistry")
+"""scikit-image's bundled sample photos used by default (grey ones are repeated over RGB), in this order."""
+
+
+def skimage_photo(name: str) -> Image.Image:
+    """One of `SKIMAGE_PHOTOS` as an RGB PIL image."""
+    import skimage.data  # imported here: loading scikit-image is slow and only these photos need it
+
+    pixels = getattr(skimage.data, name)()
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., None], 3, axis=-1)
+    return Image.fromarray(pixels[..., :3])
+
+
+def analysis_images(
+    source: str,
+    size: int,
+    mean: list[float],
+    std: list[float],
+    num_images: int = 0,
+    split: str = "test",
+    data_root: str = "~/.cache/lut/data",
+) -> tuple[torch.Tensor, list[str]]:
+    """The first `num_images` images of `source`, resized (shorter side, bicubic), centre-cropped and normalised.
+
+    Args:
+        source: "skimage" for `SKIMAGE_PHOTOS`, else a data set name or folder (`lut.data.build_dataset`).
+        size: input side in pixels.
+        mean: normalisation mean per channel.
+        std: normalisation std per channel.
+        num_images: how many (0: all eight photos, or 16 images of a data set).
+        split: data set split.
+        data_root: where downloadable data sets live (nothing is downloaded).
+
+    Returns:
+        (B, 3, size, size) normalised images and one name per image.
+    """
+    transform = EvalTransform(size, mean, std)
+    if source == SKIMAGE:
+        names = list(SKIMAGE_PHOTOS[: num_images or len(SKIMAGE_PHOTOS)])
+        pictures = [skimage_photo(name) for name in names]
+    else:
+        data = build_dataset(source, split, data_root, download=False)
+        count = min(num_images or 16, len(data))
+        if count == 0:
+            raise UsageError(f"data {source!r} holds no images")
+        pictures = [data[index][0] for index in range(count)]
+        names = [f"{source}[{split}][{index}]" for index in range(count)]
+    return torch.stack([transform(picture) for picture in pictures]), names  # (B, 3, size, size)
