@@ -1,9 +1,12 @@
 """Time one pre-training step (student + teacher + backward + AdamW + EMA) for LUT and MAE.
 
 Both methods are timed in the same process on the same device, alternating, and the
-LUT/MAE time ratio is printed next to the arithmetic (MAC) ratio of the two steps.
+LUT/MAE time ratio is printed next to the arithmetic (MAC) ratio of the two steps. On a GPU
+the table also gives the peak memory of each method's steps and the model FLOP utilisation
+(2 FLOP per counted MAC at the measured rate, over the card's dense bf16 peak).
 
     python benchmarks/step_benchmark.py --size tiny --img-size 224 --batch-size 32
+    python benchmarks/step_benchmark.py --size base --batch-size 128 --precision bf16 --compile
 """
 
 import argparse
@@ -20,6 +23,14 @@ from lut.models import Teacher
 from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.teacher import EMAUpdater
 
+# Dense bf16 tensor-core peaks in TFLOP/s, matched against the device name in this order.
+BF16_PEAK_TFLOPS = (("H100 PCIe", 756.0), ("H100", 989.0), ("H200", 989.0), ("A100", 312.0))
+
+
+def bf16_peak_tflops(device_name: str) -> float | None:
+    """The card's dense bf16 peak, or None for a card not in `BF16_PEAK_TFLOPS`."""
+    return next((peak for name, peak in BF16_PEAK_TFLOPS if name in device_name), None)
+
 
 class StepUnderTest:
     """One method's model, teacher, optimiser and inputs, ready to step."""
@@ -33,6 +44,7 @@ class StepUnderTest:
             decoder_depth=args.decoder_depth,
             decoder_num_heads=args.decoder_heads,
             head_hidden_dim=args.head_hidden_dim,
+            activation_checkpointing=args.activation_checkpointing,
         ).to(device)
         self.teacher = Teacher.from_student(self.student) if method == "lut" else None
         self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
@@ -47,6 +59,12 @@ class StepUnderTest:
         self.amp = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
         self.device = device
         self.macs = step_macs(self.student, args.mask_ratio)["total"]
+        self.peak_bytes = 0
+        if args.compile:
+            # In place, like `compile=true` in pre-training; the optimiser and the EMA update stay eager.
+            self.student.compile()
+            if self.teacher is not None:
+                self.teacher.compile()
 
     def step(self) -> None:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
@@ -58,7 +76,9 @@ class StepUnderTest:
             self.ema.update(0.996)
 
     def time_steps(self, steps: int) -> float:
-        """Seconds per step, median over `steps`."""
+        """Seconds per step, median over `steps`; on a GPU also records the peak memory of these steps."""
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
         durations = []
         for _ in range(steps):
             if self.device.type == "cuda":
@@ -68,6 +88,8 @@ class StepUnderTest:
             if self.device.type == "cuda":
                 torch.cuda.synchronize()
             durations.append(time.perf_counter() - start)
+        if self.device.type == "cuda":
+            self.peak_bytes = max(self.peak_bytes, torch.cuda.max_memory_allocated(self.device))
         return statistics.median(durations)
 
 
@@ -87,10 +109,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternations LUT, MAE, LUT, MAE, ...")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the student and teacher forward")
+    parser.add_argument("--activation-checkpointing", action="store_true",
+                        help="recompute the student encoder's blocks in the backward pass")
+    parser.add_argument("--methods", default="lut,mae", choices=["lut,mae", "lut", "mae"],
+                        help="one method alone keeps the other's weights out of the peak memory")
     args = parser.parse_args()
 
     device = torch.device(args.device)
-    methods = {method: StepUnderTest(method, args, device) for method in ("lut", "mae")}
+    methods = {method: StepUnderTest(method, args, device) for method in args.methods.split(",")}
     for method in methods.values():
         for _ in range(args.warmup):
             method.step()
@@ -100,17 +127,26 @@ def main() -> None:
             seconds[name].append(method.time_steps(args.steps))
     per_step = {name: min(values) for name, values in seconds.items()}
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    peak = bf16_peak_tflops(hardware) if device.type == "cuda" else None
     print(f"device: {hardware}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"ViT-{args.size}/{args.patch_size} at {args.img_size}px, batch {args.batch_size}, {args.precision}, "
-          f"decoder {args.decoder_dim}d{args.decoder_depth}b, heads {args.head_hidden_dim}")
-    print("| method | ms/step | img/s | GMAC/img |")
-    print("|---|---|---|---|")
+    options = [args.precision, *(["compiled"] if args.compile else []),
+               *(["activation checkpointing"] if args.activation_checkpointing else [])]
+    reference = f"{peak:g} TFLOP/s dense bf16" if peak else "no known peak"
+    print(f"ViT-{args.size}/{args.patch_size} at {args.img_size}px, batch {args.batch_size}, {', '.join(options)}, "
+          f"decoder {args.decoder_dim}d{args.decoder_depth}b, heads {args.head_hidden_dim}; MFU against {reference}")
+    print("| method | ms/step | img/s | GMAC/img | TFLOP/s | MFU | peak memory GiB |")
+    print("|---|---|---|---|---|---|---|")
     for name, method in methods.items():
-        print(f"| {name.upper()} | {per_step[name] * 1e3:.1f} | {args.batch_size / per_step[name]:.1f} "
-              f"| {method.macs / 1e9:.2f} |")
-    time_ratio = per_step["lut"] / per_step["mae"]
-    mac_ratio = methods["lut"].macs / methods["mae"].macs
-    print(f"LUT/MAE time ratio {time_ratio:.2f}, MAC ratio {mac_ratio:.2f}")
+        images_per_s = args.batch_size / per_step[name]
+        tflops = 2 * method.macs * images_per_s / 1e12
+        mfu = f"{100 * tflops / peak:.1f} %" if peak else "-"
+        memory = f"{method.peak_bytes / 2**30:.1f}" if device.type == "cuda" else "-"
+        print(f"| {name.upper()} | {per_step[name] * 1e3:.1f} | {images_per_s:.1f} | {method.macs / 1e9:.2f} "
+              f"| {tflops:.2f} | {mfu} | {memory} |")
+    if len(methods) == 2:
+        time_ratio = per_step["lut"] / per_step["mae"]
+        mac_ratio = methods["lut"].macs / methods["mae"].macs
+        print(f"LUT/MAE time ratio {time_ratio:.2f}, MAC ratio {mac_ratio:.2f}")
 
 
 if __name__ == "__main__":

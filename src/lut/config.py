@@ -38,6 +38,14 @@ class PretrainConfig:
     head_depth: int = option(2, "Linear layers per head (0: identity)")
     head_norm: str = option("bn", "norm inside the heads", ("bn", "ln", "none"))
     head_activation: str = option("relu", "activation inside the heads", ("relu", "gelu"))
+    # speed and memory
+    activation_checkpointing: bool = option(
+        False, "recompute the encoder blocks in the backward pass instead of storing their activations "
+        "(less memory, one more encoder forward); weights and checkpoints are unchanged"
+    )
+    compile: bool = option(
+        False, "torch.compile the student and teacher forward (first steps slower while compiling; GPU use)"
+    )
     # method
     mask_ratio: float = option(0.75, "fraction of patches hidden from each student view")
     norm_pix_loss: bool = option(True, "regress per-patch standardised pixels")

@@ -6,6 +6,7 @@ import torch
 from timm.layers import PatchEmbed
 from timm.models.vision_transformer import Block
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from lut.models.pos_embed import sincos_2d_position_table
 
@@ -24,6 +25,9 @@ class ViTEncoder(nn.Module):
         depth: number of transformer blocks.
         num_heads: attention heads per block.
         mlp_ratio: MLP hidden width over D.
+        activation_checkpointing: recompute each block's activations in the backward pass
+            instead of storing them (less memory, about one more forward of compute); only
+            while gradients are being recorded. The weights and state dict are unchanged.
     """
 
     def __init__(
@@ -35,8 +39,10 @@ class ViTEncoder(nn.Module):
         depth: int = 12,
         num_heads: int = 12,
         mlp_ratio: float = 4.0,
+        activation_checkpointing: bool = False,
     ) -> None:
         super().__init__()
+        self.activation_checkpointing = activation_checkpointing
         self.embed_dim = embed_dim
         self.patch_size = patch_size
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
@@ -83,8 +89,9 @@ class ViTEncoder(nn.Module):
         if keep_ids is not None:
             tokens = torch.gather(tokens, 1, keep_ids.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))  # (B, K, D)
         tokens = self.prepend_cls(tokens)
+        recompute = self.activation_checkpointing and torch.is_grad_enabled()
         for block in self.blocks:
-            tokens = block(tokens)
+            tokens = checkpoint(block, tokens, use_reentrant=False) if recompute else block(tokens)
         return self.norm(tokens)
 
     def prepend_cls(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -59,6 +59,7 @@ def create_model(
     head_depth: int = 2,
     head_norm: str = "bn",
     head_activation: str = "relu",
+    activation_checkpointing: bool = False,
 ) -> PretrainModel:
     """Build the pre-training model (student: encoder, decoder and, for LUT, the heads).
 
@@ -74,12 +75,17 @@ def create_model(
         head_depth: Linear layers in each head; 0 makes them identities.
         head_norm: "bn", "ln" or "none".
         head_activation: "relu" or "gelu".
+        activation_checkpointing: recompute the encoder blocks' activations in the backward
+            pass instead of storing them (see `ViTEncoder`); the weights are unchanged.
     """
     method, size = parse_model_name(name)
     patch = patch_size or size.patch_size
     if img_size % patch:
         raise UsageError(f"img_size {img_size} is not a multiple of patch_size {patch}")
-    encoder = ViTEncoder(img_size, patch, in_chans, size.embed_dim, size.depth, size.num_heads)
+    encoder = ViTEncoder(
+        img_size, patch, in_chans, size.embed_dim, size.depth, size.num_heads,
+        activation_checkpointing=activation_checkpointing,
+    )
     decoder = MAEDecoder(
         encoder.num_patches, patch, in_chans, size.embed_dim, decoder_embed_dim, decoder_depth, decoder_num_heads
     )

@@ -72,6 +72,7 @@ def build_student(config: PretrainConfig) -> PretrainModel:
         head_depth=config.head_depth,
         head_norm=config.head_norm,
         head_activation=config.head_activation,
+        activation_checkpointing=config.activation_checkpointing,
     )
 
 
@@ -126,7 +127,7 @@ class PretrainRun:
             self.trained = DistributedDataParallel(
                 self.student,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                broadcast_buffers=False,
+                forward_sync_buffers=False,  # buffers are synced once, at construction
                 # symmetric_heads leaves the predictor unused; DDP must then look for unused parameters.
                 find_unused_parameters=config.method == "lut" and config.symmetric_heads,
             )
@@ -135,6 +136,11 @@ class PretrainRun:
         # Created after DDP has broadcast rank 0's weights, so every rank's teacher is the same.
         self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
         self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
+        if config.compile:
+            # In place (`nn.Module.compile`): the state dicts keep their keys. drop_last keeps the shapes fixed.
+            self.trained.compile()
+            if self.teacher is not None:
+                self.teacher.compile()
 
         self.optimizer = torch.optim.AdamW(
             param_groups_weight_decay(self.student, config.weight_decay),

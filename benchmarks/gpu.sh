@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# GPU-only checks and measurements, about 6 minutes on one H100/H200; needs no network.
+#
+# Uses the python3 found on the machine (torch, timm, torchvision, scikit-image, pyyaml, tqdm
+# installed) and this checkout's sources through PYTHONPATH, so nothing is installed.
+# Writes a markdown report to $OUT/gpu_results.md (./gpu_results.md when OUT is unset) and
+# prints it as it goes. Every check runs under a time limit; a failed check is marked in the
+# report, the others still run, and the exit status is 1 when any failed.
+#
+#   bash benchmarks/gpu.sh
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+PYTHON=${PYTHON:-python3}
+RESULTS="${OUT:-.}/gpu_results.md"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export PYTHONPATH="$PWD/src:$PWD/benchmarks${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
+failures=0
+
+# check TITLE SECONDS COMMAND...: run COMMAND under a time limit, its output into the report.
+check() {
+    local title=$1 limit=$2
+    shift 2
+    printf '\n## %s\n\n```\n$ %s\n' "$title" "$*" | tee -a "$RESULTS"
+    timeout "$limit" "$@" 2>&1 | tee -a "$RESULTS"
+    local status=${PIPESTATUS[0]}
+    if [ "$status" -ne 0 ]; then
+        failures=$((failures + 1))
+        echo "FAILED (exit $status)" | tee -a "$RESULTS"
+    fi
+    printf '```\n' | tee -a "$RESULTS"
+}
+
+cat > "$WORK/cuda_checks.py" <<'EOF'
+"""bf16 autocast + fused AdamW steps, activation checkpointing and compile parity on the GPU."""
+import torch
+
+from lut import create_model
+from lut.models import Teacher
+from lut.training.lut_step import LossSettings, pretrain_losses
+from lut.training.teacher import EMAUpdater
+
+device = torch.device("cuda")
+KWARGS = dict(img_size=64, patch_size=8, decoder_embed_dim=64, decoder_depth=2, decoder_num_heads=4,
+              head_hidden_dim=256)
+
+
+def model(**extra):
+    torch.manual_seed(0)
+    student = create_model("lut_vit_tiny_patch16", **KWARGS, **extra).to(device)
+    return student, Teacher.from_student(student)
+
+
+def losses(student, teacher, seed=1):
+    generator = torch.Generator().manual_seed(0)
+    views = [torch.randn(8, 3, 64, 64, generator=generator).to(device) for _ in range(2)]
+    settings = LossSettings(student.patch_size, student.num_patches)
+    return pretrain_losses(student, teacher, views, settings, torch.Generator().manual_seed(seed))
+
+
+student, teacher = model()
+ema = EMAUpdater(teacher, student)
+optimizer = torch.optim.AdamW(student.parameters(), lr=1e-4, fused=True)
+for step in range(3):
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        result = losses(student, teacher, seed=step)
+    result.total.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    ema.update(0.996)
+    assert torch.isfinite(result.total), result.total
+    print(f"bf16 step {step}: loss {result.total.item():.4f} (mae {result.mae.item():.4f}, bc {result.bc.item():.4f})")
+assert all(p.dtype == torch.float32 for p in student.parameters())
+print("bf16 autocast + fused AdamW + EMA: ok, weights stay float32")
+
+gradients = []
+for checkpointing in (False, True):
+    student, teacher = model(activation_checkpointing=checkpointing)
+    losses(student, teacher).total.backward()
+    gradients.append({n: p.grad for n, p in student.named_parameters() if p.grad is not None})
+worst = max((gradients[0][n] - gradients[1][n]).abs().max().item() for n in gradients[0])
+print(f"activation checkpointing, fp32: largest gradient difference {worst:.2e}")
+assert worst < 1e-5
+
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+eager = losses(*model()).total.item()
+student, teacher = model()
+student.compile()
+teacher.compile()
+compiled = losses(student, teacher)
+compiled.total.backward()
+print(f"compile, fp32: loss eager {eager:.6f}, compiled {compiled.total.item():.6f}")
+assert abs(eager - compiled.total.item()) < 1e-4
+print("compiled student and teacher: ok")
+EOF
+
+{
+    echo "# GPU results"
+    echo
+    echo "$(date -u +%Y-%m-%d) on $(uname -n); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} | tee "$RESULTS"
+
+check "Environment" 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv && \
+    $PYTHON -c 'import torch, timm; print(\"torch\", torch.__version__, \"timm\", timm.__version__, \
+    torch.cuda.get_device_name())'"
+
+check "bf16 step, fused AdamW, activation checkpointing, compile parity" 150 "$PYTHON" "$WORK/cuda_checks.py"
+
+check "Photo folder for pre-training" 60 "$PYTHON" -c \
+    "from pathlib import Path; from data_benchmark import write_photo_folder; \
+    folder = Path('$WORK/photos'); folder.mkdir(); write_photo_folder(folder, 512); print('512 JPEGs')"
+
+pretrain_args=(
+    lut_vit_small data="$WORK/photos" batch_size=64 accum_iter=1 epochs=3 max_steps=20 keep_every_epochs=0
+    warmup_epochs=0.5 lr=1e-4 device=cuda precision=bf16 num_workers=8 log_every_steps=5 num_visualize=0
+    save_every_steps=0 resume=none
+)
+check "lut pretrain, ViT-S/16, 20 steps, bf16" 90 \
+    "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_eager"
+check "lut pretrain, ViT-S/16, 20 steps, bf16, compile + activation checkpointing" 150 \
+    "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_compiled" compile=true \
+    activation_checkpointing=true
+
+large=(--size large --batch-size 128 --precision bf16 --methods lut --steps 3 --rounds 1 --warmup 1)
+check "ViT-L/16 LUT, batch 128, bf16: peak memory" 90 "$PYTHON" benchmarks/step_benchmark.py "${large[@]}"
+check "ViT-L/16 LUT, batch 128, bf16, activation checkpointing: peak memory" 90 \
+    "$PYTHON" benchmarks/step_benchmark.py "${large[@]}" --activation-checkpointing
+
+base=(--size base --batch-size 128 --precision bf16 --steps 10 --rounds 2 --warmup 3)
+check "ViT-B/16 step, batch 128, bf16, eager: LUT/MAE ratio and MFU" 90 \
+    "$PYTHON" benchmarks/step_benchmark.py "${base[@]}"
+check "ViT-B/16 step, batch 128, bf16, compiled: LUT/MAE ratio and MFU" 240 \
+    "$PYTHON" benchmarks/step_benchmark.py "${base[@]}" --compile
+
+printf '\n%s check(s) failed\n' "$failures" | tee -a "$RESULTS"
+[ "$failures" -eq 0 ]
