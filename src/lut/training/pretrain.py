@@ -238,7 +238,6 @@ class PretrainRun:
             truncate_metrics(self.output_dir / METRICS_FILE, self.step)
             if resume_from is not None:
                 print(f"resumed from {resume_from} at step {self.step}")
-        if is_main:
             print(
                 f"{config.method.upper()} {config.model}: {self.steps_per_epoch} steps/epoch, {self.total_steps} "
                 f"steps in {config.epochs} epochs (stopping at {self.stop_step}); effective batch "
