@@ -13,7 +13,7 @@ from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, describe_misma
 
 TINY_KWARGS = {k: v for k, v in TINY_MODEL.items() if k != "model"}
 CHECKPOINT_KEYS = {"model", "model_ema", "optimizer", "scaler", "step", "epoch", "step_in_epoch", "effective_batch",
-                   "rng", "config", "lut_version"}
+                   "train_seconds", "rng", "config", "lut_version"}
 
 
 @pytest.fixture

@@ -164,6 +164,9 @@ class PretrainRun:
         self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None
         self.step = 0
         self.last_checkpoint: Path | None = None
+        # Training time of earlier segments of a resumed run, plus the current segment's.
+        self.seconds_before_resume = 0.0
+        self.segment_start = time.perf_counter()
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_payload(self) -> dict[str, Any]:
@@ -177,6 +180,7 @@ class PretrainRun:
             "epoch": self.step // self.steps_per_epoch,
             "step_in_epoch": self.step % self.steps_per_epoch,
             "effective_batch": self.effective_batch,
+            "train_seconds": self.train_seconds(),
             "rng": capture_rng_state(),
             "config": dataclasses.asdict(self.config),
             "lut_version": __version__,
@@ -193,6 +197,10 @@ class PretrainRun:
         finished_epoch = self.step % self.steps_per_epoch == 0
         if keep_every and finished_epoch and (self.step // self.steps_per_epoch) % keep_every == 0:
             atomic_save(payload, self.output_dir / f"checkpoint-{self.step // self.steps_per_epoch:04d}.pth")
+
+    def train_seconds(self) -> float:
+        """Wall-clock seconds spent in the training loop so far, over all resumed segments."""
+        return self.seconds_before_resume + time.perf_counter() - self.segment_start
 
     def resume_path(self) -> Path | None:
         """The checkpoint to continue from, if any."""
@@ -218,6 +226,7 @@ class PretrainRun:
         self.scaler.load_state_dict(payload["scaler"])
         restore_rng_state(payload["rng"])
         self.step = payload["step"]
+        self.seconds_before_resume = float(payload.get("train_seconds", 0.0))
         if payload.get("effective_batch") != self.effective_batch:
             log.warning("effective batch changed from %s to %s on resume", payload.get("effective_batch"),
                         self.effective_batch)
@@ -248,6 +257,7 @@ class PretrainRun:
         try:
             if self.knn_monitor is not None and config.knn_every_epochs and self.step == 0:
                 self.log_knn(run_log, progress)  # the randomly initialised encoder, as a reference
+            self.segment_start = time.perf_counter()
             while self.step < self.stop_step:
                 self.train_epoch(run_log, progress)
             progress.close()
@@ -372,7 +382,8 @@ class PretrainRun:
     def finish(self, run_log: RunLog) -> dict[str, Any]:
         """Final k-NN, figures and `summary.json`; returns the summary."""
         summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step, "rank": self.context.rank,
-                                   "checkpoint": str(self.output_dir / LAST_CHECKPOINT)}
+                                   "checkpoint": str(self.output_dir / LAST_CHECKPOINT),
+                                   "train_seconds": self.train_seconds()}
         if not self.context.is_main:
             return summary
         if self.config.final_knn and self.knn_monitor is not None:

@@ -1,0 +1,99 @@
+"""What every run of a study shares: the pre-training recipe and overrides, the evaluation, the seeds."""
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lut.errors import UsageError
+
+SCALES_PACKAGE = "lut.experiments.scales"
+
+
+@dataclass(frozen=True)
+class FrozenEvalSettings:
+    """How each encoder is scored: k-NN and a linear classifier on frozen, mean-pooled features.
+
+    Attributes:
+        data: labelled data set (built-in name or folder with class sub-folders).
+        train_samples: training images used as k-NN memory and to fit the classifier (0: all).
+        test_samples: test images scored (0: the whole official test split).
+        k: neighbours of the k-NN.
+        batch_size: images per forward.
+        device: "auto", "cpu" or "cuda".
+    """
+
+    data: str = "fashion-mnist"
+    train_samples: int = 0
+    test_samples: int = 0
+    k: int = 20
+    batch_size: int = 256
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class ExperimentScale:
+    """A study's shared settings.
+
+    Attributes:
+        name: the scale's name (file stem).
+        description: one line for the tables.
+        recipe: pre-training recipe every run starts from.
+        pretrain: config overrides applied to every run (before the run's own).
+        evaluation: the frozen-feature protocol.
+        seeds: seeds of the multi-seed comparison (ablations use the first).
+        jobs: pre-training processes run at once.
+    """
+
+    name: str
+    description: str
+    recipe: str
+    pretrain: dict[str, Any] = field(default_factory=dict)
+    evaluation: FrozenEvalSettings = field(default_factory=FrozenEvalSettings)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    jobs: int = 1
+
+
+def scale_names() -> list[str]:
+    """Bundled scales."""
+    return sorted(p.name[:-5] for p in resources.files(SCALES_PACKAGE).iterdir() if p.name.endswith(".yaml"))
+
+
+def load_scale(name_or_path: str, overrides: dict[str, Any] | None = None) -> ExperimentScale:
+    """Read a bundled scale by name or a YAML file by path; `overrides` update its pre-training settings.
+
+    Raises:
+        UsageError: unknown scale, bad YAML, unknown or badly typed keys.
+    """
+    bundled = resources.files(SCALES_PACKAGE) / f"{name_or_path}.yaml"
+    if bundled.is_file():
+        text, name = bundled.read_text(), name_or_path
+    elif Path(name_or_path).is_file():
+        text, name = Path(name_or_path).read_text(), Path(name_or_path).stem
+    else:
+        raise UsageError(f"no experiment scale {name_or_path!r}: give a YAML path or one of {', '.join(scale_names())}")
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise UsageError(f"scale {name_or_path}: invalid YAML: {error}".splitlines()[0]) from error
+    known = {"description", "recipe", "pretrain", "evaluation", "seeds", "jobs"}
+    if not isinstance(values, dict) or set(values) - known:
+        raise UsageError(f"scale {name_or_path}: expected a mapping with keys among {', '.join(sorted(known))}")
+    try:
+        evaluation = FrozenEvalSettings(**values.get("evaluation", {}))
+    except TypeError as error:
+        raise UsageError(f"scale {name_or_path}: evaluation: {error}") from error
+    seeds = tuple(int(seed) for seed in values.get("seeds", (0, 1, 2)))
+    if not seeds:
+        raise UsageError(f"scale {name_or_path}: give at least one seed")
+    return ExperimentScale(
+        name=name,
+        description=str(values.get("description", name)),
+        recipe=str(values.get("recipe", "demo")),
+        pretrain={**values.get("pretrain", {}), **(overrides or {})},
+        evaluation=evaluation,
+        seeds=seeds,
+        jobs=max(1, int(values.get("jobs", 1))),
+    )

@@ -1,0 +1,1 @@
+"""Bundled experiment scales (YAML): what every run of a study shares."""

@@ -1,0 +1,119 @@
+"""Markdown tables and a figure made from a study's JSON results."""
+
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lut.errors import UsageError  # noqa: E402
+
+METRICS = (("knn_top1", "k-NN top-1"), ("probe_top1", "linear probe top-1"))
+
+
+def mean_std(values: list[float]) -> str:
+    """"81.23 ± 0.45" over seeds (sample standard deviation), or the single value."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def _column(runs: list[dict], key: str) -> list[float]:
+    return [run[key] for run in runs if run.get(key) is not None]
+
+
+def _seconds(runs: list[dict]) -> str:
+    seconds = _column(runs, "train_seconds")
+    return f"{statistics.fmean(seconds):.0f}" if seconds else ""
+
+
+def compare_table(results: dict[str, Any]) -> str:
+    """One row per encoder: budget, epochs, mean training time, k-NN and probe accuracy (mean ± std)."""
+    k = results["evaluation"]["k"]
+    lines = [
+        f"| encoder | budget | epochs | training time (s) | k-NN top-1 (k={k}) | linear probe top-1 | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        runs = row["runs"]
+        epochs = ", ".join(sorted({str(run["epochs"]) for run in runs if "epochs" in run}))
+        cells = [row["encoder"], row.get("budget", ""), epochs, _seconds(runs),
+                 *(mean_std(_column(runs, key)) for key, _ in METRICS), str(len(runs))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ablation_table(results: dict[str, Any]) -> str:
+    """One block of rows per paper table, the default setting in bold."""
+    lines = [
+        f"| table | varies | method | setting | k-NN top-1 (k={results['evaluation']['k']}) | linear probe top-1 "
+        "| training time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        (run,) = row["runs"]
+        setting = f"{row['key']}={row['value']}"
+        if row["default"]:
+            setting = f"**{setting}** (default)"
+        lines.append(f"| {row['table']} | {row['title']} | {row['method'].upper()} | {setting} | "
+                     f"{run['knn_top1']:.2f} | {run['probe_top1']:.2f} | {_seconds([run])} |")
+    return "\n".join(lines)
+
+
+def results_table(results: dict[str, Any]) -> str:
+    """The markdown table of a study's results, with a line saying what made them."""
+    environment = results["environment"]
+    made = (f"{results['description']}; {environment['device']}, torch {environment['torch']}, "
+            f"{environment['date']}; seeds {', '.join(map(str, results['seeds']))}")
+    if results["study"] == "compare":
+        table = compare_table(results)
+        made += (f"; LUT/MAE training-time ratio {results['time_ratio']:.2f} -> same wall-clock MAE "
+                 f"{results['same_time_epochs']} epochs")
+    elif results["study"] == "ablations":
+        table = ablation_table(results)
+        made += "; one seed"
+    else:
+        raise UsageError(f"unknown study {results['study']!r} in the results")
+    return f"{table}\n\n_{made}._"
+
+
+def update_markdown(path: Path, key: str, text: str) -> None:
+    """Put `text` between `<!-- BEGIN key -->` and `<!-- END key -->` of `path` (appended when absent)."""
+    begin, end = f"<!-- BEGIN {key} -->", f"<!-- END {key} -->"
+    document = path.read_text() if path.is_file() else ""
+    block = f"{begin}\n{text}\n{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(document):
+        document = pattern.sub(lambda _: block, document)
+    else:
+        document = document.rstrip("\n") + ("\n\n" if document else "") + block + "\n"
+    path.write_text(document)
+
+
+def plot_results(results: dict[str, Any], path: Path) -> None:
+    """Bar chart of both metrics per row, error bars = standard deviation over seeds."""
+    if results["study"] == "compare":
+        labels = [f"{row['encoder']}\n{row.get('budget', '')}".strip() for row in results["rows"]]
+    else:
+        labels = [f"{row['table']} {row['method'].upper()}\n{row['key']}={row['value']}" for row in results["rows"]]
+    figure, axes = plt.subplots(1, 2, figsize=(max(8, 0.9 * len(labels) + 4), 4.5), sharey=False)
+    for axis, (key, title) in zip(axes, METRICS):
+        values = [_column(row["runs"], key) for row in results["rows"]]
+        means = [statistics.fmean(v) for v in values]
+        errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+        axis.barh(range(len(labels)), means, xerr=errors, color="tab:blue", alpha=0.8, capsize=3)
+        axis.set_yticks(range(len(labels)), labels, fontsize=7)
+        axis.invert_yaxis()
+        low = min(m - e for m, e in zip(means, errors))
+        axis.set_xlim(max(0.0, low - 5), min(100.0, max(m + e for m, e in zip(means, errors)) + 2))
+        axis.set_xlabel(f"{title} (%)")
+        for index, mean in enumerate(means):
+            axis.text(mean, index, f" {mean:.1f}", va="center", fontsize=7)
+    figure.suptitle(results["description"], fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
