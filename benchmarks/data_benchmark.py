@@ -4,15 +4,21 @@ Writes a small folder of JPEGs (random crops of scikit-image's sample photos, 22
 per side) to a temporary directory and times `AugmentedDataset(build_dataset(folder),
 TwoViewTransform(224), seed)` through a DataLoader with 1 and with --workers processes.
 With --with-step it also times the loader feeding a small LUT model's optimiser step.
+With --device-augment it also times the two halves of `augment_on=device` separately: the
+loader producing uint8 canvases (`CanvasTransform`, decode + one resize) with 1 and --workers
+processes, and `BatchTwoViews` making both views of --augment-batch canvases on --augment-device
+(the pinned host-to-device copy of the canvases included).
 
     python benchmarks/data_benchmark.py --workers 2
     python benchmarks/data_benchmark.py --workers 2 --with-step
+    python benchmarks/data_benchmark.py --workers 2 --device-augment --augment-batch 64
 """
 
 import argparse
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,7 @@ from timm.optim import param_groups_weight_decay
 from torch.utils.data import DataLoader
 
 from lut import create_model
+from lut.data.batch_views import BatchTwoViews, CanvasTransform
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler
 from lut.data.sources import build_dataset
 from lut.data.views import TwoViewTransform
@@ -51,12 +58,16 @@ def write_photo_folder(folder: Path, count: int, seed: int = 0) -> Path:
     return folder
 
 
-def make_loader(folder: Path, args: argparse.Namespace, workers: int) -> tuple[DataLoader, ShardedEpochSampler]:
-    """The pre-training loader over `folder` with `workers` processes (0: in the main process)."""
+def make_loader(folder: Path, args: argparse.Namespace, workers: int,
+                transform: Callable | None = None) -> tuple[DataLoader, ShardedEpochSampler]:
+    """The pre-training loader over `folder` with `workers` processes (0: in the main process).
+
+    `transform` maps an image to a tuple of tensors; the default is LUT's two CPU views.
+    """
     base = build_dataset(str(folder))
     sampler = ShardedEpochSampler(len(base), seed=args.seed)
     loader = DataLoader(
-        AugmentedDataset(base, TwoViewTransform(args.img_size), args.seed),
+        AugmentedDataset(base, transform or TwoViewTransform(args.img_size), args.seed),
         batch_size=args.batch_size,
         sampler=sampler,
         num_workers=workers,
@@ -66,17 +77,17 @@ def make_loader(folder: Path, args: argparse.Namespace, workers: int) -> tuple[D
     return loader, sampler
 
 
-def loader_throughput(folder: Path, args: argparse.Namespace, workers: int) -> float:
-    """Images (each two views) per second over --epochs passes, after one untimed pass."""
-    loader, sampler = make_loader(folder, args, workers)
+def loader_throughput(folder: Path, args: argparse.Namespace, workers: int, transform: Callable | None = None) -> float:
+    """Images (each two views, or one canvas) per second over --epochs passes, after one untimed pass."""
+    loader, sampler = make_loader(folder, args, workers, transform)
     for _batch in loader:  # starts the loader processes and warms the file cache
         pass
     images = 0
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         sampler.set_epoch(epoch)
-        for (view1, _view2), _labels in loader:
-            images += view1.shape[0]
+        for views, _labels in loader:
+            images += views[0].shape[0]
     return images / (time.perf_counter() - start)
 
 
@@ -122,6 +133,31 @@ def step_throughput(folder: Path, args: argparse.Namespace, workers: int) -> tup
     return end_to_end, step_only
 
 
+def augment_throughput(folder: Path, args: argparse.Namespace) -> float:
+    """Images per second of `BatchTwoViews` on --augment-device: pinned canvases copied over, both views made."""
+    device = torch.device(args.augment_device)
+    transform = CanvasTransform(args.canvas_size or args.img_size)
+    base = build_dataset(str(folder))
+    canvases = torch.stack([transform(base[index % len(base)][0])[0] for index in range(args.augment_batch)])
+    if device.type == "cuda":
+        canvases = canvases.pin_memory()
+    augmenter = BatchTwoViews(args.img_size)
+    generator = torch.Generator()
+
+    def views(step: int) -> None:
+        augmenter(canvases.to(device, non_blocking=True), generator.manual_seed(args.seed + step))
+
+    views(0)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for step in range(args.augment_steps):
+        views(step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return args.augment_steps * args.augment_batch / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2, help="loader processes of the second measurement")
@@ -133,6 +169,13 @@ def main() -> None:
     parser.add_argument("--with-step", action="store_true", help="also time the loader feeding a LUT step")
     parser.add_argument("--size", default="tiny", choices=["tiny", "small", "base"], help="model of --with-step")
     parser.add_argument("--steps", type=int, default=4, help="timed optimiser steps of --with-step")
+    parser.add_argument("--device-augment", action="store_true",
+                        help="also time the canvas loader and the batched device augmentation (augment_on=device)")
+    parser.add_argument("--canvas-size", type=int, default=0, help="canvas side of --device-augment (0: --img-size)")
+    parser.add_argument("--augment-device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="device of the batched augmentation")
+    parser.add_argument("--augment-batch", type=int, default=64, help="canvases per batch of --device-augment")
+    parser.add_argument("--augment-steps", type=int, default=5, help="timed batches of --device-augment")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
@@ -145,6 +188,17 @@ def main() -> None:
         for workers in sorted({1, args.workers}):
             rate = loader_throughput(folder, args, workers)
             print(f"| {workers} | {rate:.1f} | {rate / workers:.1f} |")
+        if args.device_augment:
+            canvas_size = args.canvas_size or args.img_size
+            print(f"\naugment_on=device: loader makes uint8 {canvas_size} px canvases")
+            print("| loader processes | canvases/s | canvases/s per process |")
+            print("|---|---|---|")
+            for workers in sorted({1, args.workers}):
+                rate = loader_throughput(folder, args, workers, CanvasTransform(canvas_size))
+                print(f"| {workers} | {rate:.1f} | {rate / workers:.1f} |")
+            rate = augment_throughput(folder, args)
+            print(f"BatchTwoViews on {args.augment_device} ({torch.get_num_threads()} threads on CPU), batch "
+                  f"{args.augment_batch}, {canvas_size} px canvases -> two {args.img_size} px views: {rate:.1f} img/s")
         if args.with_step:
             end_to_end, step_only = step_throughput(folder, args, args.workers)
             print(f"LUT ViT-{args.size}/16 step (decoder 128d2b, heads 1024): {step_only:.1f} img/s on a cached "

@@ -95,7 +95,7 @@ class StepUnderTest:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "large"])
+    parser.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "large", "huge"])
     parser.add_argument("--patch-size", type=int, default=16)
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=32)

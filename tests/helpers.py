@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 # A ViT-Ti encoder on 16 px images with 4 px patches (16 patches) and a minimal decoder and heads.
@@ -79,8 +80,21 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def torchrun(*args: str, processes: int = 2, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`torchrun --nproc_per_node PROCESSES ARGS` on this machine (gloo on CPU), output captured."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=subprocess_env())
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def random_views(batch: int = 4, size: int = 16) -> list[torch.Tensor]:
+    """Two fixed batches of Gaussian "views" (B, 3, size, size), the same at every call."""
+    generator = torch.Generator().manual_seed(0)
+    return [torch.randn(batch, 3, size, size, generator=generator) for _ in range(2)]

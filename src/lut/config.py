@@ -46,12 +46,24 @@ class PretrainConfig:
     compile: bool = option(
         False, "torch.compile the student and teacher forward (first steps slower while compiling; GPU use)"
     )
+    parallel: str = option(
+        "ddp", "under torchrun: ddp keeps a full copy of student, teacher and AdamW state on every process; fsdp "
+        "shards them over the processes (FSDP2, docs/SCALING.md); same results and checkpoints", ("ddp", "fsdp")
+    )
     # method
     mask_ratio: float = option(0.75, "fraction of patches hidden from each student view")
     norm_pix_loss: bool = option(True, "regress per-patch standardised pixels")
     mae_loss_weight: float = option(1.0, "weight of the reconstruction loss")
     bc_loss_weight: float = option(0.25, "weight alpha of the BC loss (0.25 ViT-B, 1.0 ViT-S)")
     teacher_momentum: float = option(0.996, "EMA momentum at step 0; rises to 1 on a cosine")
+    mim: str = option(
+        "mae",
+        "masked image modelling. mae: the encoder sees the visible patches, the MAE decoder reconstructs (MSE); "
+        "simmim: SimMIM-style, the encoder sees all N positions, masked patch embeddings replaced by a learned "
+        "mask token, a linear head (D -> p*p*3 pixels) predicts them, L1 over the masked pixels; LUT's BC loss "
+        "pools the visible positions of that pass. decoder_* keys are unused; with mae_* models: plain SimMIM",
+        ("mae", "simmim"),
+    )
     # ablations of the paper (Table 4); the defaults are the released code
     bc_tokens: str = option(
         "unmasked",
@@ -99,6 +111,15 @@ class PretrainConfig:
     std: list = option(IMAGENET_STD, "per-channel normalisation std")
     train_samples: int = option(0, "train on a fixed random subset of this many images (0: all)")
     num_workers: int = option(8, "data loader processes per training process")
+    augment_on: str = option(
+        "loader",
+        "loader: each image's views are augmented in the loader processes (CPU); device: the loader only resizes "
+        "each image to a uint8 canvas_size square, crops, flips, colour jitter, 3-Augment and normalisation run "
+        "batched on the training device (docs/SCALING.md)",
+        ("loader", "device"),
+    )
+    canvas_size: int = option(0, "augment_on=device: side of the square uint8 canvas (shorter side resized, "
+                                 "centre-cropped) the crops are taken from; 0: img_size")
     # optimisation
     epochs: int = option(1600, "epochs; the lr and momentum schedules span them")
     warmup_epochs: float = option(40, "linear lr warm-up from 0")

@@ -1,23 +1,15 @@
 """Two processes on CPU (gloo, via torchrun): same gradients, same teacher, files written by rank 0 only."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import as_overrides, free_port, subprocess_env, tiny_values
+from helpers import as_overrides, tiny_values, torchrun
 
 from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
 
 STEPS = 3
-
-
-def torchrun(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-               "--master_port", str(free_port()), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=subprocess_env())
 
 
 @pytest.fixture(scope="module")

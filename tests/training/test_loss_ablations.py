@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from helpers import TINY_MODEL
+from helpers import TINY_MODEL, random_views
 
 import lut
 from lut.config import PretrainConfig, build_config, config_help
@@ -22,11 +22,6 @@ from lut.training.pretrain import pretrain
 TINY_KWARGS = {k: v for k, v in TINY_MODEL.items() if k != "model"}
 N = 16  # 16 px images, 4 px patches
 SEED = 5
-
-
-def views(batch: int = 4) -> list[torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    return [torch.randn(batch, 3, 16, 16, generator=generator) for _ in range(2)]
 
 
 def models(mode: str = "eval"):
@@ -44,7 +39,7 @@ def settings(**switches) -> LossSettings:
 def run(student, teacher, switches: dict, mask_ratio: float = 0.75):
     chosen = dataclasses.replace(settings(**switches), mask_ratio=mask_ratio)
     with torch.no_grad():
-        return pretrain_losses(student, teacher, views(), chosen, torch.Generator().manual_seed(SEED))
+        return pretrain_losses(student, teacher, random_views(), chosen, torch.Generator().manual_seed(SEED))
 
 
 def pooled_prediction(student, tokens: torch.Tensor, predictor: bool = True) -> torch.Tensor:
@@ -60,7 +55,7 @@ def check(losses, expected_mae, expected_bc):
 
 def test_the_ablation_helper_at_the_defaults_is_the_method():
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     chosen = settings()
     with torch.no_grad():
         method = pretrain_losses(student, teacher, [view1, view2], chosen, torch.Generator().manual_seed(SEED))
@@ -73,7 +68,7 @@ def test_the_ablation_helper_at_the_defaults_is_the_method():
 
 def test_context_token_cls_uses_the_cls_token_of_student_and_teacher():
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     losses = run(student, teacher, {"context_token": "cls"})
     with torch.no_grad():
         keep1, keep2 = sample_keep_ids(4, N, 0.75, 2, torch.Generator().manual_seed(SEED))
@@ -90,7 +85,7 @@ def test_context_token_cls_uses_the_cls_token_of_student_and_teacher():
 
 def test_bc_tokens_all_pools_visible_encoder_tokens_and_the_decoders_mask_tokens():
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     losses = run(student, teacher, {"bc_tokens": "all"})
     with torch.no_grad():
         keeps = sample_keep_ids(4, N, 0.75, 2, torch.Generator().manual_seed(SEED))
@@ -120,7 +115,7 @@ def test_bc_tokens_all_steers_the_decoders_mask_token():
     for bc_tokens, steered in (("unmasked", False), ("all", True)):
         student, teacher = models("train")
         chosen = dataclasses.replace(settings(bc_tokens=bc_tokens), mae_weight=0.0)
-        losses = pretrain_losses(student, teacher, views(), chosen, torch.Generator().manual_seed(SEED))
+        losses = pretrain_losses(student, teacher, random_views(), chosen, torch.Generator().manual_seed(SEED))
         losses.total.backward()
         grad = student.decoder.mask_token.grad
         assert (grad is not None and grad.abs().sum().item() > 0) == steered, bc_tokens
@@ -129,7 +124,7 @@ def test_bc_tokens_all_steers_the_decoders_mask_token():
 @pytest.mark.parametrize("supervision", ["tokenwise", "both"])
 def test_tokenwise_supervision_matches_same_view_teacher_tokens_at_visible_positions(supervision):
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     losses = run(student, teacher, {"supervision": supervision})
     with torch.no_grad():
         keeps = sample_keep_ids(4, N, 0.75, 2, torch.Generator().manual_seed(SEED))
@@ -158,7 +153,7 @@ def test_tokenwise_supervision_matches_same_view_teacher_tokens_at_visible_posit
 ])
 def test_bc_loss_switch_changes_only_the_distance(name, distance):
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     losses = run(student, teacher, {"bc_loss": name, "bc_temperature": 0.1})
     with torch.no_grad():
         keep1, keep2 = sample_keep_ids(4, N, 0.75, 2, torch.Generator().manual_seed(SEED))
@@ -172,7 +167,7 @@ def test_bc_loss_switch_changes_only_the_distance(name, distance):
 @pytest.mark.parametrize("ratio", [0.5, 0.75])
 def test_target_mask_ratio_masks_the_teacher_with_a_mask_drawn_after_the_students(ratio):
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     losses = run(student, teacher, {"target_mask_ratio": ratio})
     with torch.no_grad():
         generator = torch.Generator().manual_seed(SEED)
@@ -190,7 +185,7 @@ def test_target_mask_ratio_masks_the_teacher_with_a_mask_drawn_after_the_student
 
 def test_single_view_student_sees_view1_masked_and_matches_the_teacher_on_view2():
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     # One student view: no disjointness needed, so a mask ratio below 0.5 is allowed.
     losses = run(student, teacher, {"views": "single"}, mask_ratio=0.25)
     with torch.no_grad():
@@ -205,7 +200,7 @@ def test_single_view_student_sees_view1_masked_and_matches_the_teacher_on_view2(
 
 def test_symmetric_heads_skip_the_predictor():
     student, teacher = models()
-    view1, view2 = views()
+    view1, view2 = random_views()
     losses = run(student, teacher, {"symmetric_heads": True})
     with torch.no_grad():
         keep1, keep2 = sample_keep_ids(4, N, 0.75, 2, torch.Generator().manual_seed(SEED))
@@ -217,7 +212,7 @@ def test_symmetric_heads_skip_the_predictor():
         expected_mae = mae_loss(student.decoder(encoded1, keep1), view1, keep_ids_to_mask(keep1, N), 4, True)
     check(losses, expected_mae, expected_bc)
     trained, teacher = models("train")
-    pretrain_losses(trained, teacher, views(), settings(symmetric_heads=True),
+    pretrain_losses(trained, teacher, random_views(), settings(symmetric_heads=True),
                     torch.Generator().manual_seed(1)).total.backward()
     assert all(p.grad is None for p in trained.predictor.parameters())
     assert trained.head[0].weight.grad.abs().sum() > 0
@@ -229,7 +224,7 @@ def test_symmetric_heads_skip_the_predictor():
 ])
 def test_every_variant_trains_the_student_and_not_the_teacher(switches):
     student, teacher = models("train")
-    losses = pretrain_losses(student, teacher, views(), settings(**switches), torch.Generator().manual_seed(1))
+    losses = pretrain_losses(student, teacher, random_views(), settings(**switches), torch.Generator().manual_seed(1))
     losses.total.backward()
     assert torch.isfinite(losses.total)
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in student.parameters() if p.requires_grad)

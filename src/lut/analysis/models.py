@@ -11,7 +11,7 @@ from lut.models.encoder import ViTEncoder
 from lut.training.checkpoint import describe_mismatch
 
 MODEL_KEYS = ("img_size", "patch_size", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
-              "head_hidden_dim", "head_depth", "head_norm", "head_activation")
+              "head_hidden_dim", "head_depth", "head_norm", "head_activation", "mim")
 
 
 @dataclass

@@ -17,10 +17,10 @@ from lut.models.pretrain import PretrainModel  # noqa: E402
 def reconstruct(
     model: PretrainModel, images: torch.Tensor, keep_ids: torch.Tensor, norm_pix_loss: bool
 ) -> dict[str, torch.Tensor]:
-    """Run encoder and decoder on the visible patches and rebuild the images.
+    """Predict every patch from the visible ones (MAE decoder or SimMIM head) and rebuild the images.
 
     A model trained with `norm_pix_loss` predicts each patch standardised by its own
-    statistics, which the decoder cannot know for hidden patches. Such predictions are
+    statistics, which the model cannot know for hidden patches. Such predictions are
     mapped back with the mean and standard deviation of the *visible* patches of the same
     image, so the figure uses no information the model did not see.
 
@@ -37,8 +37,7 @@ def reconstruct(
     model.eval()
     patch_size = model.patch_size
     channels = images.shape[1]
-    prediction = model.decoder(model.encoder.forward_encoder(images, keep_ids), keep_ids)  # (B, N, p*p*C)
-    prediction = prediction.float()
+    prediction = model.reconstruct(images, keep_ids).float()  # (B, N, p*p*C)
     patches = patchify(images, patch_size)  # (B, N, p*p*C)
     hidden = keep_ids_to_mask(keep_ids, patches.shape[1]).unsqueeze(-1)  # (B, N, 1)
     if norm_pix_loss:

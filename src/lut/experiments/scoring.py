@@ -3,10 +3,12 @@
 from collections.abc import Sequence
 
 import torch
+from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from lut.data.views import EvalTransform
 from lut.evaluation.datasets import labelled_splits
-from lut.evaluation.features import TransformedDataset, extract_features
+from lut.evaluation.features import pool_tokens
 from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import fit_logistic_regression, top_k_accuracy
 from lut.experiments.scale import FrozenEvalSettings
@@ -14,8 +16,15 @@ from lut.models.encoder import ViTEncoder
 from lut.training.distributed import select_device
 
 
+def transformed_split(dataset: Dataset, transform: EvalTransform, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image of a labelled split through the evaluation transform, once: (M, C, H, W) and (M,) labels."""
+    pairs = [dataset[index] for index in tqdm(range(len(dataset)), desc=name, unit="img", leave=False)]
+    images = torch.stack([transform(image) for image, _ in pairs])
+    return images, torch.tensor([label for _, label in pairs], dtype=torch.long)
+
+
 class FrozenScorer:
-    """Scores encoders on fixed splits; the same images and the same protocol for every encoder.
+    """Scores encoders on fixed splits: the same images, transformed once, for every encoder.
 
     Args:
         settings: data, subset sizes, k, batch size and device.
@@ -30,25 +39,28 @@ class FrozenScorer:
         splits = labelled_splits(settings.data, train_samples=settings.train_samples,
                                  test_samples=settings.test_samples, seed=0)
         transform = EvalTransform(img_size, mean, std)
-        self.train = TransformedDataset(splits.train, transform)
-        self.test = TransformedDataset(splits.test, transform)
+        self.train = transformed_split(splits.train, transform, "training images")
+        self.test = transformed_split(splits.test, transform, "test images")
         self.num_classes = len(splits.classes)
         self.settings = settings
         self.device = select_device(settings.device)
 
     @torch.no_grad()
-    def features(self, encoder: ViTEncoder | None) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-        """((train features (M, D), labels (M,)), (test features, labels)); raw pixels for None."""
-        if encoder is not None:
-            encoder.to(self.device)
-        return tuple(
-            extract_features(encoder, split, self.settings.batch_size, self.device, "mean", 0, name)
-            for split, name in ((self.train, "train features"), (self.test, "test features"))
-        )
+    def features(self, encoder: ViTEncoder | None, images: torch.Tensor) -> torch.Tensor:
+        """(M, C, H, W) images -> (M, D) mean-pooled tokens (flattened pixels for None), float32 on the CPU."""
+        if encoder is None:
+            return images.flatten(1)
+        encoder.to(self.device).eval()
+        batches = images.split(self.settings.batch_size)
+        return torch.cat([
+            pool_tokens(encoder.forward_features(batch.to(self.device)), "mean").float().cpu()  # (B, D)
+            for batch in tqdm(batches, desc="features", unit="batch", leave=False)
+        ])
 
     def score(self, encoder: ViTEncoder | None) -> dict[str, float]:
         """k-NN top-1 (k from the settings, T = 0.07) and logistic-regression top-1 on the test split (%)."""
-        (train_features, train_labels), (test_features, test_labels) = self.features(encoder)
+        (train_images, train_labels), (test_images, test_labels) = self.train, self.test
+        train_features, test_features = self.features(encoder, train_images), self.features(encoder, test_images)
         (knn,) = knn_sweep(train_features, train_labels, test_features, test_labels, (self.settings.k,),
                            num_classes=self.num_classes)
         classifier = fit_logistic_regression(train_features.to(self.device), train_labels.to(self.device),

@@ -14,8 +14,9 @@ import torch
 
 from lut.errors import UsageError
 
-# Keys of the pre-training model that are not the encoder, and timm's classifier (`head.weight`).
-NON_ENCODER_PREFIXES = ("mask_token", "decoder_", "head.", "predictor.")
+# Keys of the pre-training model that are not the encoder (MAE decoder or SimMIM's mask token and
+# pixel head, projector, predictor), and timm's classifier (`head.weight`).
+NON_ENCODER_PREFIXES = ("mask_token", "decoder_", "simmim_head.", "head.", "predictor.")
 EXPORT_METADATA_KEY = "lut.weights"
 
 

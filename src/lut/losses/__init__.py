@@ -1,4 +1,4 @@
-"""Losses: MAE's pixel reconstruction and LUT's broader-contextualisation (BC) loss."""
+"""Losses: MAE's and SimMIM's pixel reconstruction and LUT's broader-contextualisation (BC) loss."""
 
 from lut.losses.bc import (
     BC_DISTANCES,
@@ -9,6 +9,7 @@ from lut.losses.bc import (
     smooth_l1_distance,
 )
 from lut.losses.mae import mae_loss, patchify, unpatchify
+from lut.losses.simmim import simmim_loss
 
 __all__ = [
     "BC_DISTANCES",
@@ -18,6 +19,7 @@ __all__ = [
     "infonce_distance",
     "mae_loss",
     "patchify",
+    "simmim_loss",
     "smooth_l1_distance",
     "unpatchify",
 ]

@@ -36,6 +36,12 @@ def normalize_patches(patches: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return (patches - mean) / (var + eps) ** 0.5
 
 
+def pixel_targets(images: torch.Tensor, patch_size: int, norm_pix_loss: bool) -> torch.Tensor:
+    """What the reconstruction regresses: (B, C, H, W) -> (B, N, p*p*C) patches, standardised per patch if asked."""
+    target = patchify(images, patch_size)
+    return normalize_patches(target) if norm_pix_loss else target
+
+
 def mae_loss(
     reconstruction: torch.Tensor, images: torch.Tensor, mask: torch.Tensor, patch_size: int, norm_pix_loss: bool
 ) -> torch.Tensor:
@@ -51,8 +57,6 @@ def mae_loss(
     Returns:
         Scalar loss: per-patch MSE averaged over the masked patches.
     """
-    target = patchify(images, patch_size)
-    if norm_pix_loss:
-        target = normalize_patches(target)
+    target = pixel_targets(images, patch_size, norm_pix_loss)
     per_patch = (reconstruction.float() - target.float()).pow(2).mean(dim=-1)  # (B, N)
     return (per_patch * mask).sum() / mask.sum()

@@ -88,6 +88,28 @@ class ViTEncoder(nn.Module):
         tokens = self.embed_patches(images)  # (B, N, D)
         if keep_ids is not None:
             tokens = torch.gather(tokens, 1, keep_ids.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))  # (B, K, D)
+        return self.forward_tokens(tokens)
+
+    def embed_masked(self, images: torch.Tensor, mask: torch.Tensor, mask_token: torch.Tensor) -> torch.Tensor:
+        """SimMIM's input: every position kept, masked patch embeddings replaced by `mask_token`, then positions added.
+
+        Args:
+            images: (B, C, H, W).
+            mask: (B, N), nonzero where a patch is masked.
+            mask_token: (1, 1, D) learned token.
+
+        Returns:
+            (B, N, D) patch tokens, CLS not yet added.
+        """
+        tokens = torch.where(mask.bool().unsqueeze(-1), mask_token, self.patch_embed(images))  # (B, N, D)
+        return tokens + self.pos_embed[:, 1:, :]
+
+    def forward_masked(self, images: torch.Tensor, mask: torch.Tensor, mask_token: torch.Tensor) -> torch.Tensor:
+        """SimMIM-style encoding of all N positions (see `embed_masked`): (B, C, H, W) -> (B, 1 + N, D), CLS first."""
+        return self.forward_tokens(self.embed_masked(images, mask, mask_token))
+
+    def forward_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """CLS, blocks and final norm on embedded patch tokens: (B, K, D) -> (B, 1 + K, D)."""
         tokens = self.prepend_cls(tokens)
         recompute = self.activation_checkpointing and torch.is_grad_enabled()
         for block in self.blocks:

@@ -3,9 +3,11 @@
 import re
 from dataclasses import dataclass
 
+from torch import nn
+
 from lut.errors import UsageError
 from lut.models.decoder import MAEDecoder
-from lut.models.encoder import ViTEncoder
+from lut.models.encoder import ViTEncoder, init_linear_and_norm
 from lut.models.heads import build_mlp_head
 from lut.models.pretrain import PretrainModel
 
@@ -26,6 +28,7 @@ ENCODER_SIZES = {
     "huge": EncoderSize(1280, 32, 16, 14),
 }
 METHODS = ("lut", "mae")
+MIM_VARIANTS = ("mae", "simmim")
 MODEL_NAMES = tuple(
     f"{method}_vit_{size}_patch{spec.patch_size}" for method in METHODS for size, spec in ENCODER_SIZES.items()
 )
@@ -60,6 +63,7 @@ def create_model(
     head_norm: str = "bn",
     head_activation: str = "relu",
     activation_checkpointing: bool = False,
+    mim: str = "mae",
 ) -> PretrainModel:
     """Build the pre-training model (student: encoder, decoder and, for LUT, the heads).
 
@@ -77,20 +81,30 @@ def create_model(
         head_activation: "relu" or "gelu".
         activation_checkpointing: recompute the encoder blocks' activations in the backward
             pass instead of storing them (see `ViTEncoder`); the weights are unchanged.
+        mim: "mae": MAE decoder on the visible tokens; "simmim": no decoder, the encoder sees mask
+            tokens at the masked positions and a Linear(D, p*p*C) head predicts pixels (the
+            decoder_* arguments are then unused).
     """
     method, size = parse_model_name(name)
     patch = patch_size or size.patch_size
     if img_size % patch:
         raise UsageError(f"img_size {img_size} is not a multiple of patch_size {patch}")
+    if mim not in MIM_VARIANTS:
+        raise UsageError(f"mim {mim!r} is not one of {', '.join(MIM_VARIANTS)}")
     encoder = ViTEncoder(
         img_size, patch, in_chans, size.embed_dim, size.depth, size.num_heads,
         activation_checkpointing=activation_checkpointing,
     )
-    decoder = MAEDecoder(
-        encoder.num_patches, patch, in_chans, size.embed_dim, decoder_embed_dim, decoder_depth, decoder_num_heads
-    )
+    decoder, simmim_head = None, None
+    if mim == "mae":
+        decoder = MAEDecoder(
+            encoder.num_patches, patch, in_chans, size.embed_dim, decoder_embed_dim, decoder_depth, decoder_num_heads
+        )
+    else:
+        simmim_head = nn.Linear(size.embed_dim, patch**2 * in_chans)  # SimMIM's 1x1-conv decoder, per token
+        init_linear_and_norm(simmim_head)
     if method == "mae":
-        return PretrainModel(encoder, decoder, method="mae")
+        return PretrainModel(encoder, decoder, method="mae", simmim_head=simmim_head)
     head = build_mlp_head(size.embed_dim, head_hidden_dim, head_depth, head_norm, head_activation)
     predictor = build_mlp_head(size.embed_dim, head_hidden_dim, head_depth, head_norm, head_activation)
-    return PretrainModel(encoder, decoder, head, predictor, method="lut")
+    return PretrainModel(encoder, decoder, head, predictor, method="lut", simmim_head=simmim_head)

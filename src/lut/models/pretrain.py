@@ -17,7 +17,7 @@ class StudentOutput:
     """What one student forward produces.
 
     Attributes:
-        reconstruction: (B, N, p*p*C) decoder predictions for view 1.
+        reconstruction: (B, N, p*p*C) pixel predictions for view 1 (MAE decoder or SimMIM head).
         prediction1: (B, D) predictor output for view 1 (None for MAE).
         prediction2: (B, D) predictor output for view 2 (None for MAE and for one view).
         token_prediction1: (B, K, D) per-token predictor outputs of view 1's visible tokens,
@@ -54,35 +54,46 @@ class StudentReadout:
 
 
 class PretrainModel(nn.Module):
-    """Encoder + MAE decoder, plus LUT's projector and predictor when `head` is given.
+    """Encoder + MAE decoder (or SimMIM's head), plus LUT's projector and predictor when `head` is given.
 
     The encoder's parameters sit at the top level of the state dict (`cls_token`,
     `blocks.*`, ...) like the released MAE/LUT models, so the student's state dict loads
     directly into their fine-tuning code and into timm.
 
+    SimMIM-style variant (`simmim_head` given, no decoder): the encoder sees all N positions,
+    the masked ones as the learned `mask_token` (keys `mask_token`, `simmim_head.*`), a linear
+    head predicts every patch's pixels, and the BC loss pools the visible positions of that pass.
+
     Args:
         encoder: the ViT encoder.
-        decoder: the MAE decoder.
+        decoder: the MAE decoder (None for the SimMIM-style variant).
         head: the projector (None for the MAE baseline).
         predictor: the predictor (None for the MAE baseline).
         method: "lut" or "mae".
+        simmim_head: Linear(D, p*p*C) pixel head of the SimMIM-style variant, instead of `decoder`.
     """
 
     def __init__(
         self,
         encoder: ViTEncoder,
-        decoder: MAEDecoder,
+        decoder: MAEDecoder | None,
         head: nn.Module | None = None,
         predictor: nn.Module | None = None,
         method: str = "lut",
+        simmim_head: nn.Linear | None = None,
     ) -> None:
         super().__init__()
+        if (decoder is None) == (simmim_head is None):
+            raise ValueError("give either the MAE decoder or the SimMIM head")
         self.method = method
         self.encoder = encoder
         self.decoder = decoder
         self.head = head
         self.predictor = predictor
-        flatten_state_dict_keys(self, ("encoder", "decoder"))
+        self.simmim_head = simmim_head
+        # Owned here, not by the encoder, so the teacher (a copy of the encoder) has none.
+        self.mask_token = None if simmim_head is None else nn.Parameter(torch.randn(1, 1, encoder.embed_dim) * 0.02)
+        flatten_state_dict_keys(self, ("encoder",) if decoder is None else ("encoder", "decoder"))
 
     @property
     def patch_size(self) -> int:
@@ -103,30 +114,33 @@ class PretrainModel(nn.Module):
         """Run the student on the visible patches of one (MAE, or LUT with `views: single`) or two views.
 
         Both views go through the encoder as one batch; the heads see each view on its own,
-        so their BatchNorm statistics stay per view.
+        so their BatchNorm statistics stay per view. The SimMIM-style variant encodes all
+        positions (see `forward_simmim`) and reads the visible ones.
 
         Args:
-            view1: (B, C, H, W) first view; the decoder reconstructs it.
+            view1: (B, C, H, W) first view; the decoder (or SimMIM head) reconstructs it.
             keep_ids1: (B, K) visible patches of view 1.
             view2: (B, C, H, W) second view (LUT with two student views only).
             keep_ids2: (B, K) visible patches of view 2, disjoint from `keep_ids1`.
             readout: which features the BC loss needs (ignored for MAE).
         """
         if self.head is None:
-            encoded = self.encoder.forward_encoder(view1, keep_ids1)  # (B, 1 + K, D)
-            return StudentOutput(self.decoder(encoded, keep_ids1))
+            return StudentOutput(self.reconstruct(view1, keep_ids1))
         batch = view1.shape[0]
         if view2 is None:
             images, keep_ids = view1, keep_ids1
         else:
             images, keep_ids = torch.cat([view1, view2]), torch.cat([keep_ids1, keep_ids2])
-        encoded = self.encoder.forward_encoder(images, keep_ids)  # (VB, 1 + K, D), V views
         hidden = None
-        if readout.bc_tokens == "all":
-            hidden = self.decoder.forward_hidden(encoded, keep_ids)  # (VB, 1 + N, Dd): every view decoded
-            reconstruction = self.decoder.predict(hidden[:batch])
+        if self.simmim_head is not None:
+            encoded, reconstruction = self.forward_simmim(images, keep_ids, batch)  # (VB, 1 + K, D), (B, N, p*p*C)
         else:
-            reconstruction = self.decoder(encoded[:batch], keep_ids1)  # (B, N, p*p*C)
+            encoded = self.encoder.forward_encoder(images, keep_ids)  # (VB, 1 + K, D), V views
+            if readout.bc_tokens == "all":
+                hidden = self.decoder.forward_hidden(encoded, keep_ids)  # (VB, 1 + N, Dd): every view decoded
+                reconstruction = self.decoder.predict(hidden[:batch])
+            else:
+                reconstruction = self.decoder(encoded[:batch], keep_ids1)  # (B, N, p*p*C)
         output = StudentOutput(reconstruction)
         if readout.pooled:
             features = self.context_features(encoded, keep_ids, hidden, readout.context_token)  # (VB, D)
@@ -137,6 +151,32 @@ class PretrainModel(nn.Module):
                       for view_tokens in encoded[:, 1:, :].split(batch)]
             output.token_prediction1, output.token_prediction2 = (tokens + [None])[:2]
         return output
+
+    def reconstruct(self, images: torch.Tensor, keep_ids: torch.Tensor) -> torch.Tensor:
+        """Pixel predictions of every patch from the (B, K) visible ones: (B, C, H, W) -> (B, N, p*p*C)."""
+        if self.simmim_head is not None:
+            return self.forward_simmim(images, keep_ids, images.shape[0])[1]
+        return self.decoder(self.encoder.forward_encoder(images, keep_ids), keep_ids)
+
+    def forward_simmim(
+        self, images: torch.Tensor, keep_ids: torch.Tensor, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One SimMIM-style encoder pass over all N positions, the masked ones as the mask token.
+
+        Args:
+            images: (VB, C, H, W), V views stacked.
+            keep_ids: (VB, K) visible positions.
+            batch: B, how many leading images get pixel predictions (view 1).
+
+        Returns:
+            The CLS and the visible positions' output tokens (VB, 1 + K, D), in `keep_ids` order as
+            the MAE encoder returns them, and the linear head's (B, N, p*p*C) pixel predictions.
+        """
+        masked = keep_ids_to_mask(keep_ids, self.num_patches)  # (VB, N), 1 = masked
+        encoded = self.encoder.forward_masked(images, masked, self.mask_token)  # (VB, 1 + N, D)
+        patches = encoded[:, 1:, :]
+        visible = torch.gather(patches, 1, keep_ids.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))  # (VB, K, D)
+        return torch.cat([encoded[:, :1, :], visible], dim=1), self.simmim_head(patches[:batch])
 
     def predict(self, features: torch.Tensor, use_predictor: bool = True) -> torch.Tensor:
         """Projector then predictor (or the projector alone): (B, D) -> (B, D)."""

@@ -77,8 +77,10 @@ def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str) 
 
 ARCHITECTURE_KEYS = (
     "model", "img_size", "patch_size", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
-    "head_hidden_dim", "head_depth", "head_norm", "head_activation",
+    "head_hidden_dim", "head_depth", "head_norm", "head_activation", "mim",
 )
+# Architecture keys added later, with the value that checkpoints written before them were trained with.
+LATER_ARCHITECTURE_DEFAULTS = {"mim": "mae"}
 
 
 def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:
@@ -86,7 +88,7 @@ def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any]
     differing = [
         f"{key}={saved_config.get(key)!r} there, {config[key]!r} here"
         for key in ARCHITECTURE_KEYS
-        if saved_config.get(key) != config[key]
+        if saved_config.get(key, LATER_ARCHITECTURE_DEFAULTS.get(key)) != config[key]
     ]
     if differing:
         raise UsageError(f"{source} is a checkpoint of another model ({'; '.join(differing)})")

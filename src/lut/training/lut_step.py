@@ -3,6 +3,8 @@
 The MAE baseline takes the same path with one view and no teacher. The paper's ablations
 (Table 4a-e, and the paper's single-view reading) are `LossSettings` switches; their
 defaults are the released code, and each variant lives in a small helper below the step.
+`mim=simmim` (the SimMIM-style student, see `PretrainModel`) changes only what the student
+computes inside and the reconstruction loss (SimMIM's L1 instead of MAE's MSE).
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ import torch
 from torch import nn
 
 from lut.errors import UsageError
-from lut.losses import bc_distance, bc_loss, mae_loss
+from lut.losses import bc_distance, bc_loss, mae_loss, simmim_loss
 from lut.masking import keep_ids_to_mask, sample_keep_ids
 from lut.models.pretrain import StudentOutput, StudentReadout, Teacher
 
@@ -21,6 +23,7 @@ CHOICES = {
     "supervision": ("pooled", "tokenwise", "both"),
     "bc_loss": ("cosine", "infonce", "smooth_l1"),
     "views": ("cross", "single"),
+    "mim": ("mae", "simmim"),
 }
 
 
@@ -42,6 +45,7 @@ class LossSettings:
     target_mask_ratio: float = 0.0
     views: str = "cross"
     symmetric_heads: bool = False
+    mim: str = "mae"
 
     def __post_init__(self) -> None:
         for key, allowed in CHOICES.items():
@@ -57,6 +61,8 @@ class LossSettings:
             raise UsageError("token-wise supervision needs views=cross (the teacher must see the student's view)")
         if self.supervision != "pooled" and self.target_mask_ratio > 0:
             raise UsageError("token-wise supervision needs target_mask_ratio=0 (every position must have a target)")
+        if self.mim == "simmim" and self.bc_tokens == "all":
+            raise UsageError("bc_tokens=all pools the MAE decoder's mask-token outputs; mim=simmim has no decoder")
 
     @property
     def tokenwise(self) -> bool:
@@ -79,7 +85,7 @@ class LossSettings:
 
 @dataclass
 class StepLosses:
-    """Scalar losses of one step; `bc` is None for MAE."""
+    """Scalar losses of one step; `mae` is the reconstruction loss (SimMIM's L1 with mim=simmim), `bc` None for MAE."""
 
     total: torch.Tensor
     mae: torch.Tensor
@@ -114,7 +120,7 @@ def pretrain_losses(
 
     if teacher is None:
         output = student(view1, keep_ids[0])
-        reconstruction = mae_loss(output.reconstruction, view1, hidden1, settings.patch_size, settings.norm_pix_loss)
+        reconstruction = _reconstruction_loss(output.reconstruction, view1, hidden1, settings)
         return StepLosses(settings.mae_weight * reconstruction, reconstruction)
     if not settings.is_released_default():
         return _ablation_losses(student, teacher, views, keep_ids, hidden1, settings, mask_generator)
@@ -122,13 +128,21 @@ def pretrain_losses(
     view2 = views[1]
     # Teacher: both whole views in one batch; its BatchNorm is in eval mode, so batching is exact.
     target1, target2 = teacher(torch.cat([view1, view2])).split(batch)  # (B, D) each
-    # Student: visible tokens of both views; decoder on view 1, predictor per view.
+    # Student: both views' visible tokens (simmim: of a pass over all positions); view 1 rebuilt; predictor per view.
     output = student(view1, keep_ids[0], view2, keep_ids[1])
-    reconstruction = mae_loss(output.reconstruction, view1, hidden1, settings.patch_size, settings.norm_pix_loss)
+    reconstruction = _reconstruction_loss(output.reconstruction, view1, hidden1, settings)
     # Cross-view: view 2's prediction matches the teacher on view 1, and vice versa.
     context = bc_loss(output.prediction1, output.prediction2, target1, target2)
     total = settings.mae_weight * reconstruction + settings.bc_weight * context
     return StepLosses(total, reconstruction, context)
+
+
+def _reconstruction_loss(
+    reconstruction: torch.Tensor, view1: torch.Tensor, hidden1: torch.Tensor, settings: LossSettings
+) -> torch.Tensor:
+    """MAE's MSE, or SimMIM's L1 with mim=simmim, over view 1's masked patches: (B, N, p*p*C) -> scalar."""
+    loss = simmim_loss if settings.mim == "simmim" else mae_loss
+    return loss(reconstruction, view1, hidden1, settings.patch_size, settings.norm_pix_loss)
 
 
 # ---------------------------------------------------------------------------------- ablations
@@ -155,7 +169,7 @@ def _ablation_losses(
         output = student(view1, keep_ids[0], readout=settings.readout())
     else:
         output = student(view1, keep_ids[0], view2, keep_ids[1], readout=settings.readout())
-    reconstruction = mae_loss(output.reconstruction, view1, hidden1, settings.patch_size, settings.norm_pix_loss)
+    reconstruction = _reconstruction_loss(output.reconstruction, view1, hidden1, settings)
 
     distance = bc_distance(settings.bc_loss, settings.bc_temperature)
     terms = []

@@ -11,12 +11,14 @@ from typing import Any
 
 import torch
 from timm.optim import param_groups_weight_decay
+from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lut import __version__
 from lut.config import PretrainConfig, save_config
+from lut.data.batch_views import AUGMENT_SEED_TAG, BatchSingleView, BatchTwoViews, CanvasTransform
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
 from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
@@ -42,6 +44,15 @@ from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
 from lut.training.schedules import scaled_learning_rate, warmup_cosine
+from lut.training.sharding import (
+    broadcast_from_rank0,
+    gather_full,
+    no_gradient_sync,
+    shard_models,
+    shard_optimizer_state,
+    shard_state_dict,
+    unsharded_copy,
+)
 from lut.training.teacher import EMAUpdater, teacher_momentum
 
 log = logging.getLogger("lut")
@@ -73,17 +84,31 @@ def build_student(config: PretrainConfig) -> PretrainModel:
         head_norm=config.head_norm,
         head_activation=config.head_activation,
         activation_checkpointing=config.activation_checkpointing,
+        mim=config.mim,
     )
 
 
-def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform:
-    """Two views (weak, strong) for LUT, one for MAE."""
+def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform | CanvasTransform:
+    """The loader's per-image transform: two views (weak, strong) for LUT, one for MAE; with augment_on=device
+    only the uint8 canvas, from which `batch_augmenter` draws the views on the training device."""
+    if config.augment_on == "device":
+        return CanvasTransform(config.canvas_size or config.img_size)
+    return _views(config, TwoViewTransform, SingleViewTransform)
+
+
+def batch_augmenter(config: PretrainConfig) -> BatchTwoViews | BatchSingleView | None:
+    """The views drawn batched on the training device from the loader's canvases (augment_on=device), else None."""
+    return _views(config, BatchTwoViews, BatchSingleView) if config.augment_on == "device" else None
+
+
+def _views(config: PretrainConfig, two_views: type, single_view: type) -> Any:
+    """`two_views` for LUT, `single_view` for MAE, built from the config's crop, normalisation and crop scale."""
     scale = (config.rrc_scale_min, 1.0)
     if config.method == "lut":
         crop = "src" if config.crop == "auto" else config.crop
-        return TwoViewTransform(config.img_size, crop, config.mean, config.std, scale)
+        return two_views(config.img_size, crop, config.mean, config.std, scale)
     crop = "rrc" if config.crop == "auto" else config.crop
-    return SingleViewTransform(config.img_size, crop, config.mean, config.std, scale)
+    return single_view(config.img_size, crop, config.mean, config.std, scale)
 
 
 class PretrainRun:
@@ -121,9 +146,15 @@ class PretrainRun:
         self.student = build_student(config).to(self.device)
         # SyncBatchNorm only works on GPUs; on CPU the BatchNorm statistics are averaged after each step.
         self.sync_batchnorm = context.is_distributed and self.device.type == "cuda"
-        if context.is_distributed:
-            if self.sync_batchnorm:
-                self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+        if self.sync_batchnorm:
+            self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+        self.fsdp = config.parallel == "fsdp" and context.is_distributed
+        if config.parallel == "fsdp" and not context.is_distributed:
+            log.warning("parallel=fsdp shards over the processes of torchrun; one process trains unsharded")
+        self.trained = self.student
+        if self.fsdp:
+            broadcast_from_rank0(self.student)
+        elif context.is_distributed:
             self.trained = DistributedDataParallel(
                 self.student,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
@@ -131,10 +162,10 @@ class PretrainRun:
                 # symmetric_heads leaves the predictor unused; DDP must then look for unused parameters.
                 find_unused_parameters=config.method == "lut" and config.symmetric_heads,
             )
-        else:
-            self.trained = self.student
-        # Created after DDP has broadcast rank 0's weights, so every rank's teacher is the same.
+        # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
         self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
+        if self.fsdp:
+            shard_models(self.student, self.teacher, self.device)
         self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
         if config.compile:
             # In place (`nn.Module.compile`): the state dicts keep their keys. drop_last keeps the shapes fixed.
@@ -142,14 +173,18 @@ class PretrainRun:
             if self.teacher is not None:
                 self.teacher.compile()
 
+        self.amp_dtype = autocast_dtype(config.precision, self.device)
+        # The fused kernel rejects ShardedGradScaler's found-inf tensor (shape (1,)): FSDP with fp16 runs foreach AdamW.
+        sharded_fp16 = self.fsdp and self.amp_dtype == torch.float16
         self.optimizer = torch.optim.AdamW(
             param_groups_weight_decay(self.student, config.weight_decay),
             lr=0.0,
             betas=(config.adam_beta1, config.adam_beta2),
-            fused=self.device.type == "cuda",
+            fused=self.device.type == "cuda" and not sharded_fp16,
         )
-        self.amp_dtype = autocast_dtype(config.precision, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        # Under FSDP each rank sees only its gradient shards: ShardedGradScaler agrees on inf/NaN across ranks.
+        scaler_type = ShardedGradScaler if self.fsdp else torch.amp.GradScaler
+        self.scaler = scaler_type(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.effective_batch = config.batch_size * config.accum_iter * context.world_size
         self.peak_lr = config.lr or scaled_learning_rate(config.blr, self.effective_batch, config.lr_rule)
         self.loss_settings = LossSettings(
@@ -158,8 +193,11 @@ class PretrainRun:
             bc_tokens=config.bc_tokens, context_token=config.context_token, supervision=config.supervision,
             bc_loss=config.bc_loss, bc_temperature=config.bc_temperature,
             target_mask_ratio=config.target_mask_ratio, views=config.views, symmetric_heads=config.symmetric_heads,
+            mim=config.mim,
         )
         self.mask_generator = torch.Generator()
+        self.augmenter = batch_augmenter(config)
+        self.augment_generator = torch.Generator()
         wants_knn = config.knn_every_epochs or config.final_knn
         self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None
         self.step = 0
@@ -170,11 +208,15 @@ class PretrainRun:
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_payload(self) -> dict[str, Any]:
-        """Everything needed to continue bit-exactly, as plain data."""
+        """Everything needed to continue bit-exactly, as plain data.
+
+        Every process must call it: under FSDP it gathers the full tensors, which only the main process keeps.
+        """
+        keep = self.context.is_main
         return {
-            "model": self.student.state_dict(),
-            "model_ema": self.teacher.state_dict() if self.teacher is not None else None,
-            "optimizer": self.optimizer.state_dict(),
+            "model": gather_full(self.student.state_dict(), keep),
+            "model_ema": gather_full(self.teacher.state_dict(), keep) if self.teacher is not None else None,
+            "optimizer": gather_full(self.optimizer.state_dict(), keep),
             "scaler": self.scaler.state_dict(),
             "step": self.step,
             "epoch": self.step // self.steps_per_epoch,
@@ -187,10 +229,10 @@ class PretrainRun:
         }
 
     def save_checkpoint(self) -> None:
-        """Write `checkpoint-last.pth` (and a kept copy at chosen epochs); main process only."""
+        """Write `checkpoint-last.pth` (and a kept copy at chosen epochs): all processes gather, the main one writes."""
+        payload = self.checkpoint_payload()
         if not self.context.is_main:
             return
-        payload = self.checkpoint_payload()
         self.last_checkpoint = self.output_dir / LAST_CHECKPOINT
         atomic_save(payload, self.last_checkpoint)
         keep_every = self.config.keep_every_epochs
@@ -217,12 +259,13 @@ class PretrainRun:
         if "model" not in payload or "step" not in payload:
             raise UsageError(f"{path} is not a pre-training checkpoint (keys: {', '.join(sorted(payload))})")
         check_same_architecture(payload.get("config", {}), dataclasses.asdict(self.config), str(path))
-        load_weights(self.student, payload["model"], f"student weights in {path}")
+        load_weights(self.student, shard_state_dict(self.student, payload["model"]), f"student weights in {path}")
         if self.teacher is not None:
             if payload.get("model_ema") is None:
                 raise UsageError(f"{path} has no teacher (model_ema); it was not written by a LUT run")
-            load_weights(self.teacher, payload["model_ema"], f"teacher weights in {path}")
-        self.optimizer.load_state_dict(payload["optimizer"])
+            teacher_state = shard_state_dict(self.teacher, payload["model_ema"])
+            load_weights(self.teacher, teacher_state, f"teacher weights in {path}")
+        self.optimizer.load_state_dict(shard_optimizer_state(self.optimizer, payload["optimizer"]))
         self.scaler.load_state_dict(payload["scaler"])
         restore_rng_state(payload["rng"])
         self.step = payload["step"]
@@ -255,7 +298,7 @@ class PretrainRun:
         run_log = RunLog(self.output_dir, enabled=is_main)
         progress = tqdm(total=self.stop_step, initial=self.step, unit="step", disable=not is_main, dynamic_ncols=True)
         try:
-            if self.knn_monitor is not None and config.knn_every_epochs and self.step == 0:
+            if config.knn_every_epochs and self.step == 0:
                 self.log_knn(run_log, progress)  # the randomly initialised encoder, as a reference
             self.segment_start = time.perf_counter()
             while self.step < self.stop_step:
@@ -284,7 +327,7 @@ class PretrainRun:
             losses = self.optimiser_step(batches, interval)
             step_in_epoch += 1
             progress.update(1)
-            progress.set_description(f"epoch {epoch + 1}/{config.epochs}")
+            progress.set_description(f"epoch {epoch + 1}/{config.epochs}", refresh=False)
             if self.step % config.log_every_steps == 0 or self.step == self.stop_step:
                 self.log_interval(run_log, progress, interval, losses)
             periodic = config.save_every_steps and self.step % config.save_every_steps == 0
@@ -294,14 +337,33 @@ class PretrainRun:
         monitor_due = config.knn_every_epochs and (self.step // self.steps_per_epoch) % config.knn_every_epochs == 0
         # The final k-NN evaluates the student at the last step anyway.
         final_step = config.final_knn and self.step == self.stop_step
-        if self.knn_monitor is not None and monitor_due and step_in_epoch == self.steps_per_epoch and not final_step:
+        if monitor_due and step_in_epoch == self.steps_per_epoch and not final_step:
             self.log_knn(run_log, progress)
 
     def log_knn(self, run_log: RunLog, progress: tqdm) -> None:
-        """k-NN accuracy of the student's encoder now, into the metrics."""
-        knn = self.knn_monitor.evaluate(self.student.encoder, self.device)
+        """k-NN accuracy of the student's encoder now, into the metrics (all processes call it, the main one logs)."""
+        student, _ = self.evaluated_models()
+        if self.knn_monitor is None:
+            return
+        knn = self.knn_monitor.evaluate(student.encoder, self.device)
         run_log.write({"step": self.step, "epoch": self.step / self.steps_per_epoch, **knn})
         progress.write(f"step {self.step}: k-NN top-1 {knn['knn_top1']:.2f}%")
+
+    def evaluated_models(self, with_teacher: bool = False) -> tuple[PretrainModel | None, Teacher | None]:
+        """The student (and teacher) that the main process evaluates and draws.
+
+        Under FSDP, plain copies with the gathered weights on the main process and None elsewhere;
+        every process must call it then.
+        """
+        teacher = self.teacher if with_teacher else None
+        if not self.fsdp:
+            return self.student, teacher
+        keep = self.context.is_main
+        student = unsharded_copy(self.student, lambda: build_student(self.config), keep, self.device)
+        if teacher is not None:
+            teacher = unsharded_copy(teacher, lambda: Teacher.from_student(build_student(self.config)), keep,
+                                     self.device)
+        return student, teacher
 
     def optimiser_step(self, batches, interval: dict) -> dict[str, float]:
         """Accumulate `accum_iter` micro-batches, step AdamW and the teacher."""
@@ -313,10 +375,16 @@ class PretrainRun:
         for micro in range(config.accum_iter):
             views, _labels = next(batches)
             views = [view.to(self.device, non_blocking=True) for view in views]
+            if self.augmenter is not None:  # views = [uint8 canvases]; seeded by position, so resumes are exact
+                seed = derive_seed(config.seed, self.context.rank, self.step, micro, AUGMENT_SEED_TAG)
+                views = list(self.augmenter(views[0], self.augment_generator.manual_seed(seed)))
             self.mask_generator.manual_seed(derive_seed(config.seed, self.context.rank, self.step, micro))
             last_micro = micro == config.accum_iter - 1
-            # Gradients are all-reduced once per optimiser step, on the last micro-batch.
-            sync = nullcontext() if last_micro or not self.context.is_distributed else self.trained.no_sync()
+            # Gradients are all-reduced (FSDP: reduce-scattered) once per optimiser step, on the last micro-batch.
+            if last_micro or not self.context.is_distributed:
+                sync = nullcontext()
+            else:
+                sync = no_gradient_sync(self.student) if self.fsdp else self.trained.no_sync()
             with sync:
                 with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                     losses = pretrain_losses(self.trained, self.teacher, views, self.loss_settings,
@@ -346,6 +414,8 @@ class PretrainRun:
         momentum = teacher_momentum(self.step, self.total_steps, config.teacher_momentum)
         if self.ema is not None:
             self.ema.update(momentum)
+            if self.fsdp:  # FSDP keeps records of each forward until a backward pass, which the teacher never runs
+                self.teacher.reset_iter_state()
         self.step += 1
         return {"lr": lr, "momentum": momentum, "grad_norm": grad_norm}
 
@@ -375,7 +445,7 @@ class PretrainRun:
             "img_per_s": interval["images"] / elapsed,
         }
         run_log.write(record)
-        progress.set_postfix(loss=f"{loss:.4f}", img_s=f"{record['img_per_s']:.0f}")
+        progress.set_postfix(loss=f"{loss:.4f}", img_s=f"{record['img_per_s']:.0f}", refresh=False)
         interval.update(loss=0.0, mae_loss=0.0, bc_loss=0.0, count=0, images=0, start=time.time())
 
     # ------------------------------------------------------------------ end of run
@@ -384,17 +454,18 @@ class PretrainRun:
         summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step, "rank": self.context.rank,
                                    "checkpoint": str(self.output_dir / LAST_CHECKPOINT),
                                    "train_seconds": self.train_seconds()}
+        student, teacher = self.evaluated_models(with_teacher=self.config.final_knn)
         if not self.context.is_main:
             return summary
         if self.config.final_knn and self.knn_monitor is not None:
-            summary["knn"] = final_knn(self.knn_monitor, self.student, self.teacher, self.device)
+            summary["knn"] = final_knn(self.knn_monitor, student, teacher, self.device)
             epoch = self.step / self.steps_per_epoch
             run_log.write({"step": self.step, "epoch": epoch, "knn_top1": summary["knn"]["student"]})
         plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png")
         summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
         if self.config.num_visualize:
             path = self.output_dir / "reconstructions.png"
-            save_reconstructions(self.student, self.config, self.device, path)
+            save_reconstructions(student, self.config, self.device, path)
             summary["reconstructions"] = str(path)
         (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary

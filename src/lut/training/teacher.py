@@ -3,6 +3,7 @@
 import math
 
 import torch
+from torch.distributed.tensor import DTensor
 
 from lut.models.pretrain import PretrainModel, Teacher
 
@@ -17,10 +18,12 @@ class EMAUpdater:
 
     Covers the parameters and floating-point buffers (BatchNorm statistics) of the encoder
     and projector, the parts the teacher uses; integer buffers are copied. The tensor lists
-    are built once so each update is a few fused `torch._foreach_*` kernels.
+    are built once so each update is a few fused `torch._foreach_*` kernels. Under FSDP they
+    hold this rank's shards, which line up between teacher and student (same shapes, same
+    sharding), so the update needs no communication.
 
     Args:
-        teacher: the momentum model.
+        teacher: the momentum model (sharded like the student, if at all).
         student: the pre-training model (unwrapped from DDP).
     """
 
@@ -37,8 +40,8 @@ class EMAUpdater:
             )
             for teacher_tensor, student_tensor in pairs:
                 if teacher_tensor.is_floating_point():
-                    self.teacher_floats.append(teacher_tensor.data)
-                    self.student_floats.append(student_tensor.data)
+                    self.teacher_floats.append(local_data(teacher_tensor))
+                    self.student_floats.append(local_data(student_tensor))
                 else:
                     self.teacher_ints.append(teacher_tensor)
                     self.student_ints.append(student_tensor)
@@ -50,3 +53,8 @@ class EMAUpdater:
         torch._foreach_add_(self.teacher_floats, self.student_floats, alpha=1 - momentum)
         for teacher_tensor, student_tensor in zip(self.teacher_ints, self.student_ints, strict=True):
             teacher_tensor.copy_(student_tensor)
+
+
+def local_data(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor's data, or this rank's shard of it for a DTensor (an FSDP-sharded parameter)."""
+    return tensor.data.to_local() if isinstance(tensor, DTensor) else tensor.data
