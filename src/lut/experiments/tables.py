@@ -71,7 +71,7 @@ def results_table(results: dict[str, Any]) -> str:
             f"{environment['date']}; seeds {', '.join(map(str, results['seeds']))}")
     if results["study"] == "compare":
         table = compare_table(results)
-        made += (f"; LUT/MAE training-time ratio {results['time_ratio']:.2f} -> same wall-clock MAE "
+        made += (f"; LUT/MAE training-time ratio {results['time_ratio']:.2f} (fastest seeds) -> same wall-clock MAE "
                  f"{results['same_time_epochs']} epochs")
     elif results["study"] == "ablations":
         table = ablation_table(results)
