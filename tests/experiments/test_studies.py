@@ -123,6 +123,11 @@ def test_a_run_folder_with_other_settings_is_refused(tiny_scale, tmp_path):
     other = load_scale(str(tiny_scale), {"mask_ratio": 0.5})
     with pytest.raises(UsageError, match="mask_ratio"):
         prepare_run(other, base_run("lut", 0), tmp_path)
+    # A key the run's config.yaml lacks (written before the key existed) counts at its default.
+    path = tmp_path / "lut_seed0" / "config.yaml"
+    path.write_text(path.read_text().replace("mim: mae\n", ""))
+    assert "mim:" not in path.read_text()
+    prepare_run(scale, base_run("lut", 0), tmp_path)
     with pytest.raises(UsageError, match="unknown config key 'mask_rati'"):
         prepare_run(load_scale(str(tiny_scale), {"mask_rati": 0.5}), RunSpec("x", "lut", 0), tmp_path)
 

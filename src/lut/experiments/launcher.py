@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from lut.config import save_config
+from lut.config import build_config, save_config
 from lut.errors import LutError, UsageError
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
@@ -35,7 +35,8 @@ def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
     config = run_config(scale, spec, str(run_dir))
     path = run_dir / "config.yaml"
     if path.is_file():
-        existing = yaml.safe_load(path.read_text()) or {}
+        # Through build_config, so that keys added since the run was made count at their defaults.
+        existing = dataclasses.asdict(build_config(yaml.safe_load(path.read_text()) or {}))
         wanted = dataclasses.asdict(config)
         differing = sorted(key for key in set(existing) | set(wanted) if existing.get(key) != wanted.get(key))
         if differing:
