@@ -7,7 +7,10 @@ import pytest
 import torch
 from helpers import as_overrides, tiny_values, torchrun
 
+from lut.config import build_config
+from lut.seeding import seed_everything
 from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.training.pretrain import build_student
 
 STEPS = 3
 
@@ -82,3 +85,18 @@ def test_cli_under_torchrun_writes_files_from_rank_zero_only(tmp_path, image_fol
     assert all(record["img_per_s"] > 0 for record in records)
     assert len(list((output / "tensorboard").iterdir())) == 1
     assert load_checkpoint(output / LAST_CHECKPOINT)["step"] == 2
+
+
+def test_symmetric_heads_train_under_ddp_with_the_predictor_frozen(tmp_path, image_folder):
+    values = tiny_values(image_folder, tmp_path / "run", max_steps=2, symmetric_heads=True)
+    result = torchrun("-m", "lut.cli", "pretrain", *as_overrides(values))
+    assert result.returncode == 0, result.stderr[-4000:]
+    payload = load_checkpoint(tmp_path / "run" / LAST_CHECKPOINT)
+    seed_everything(0)  # the run's seed: the student it started from
+    model = build_student(build_config(values))
+    initial = model.state_dict()
+    predictor_keys = [key for key in initial if key.startswith("predictor.")]
+    assert predictor_keys and all(torch.equal(payload["model"][key], initial[key]) for key in predictor_keys)
+    assert not torch.equal(payload["model"]["head.0.weight"], initial["head.0.weight"])
+    trained = [name for name, _ in model.named_parameters() if not name.startswith("predictor.")]
+    assert len(payload["optimizer"]["state"]) == len(trained)

@@ -148,6 +148,9 @@ class PretrainRun:
         self.sync_batchnorm = context.is_distributed and self.device.type == "cuda"
         if self.sync_batchnorm:
             self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+        if config.method == "lut" and config.symmetric_heads:
+            # The predictor goes unused: frozen, DDP, FSDP and AdamW leave it out (no unused-parameter search).
+            self.student.predictor.requires_grad_(False)
         self.fsdp = config.parallel == "fsdp" and context.is_distributed
         if config.parallel == "fsdp" and not context.is_distributed:
             log.warning("parallel=fsdp shards over the processes of torchrun; one process trains unsharded")
@@ -159,8 +162,6 @@ class PretrainRun:
                 self.student,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 forward_sync_buffers=False,  # buffers are synced once, at construction
-                # symmetric_heads leaves the predictor unused; DDP must then look for unused parameters.
-                find_unused_parameters=config.method == "lut" and config.symmetric_heads,
             )
         # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
         self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
