@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# GPU-only checks and measurements, about 6 minutes on one H100/H200; needs no network.
+# GPU-only checks and measurements on one H100/H200; needs no network.
 #
-# Uses the python3 found on the machine (torch, timm, torchvision, scikit-image, pyyaml, tqdm
-# installed) and this checkout's sources through PYTHONPATH, so nothing is installed.
+# Uses the python3 found on the machine (torch, timm, torchvision, scikit-image, pyyaml, tqdm,
+# pytest installed) and this checkout's sources through PYTHONPATH, so nothing is installed.
 # Writes a markdown report to $OUT/gpu_results.md (./gpu_results.md when OUT is unset) and
 # prints it as it goes. Every check runs under a time limit; a failed check is marked in the
 # report, the others still run, and the exit status is 1 when any failed.
 #
-#   bash benchmarks/gpu.sh
+#   bash benchmarks/gpu.sh                      # every section but `study`, about 7 minutes
+#   bash benchmarks/gpu.sh step augment study   # chosen sections
+#
+# Sections: checks (bf16 step, fused AdamW, activation checkpointing and compile parity, the CUDA
+# tests), pretrain (two 20-step ViT-S runs), memory (ViT-L/16 and ViT-H/14 peak memory), step
+# (ViT-B/16 LUT vs MAE, eager), compiled (the same, compiled), augment (augment_on=device
+# throughput), study (`lut experiment compare fashion_mnist_gpu`, about 6 minutes; needs
+# Fashion-MNIST: set LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -107,33 +114,62 @@ check "Environment" 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_
     $PYTHON -c 'import torch, timm; print(\"torch\", torch.__version__, \"timm\", timm.__version__, \
     torch.cuda.get_device_name())'"
 
-check "bf16 step, fused AdamW, activation checkpointing, compile parity" 150 "$PYTHON" "$WORK/cuda_checks.py"
+SECTIONS=("$@")
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(checks pretrain memory step compiled augment)
+wants() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
 
-check "Photo folder for pre-training" 60 "$PYTHON" -c \
-    "from pathlib import Path; from data_benchmark import write_photo_folder; \
-    folder = Path('$WORK/photos'); folder.mkdir(); write_photo_folder(folder, 512); print('512 JPEGs')"
+if wants checks; then
+    check "bf16 step, fused AdamW, activation checkpointing, compile parity" 150 "$PYTHON" "$WORK/cuda_checks.py"
+    check "CUDA tests (device augmentation equals the CPU path)" 120 "$PYTHON" -m pytest -q -p no:cacheprovider \
+        tests/data/test_batch_views.py
+fi
 
-pretrain_args=(
-    lut_vit_small data="$WORK/photos" batch_size=64 accum_iter=1 epochs=3 max_steps=20 keep_every_epochs=0
-    warmup_epochs=0.5 lr=1e-4 device=cuda precision=bf16 num_workers=8 log_every_steps=5 num_visualize=0
-    save_every_steps=0 resume=none
-)
-check "lut pretrain, ViT-S/16, 20 steps, bf16" 90 \
-    "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_eager"
-check "lut pretrain, ViT-S/16, 20 steps, bf16, compile + activation checkpointing" 150 \
-    "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_compiled" compile=true \
-    activation_checkpointing=true
+if wants pretrain; then
+    check "Photo folder for pre-training" 60 "$PYTHON" -c \
+        "from pathlib import Path; from data_benchmark import write_photo_folder; \
+        folder = Path('$WORK/photos'); folder.mkdir(); write_photo_folder(folder, 512); print('512 JPEGs')"
+    pretrain_args=(
+        lut_vit_small data="$WORK/photos" batch_size=64 accum_iter=1 epochs=3 max_steps=20 keep_every_epochs=0
+        warmup_epochs=0.5 lr=1e-4 device=cuda precision=bf16 num_workers=8 log_every_steps=5 num_visualize=0
+        save_every_steps=0 resume=none
+    )
+    check "lut pretrain, ViT-S/16, 20 steps, bf16" 90 \
+        "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_eager"
+    check "lut pretrain, ViT-S/16, 20 steps, bf16, compile + activation checkpointing, device augmentation" 150 \
+        "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_compiled" compile=true \
+        activation_checkpointing=true augment_on=device
+fi
 
-large=(--size large --batch-size 128 --precision bf16 --methods lut --steps 3 --rounds 1 --warmup 1)
-check "ViT-L/16 LUT, batch 128, bf16: peak memory" 90 "$PYTHON" benchmarks/step_benchmark.py "${large[@]}"
-check "ViT-L/16 LUT, batch 128, bf16, activation checkpointing: peak memory" 90 \
-    "$PYTHON" benchmarks/step_benchmark.py "${large[@]}" --activation-checkpointing
+if wants memory; then
+    large=(--size large --batch-size 128 --precision bf16 --methods lut --steps 3 --rounds 1 --warmup 1)
+    check "ViT-L/16 LUT, batch 128, bf16: peak memory" 90 "$PYTHON" benchmarks/step_benchmark.py "${large[@]}"
+    check "ViT-L/16 LUT, batch 128, bf16, activation checkpointing: peak memory" 90 \
+        "$PYTHON" benchmarks/step_benchmark.py "${large[@]}" --activation-checkpointing
+    huge=(--size huge --patch-size 14 --batch-size 128 --precision bf16 --methods lut --steps 2 --rounds 1 --warmup 1)
+    check "ViT-H/14 LUT, batch 128, bf16, activation checkpointing: peak memory" 90 \
+        "$PYTHON" benchmarks/step_benchmark.py "${huge[@]}" --activation-checkpointing
+fi
 
 base=(--size base --batch-size 128 --precision bf16 --steps 10 --rounds 2 --warmup 3)
-check "ViT-B/16 step, batch 128, bf16, eager: LUT/MAE ratio and MFU" 90 \
-    "$PYTHON" benchmarks/step_benchmark.py "${base[@]}"
-check "ViT-B/16 step, batch 128, bf16, compiled: LUT/MAE ratio and MFU" 240 \
-    "$PYTHON" benchmarks/step_benchmark.py "${base[@]}" --compile
+if wants step; then
+    check "ViT-B/16 step, batch 128, bf16, eager: LUT/MAE ratio and MFU" 90 \
+        "$PYTHON" benchmarks/step_benchmark.py "${base[@]}"
+fi
+if wants compiled; then
+    check "ViT-B/16 step, batch 128, bf16, compiled: LUT/MAE ratio and MFU" 240 \
+        "$PYTHON" benchmarks/step_benchmark.py "${base[@]}" --compile
+fi
+
+if wants augment; then
+    check "augment_on=device: canvases per loader process and GPU views" 120 "$PYTHON" benchmarks/data_benchmark.py \
+        --workers 16 --images 256 --epochs 2 --device-augment --augment-batch 256 --augment-steps 20
+fi
+
+if wants study; then
+    check "LUT vs MAE on Fashion-MNIST, 3 seeds, same epochs and same wall-clock" 420 \
+        "$PYTHON" -m lut.cli experiment compare fashion_mnist_gpu --root "$WORK/study" \
+        --results "${OUT:-.}/compare.json"
+fi
 
 printf '\n%s check(s) failed\n' "$failures" | tee -a "$RESULTS"
 [ "$failures" -eq 0 ]

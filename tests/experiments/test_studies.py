@@ -11,7 +11,7 @@ from lut.cli import main
 from lut.errors import UsageError
 from lut.experiments import plan, studies
 from lut.experiments.plan import RunSpec, base_run, run_config
-from lut.experiments.scale import FrozenEvalSettings, load_scale
+from lut.experiments.scale import FrozenEvalSettings, load_scale, scale_names
 from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
 from lut.seeding import seed_everything
@@ -140,3 +140,13 @@ def test_scale_errors_are_clear(tmp_path):
         load_scale(str(tmp_path / "bad.yaml"))
     assert load_scale("fashion_mnist_cpu").evaluation == FrozenEvalSettings(
         data="fashion-mnist", train_samples=10000, test_samples=0, k=20, batch_size=256, device="cpu")
+
+
+@pytest.mark.parametrize("name", scale_names())
+def test_every_run_of_the_bundled_scales_is_a_valid_config(name):
+    scale = load_scale(name)
+    specs = [base_run(method, seed) for method in ("lut", "mae") for seed in scale.seeds]
+    specs += [plan.ablation_run(ablation, scale.seeds[0]) for ablation in plan.ABLATIONS]
+    configs = [run_config(scale, spec, "out") for spec in specs]
+    assert {config.model for config in configs} == {"lut_vit_tiny_patch16", "mae_vit_tiny_patch16"}
+    assert {config.img_size for config in configs} == {32}
