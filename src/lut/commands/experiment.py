@@ -32,7 +32,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                                                          "to it")
         sub.add_argument("--markdown", default=None, help="markdown file whose table block to (re)write")
         sub.set_defaults(handler=run_study)
-    table = studies.add_parser("table", help="print (and write into markdown) the table of a results JSON")
+    table = studies.add_parser("table", help="print the table of a results JSON, redraw its figure, and write the "
+                                             "table into markdown if asked")
     table.add_argument("results", help="results JSON written by compare or ablations")
     table.add_argument("--markdown", default=None, help="markdown file whose table block to (re)write")
     table.set_defaults(handler=run_table)
@@ -50,7 +51,6 @@ def run_study(args: argparse.Namespace) -> int:
     path = Path(args.results).expanduser() if args.results else root / f"{args.study}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
-    plot_results(results, path.with_suffix(".png"))
     publish(results, path, args.markdown)
     return 0
 
@@ -69,7 +69,8 @@ def run_table(args: argparse.Namespace) -> int:
 
 
 def publish(results: dict, path: Path, markdown: str | None) -> None:
-    """Print the table; write it into `markdown` under a key naming the results file."""
+    """Draw the figure next to the results, print the table, write it into `markdown` under a key naming the file."""
+    plot_results(results, path.with_suffix(".png"))
     table = results_table(results)
     print(table)
     print(f"results in {path}")

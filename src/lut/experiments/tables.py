@@ -111,8 +111,8 @@ def plot_results(results: dict[str, Any], path: Path) -> None:
         low = min(m - e for m, e in zip(means, errors))
         axis.set_xlim(max(0.0, low - 5), min(100.0, max(m + e for m, e in zip(means, errors)) + 2))
         axis.set_xlabel(f"{title} (%)")
-        for index, mean in enumerate(means):
-            axis.text(mean, index, f" {mean:.1f}", va="center", fontsize=7)
+        for index, (mean, error) in enumerate(zip(means, errors)):
+            axis.text(mean + error, index, f"  {mean:.1f}", va="center", fontsize=7)
     figure.suptitle(results["description"], fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
