@@ -67,15 +67,15 @@ def ablation_table(results: dict[str, Any]) -> str:
 def results_table(results: dict[str, Any]) -> str:
     """The markdown table of a study's results, with a line saying what made them."""
     environment = results["environment"]
-    made = (f"{results['description']}; {environment['device']}, torch {environment['torch']}, "
-            f"{environment['date']}; seeds {', '.join(map(str, results['seeds']))}")
+    made = f"{results['description']}; {environment['device']}, torch {environment['torch']}, {environment['date']}"
     if results["study"] == "compare":
         table = compare_table(results)
-        made += (f"; LUT/MAE training-time ratio {results['time_ratio']:.2f} (fastest seeds) -> same wall-clock MAE "
+        made += (f"; seeds {', '.join(map(str, results['seeds']))}"
+                 f"; LUT/MAE training-time ratio {results['time_ratio']:.2f} (fastest seeds) -> same wall-clock MAE "
                  f"{results['same_time_epochs']} epochs")
     elif results["study"] == "ablations":
         table = ablation_table(results)
-        made += "; one seed"
+        made += f"; one seed ({results['seeds'][0]})"
     else:
         raise UsageError(f"unknown study {results['study']!r} in the results")
     return f"{table}\n\n_{made}._"
