@@ -18,6 +18,7 @@ import torch
 from timm.optim import param_groups_weight_decay
 
 from lut import create_model
+from lut.config import COMPILE_MODES
 from lut.cost import step_macs
 from lut.models import Teacher
 from lut.training.lut_step import LossSettings, pretrain_losses
@@ -62,9 +63,9 @@ class StepUnderTest:
         self.peak_bytes = 0
         if args.compile:
             # In place, like `compile=true` in pre-training; the optimiser and the EMA update stay eager.
-            self.student.compile()
+            self.student.compile(mode=args.compile_mode)
             if self.teacher is not None:
-                self.teacher.compile()
+                self.teacher.compile(mode=args.compile_mode)
 
     def step(self) -> None:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--compile", action="store_true", help="torch.compile the student and teacher forward")
+    parser.add_argument("--compile-mode", default="default", choices=COMPILE_MODES, help="torch.compile's mode")
     parser.add_argument("--activation-checkpointing", action="store_true",
                         help="recompute the student encoder's blocks in the backward pass")
     parser.add_argument("--methods", default="lut,mae", choices=["lut,mae", "lut", "mae"],
@@ -129,7 +131,8 @@ def main() -> None:
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     peak = bf16_peak_tflops(hardware) if device.type == "cuda" else None
     print(f"device: {hardware}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    options = [args.precision, *(["compiled"] if args.compile else []),
+    compiled = "compiled" if args.compile_mode == "default" else f"compiled ({args.compile_mode})"
+    options = [args.precision, *([compiled] if args.compile else []),
                *(["activation checkpointing"] if args.activation_checkpointing else [])]
     reference = f"{peak:g} TFLOP/s dense bf16" if peak else "no known peak"
     print(f"ViT-{args.size}/{args.patch_size} at {args.img_size}px, batch {args.batch_size}, {', '.join(options)}, "

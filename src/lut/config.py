@@ -14,6 +14,7 @@ from lut.errors import UsageError
 Config = TypeVar("Config")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:  # noqa: A002
@@ -45,6 +46,11 @@ class PretrainConfig:
     )
     compile: bool = option(
         False, "torch.compile the student and teacher forward (first steps slower while compiling; GPU use)"
+    )
+    compile_mode: str = option(
+        "default", "torch.compile mode with compile=true: max-autotune-no-cudagraphs tunes the kernels (minutes of "
+        "compiling), reduce-overhead replays CUDA graphs, max-autotune does both; CUDA graphs are for one GPU",
+        COMPILE_MODES,
     )
     parallel: str = option(
         "ddp", "under torchrun: ddp keeps a full copy of student, teacher and AdamW state on every process; fsdp "

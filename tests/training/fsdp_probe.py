@@ -1,15 +1,18 @@
 """Run under `torchrun --nproc_per_node 2`: one tiny LUT run with DDP, the same with FSDP, FSDP stopped and resumed,
-and DDP stopped and resumed under FSDP.
+DDP stopped and resumed under FSDP, and DDP and FSDP in bf16.
 
 Usage: fsdp_probe.py DATA_FOLDER OUTPUT_FOLDER. Each run writes its usual files to OUTPUT_FOLDER/{ddp,fsdp,
-fsdp_resumed,ddp_then_fsdp}; each rank writes OUTPUT_FOLDER/shards-rank{R}.json with how many student weights
-it held under FSDP and whether they were DTensors, for the test to check that FSDP did shard.
+fsdp_resumed,ddp_then_fsdp,ddp_bf16,fsdp_bf16}; each rank writes OUTPUT_FOLDER/shards-rank{R}.json with how many
+student weights it held under FSDP and whether they were DTensors, for the test to check that FSDP did shard, and
+the types of a block's attention and LayerNorm weights as its attention layer runs in the bf16 FSDP run.
 """
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
+from timm.models.vision_transformer import Block
 from torch.distributed.tensor import DTensor
 
 from lut.config import build_config
@@ -27,21 +30,33 @@ SETTINGS = {"epochs": 2, "accum_iter": 2, "clip_grad": 1.0, "knn_every_epochs": 
             "num_visualize": 2}
 
 
+def record_weight_types(record: dict, block: Block, attention, inputs) -> None:
+    """Forward pre-hook of `block.attn`: the types of the gathered attention and LayerNorm weights, first call."""
+    record.setdefault("bf16_forward", {"attention": str(attention.qkv.weight.dtype),
+                                       "layer_norm": str(block.norm1.weight.dtype)})
+
+
 def main(data: str, output: str) -> None:
     context = init_distributed("cpu")
-    for name, segments in (("ddp", [("ddp", STEPS)]), ("fsdp", [("fsdp", STEPS)]),
-                           ("fsdp_resumed", [("fsdp", STOP_STEP), ("fsdp", STEPS)]),
-                           ("ddp_then_fsdp", [("ddp", STOP_STEP), ("fsdp", STEPS)])):
+    shards = {}
+    for name, segments, precision in (("ddp", [("ddp", STEPS)], "fp32"), ("fsdp", [("fsdp", STEPS)], "fp32"),
+                                      ("fsdp_resumed", [("fsdp", STOP_STEP), ("fsdp", STEPS)], "fp32"),
+                                      ("ddp_then_fsdp", [("ddp", STOP_STEP), ("fsdp", STEPS)], "fp32"),
+                                      ("ddp_bf16", [("ddp", STEPS)], "bf16"), ("fsdp_bf16", [("fsdp", STEPS)], "bf16")):
         for parallel, max_steps in segments:
-            values = tiny_values(Path(data), Path(output) / name, parallel=parallel, max_steps=max_steps, **SETTINGS)
+            values = tiny_values(Path(data), Path(output) / name, parallel=parallel, max_steps=max_steps,
+                                 precision=precision, **SETTINGS)
             run = PretrainRun(build_config(values), context)
+            if name == "fsdp_bf16":
+                block = next(module for module in run.student.modules() if isinstance(module, Block))
+                block.attn.register_forward_pre_hook(partial(record_weight_types, shards, block))
             run.run()
         if name == "fsdp":
             weights = list(run.student.parameters())
-            shards = {"dtensors": all(isinstance(weight, DTensor) for weight in weights),
-                      "local": sum(weight.to_local().numel() for weight in weights),
-                      "full": sum(weight.numel() for weight in weights)}
-            (Path(output) / f"shards-rank{context.rank}.json").write_text(json.dumps(shards))
+            shards.update({"dtensors": all(isinstance(weight, DTensor) for weight in weights),
+                           "local": sum(weight.to_local().numel() for weight in weights),
+                           "full": sum(weight.numel() for weight in weights)})
+    (Path(output) / f"shards-rank{context.rank}.json").write_text(json.dumps(shards))
     shutdown_distributed()
 
 

@@ -165,16 +165,17 @@ class PretrainRun:
             )
         # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
         self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
+        self.amp_dtype = autocast_dtype(config.precision, self.device)
         if self.fsdp:
-            shard_models(self.student, self.teacher, self.device)
+            shard_models(self.student, self.teacher, self.device,
+                         compute_dtype=self.amp_dtype if self.amp_dtype == torch.bfloat16 else None)
         self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
         if config.compile:
             # In place (`nn.Module.compile`): the state dicts keep their keys. drop_last keeps the shapes fixed.
-            self.trained.compile()
+            self.trained.compile(mode=config.compile_mode)
             if self.teacher is not None:
-                self.teacher.compile()
+                self.teacher.compile(mode=config.compile_mode)
 
-        self.amp_dtype = autocast_dtype(config.precision, self.device)
         # The fused kernel rejects ShardedGradScaler's found-inf tensor (shape (1,)): FSDP with fp16 runs foreach AdamW.
         sharded_fp16 = self.fsdp and self.amp_dtype == torch.float16
         self.optimizer = torch.optim.AdamW(

@@ -22,7 +22,7 @@ import torch.distributed as dist
 from timm.models.vision_transformer import Block
 from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.fsdp import FSDPModule, fully_shard, register_fsdp_forward_method
+from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard, register_fsdp_forward_method
 from torch.distributed.tensor import DTensor, distribute_tensor
 
 from lut.models import PretrainModel, Teacher
@@ -35,19 +35,32 @@ def broadcast_from_rank0(module: nn.Module) -> None:
         dist.broadcast(tensor, src=0)
 
 
-def shard_models(student: PretrainModel, teacher: Teacher | None, device: torch.device) -> None:
+def shard_models(
+    student: PretrainModel, teacher: Teacher | None, device: torch.device, compute_dtype: torch.dtype | None = None
+) -> None:
     """`fully_shard` every transformer block, then the root, of the student and the teacher; in place.
 
     Sharded over all ranks on a 1-D device mesh. The teacher never runs a backward pass, so its
     root is resharded after each forward as its blocks are (FSDP keeps a root gathered for the
     backward by default), and `Teacher.targets` gathers its weights like `forward` does.
+
+    With `compute_dtype` (bf16, under autocast), the attention and MLP weights of each block are
+    all-gathered in that type (half the traffic; autocast would cast them to it anyway) and their
+    gradients reduce-scattered and accumulated in fp32; the sharded weights, AdamW and the EMA stay
+    fp32. Block inputs are not cast and each block's LayerNorms are a unit of their own in fp32, so
+    the computation is the one of autocast alone (the DDP run). The roots stay fp32.
     """
     mesh = init_device_mesh(device.type, (dist.get_world_size(),))
+    block_policy = MixedPrecisionPolicy(
+        param_dtype=compute_dtype, reduce_dtype=torch.float32 if compute_dtype else None, cast_forward_inputs=False
+    )
     for model, reshard_root in ((student, None), (teacher, True)):
         if model is None:
             continue
         for block in [module for module in model.modules() if isinstance(module, Block)]:
-            fully_shard(block, mesh=mesh)
+            if compute_dtype is not None:
+                fully_shard([block.norm1, block.norm2], mesh=mesh)
+            fully_shard(block, mesh=mesh, mp_policy=block_policy)
         fully_shard(model, mesh=mesh, reshard_after_forward=reshard_root)
     if teacher is not None:
         register_fsdp_forward_method(teacher, "targets")
