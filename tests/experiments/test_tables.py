@@ -1,6 +1,13 @@
 """Tables from results: mean ± sample std over seeds, bold defaults, markdown blocks replaced in place."""
 
-from lut.experiments.tables import ablation_table, compare_table, mean_std, plot_results, update_markdown
+from lut.experiments.tables import (
+    ablation_table,
+    compare_table,
+    mean_std,
+    plot_results,
+    results_table,
+    update_markdown,
+)
 
 ENVIRONMENT = {"device": "cpu", "torch": "2", "date": "2026-11-26"}
 
@@ -25,6 +32,18 @@ def test_compare_table_rows():
         "| raw pixels |  |  |  | 83.02 | 80.00 | 1 |",
         "| LUT student | same epochs | 8 | 105 | 83.00 ± 1.41 | 71.00 ± 1.41 | 2 |",
     ]
+
+
+def test_compare_caption_names_the_seeds_and_the_time_ratio():
+    results = {"study": "compare", "description": "tiny", "environment": ENVIRONMENT, "evaluation": {"k": 20},
+               "rows": [], "seeds": [0, 1, 2], "time_ratio": 3.354, "same_time_epochs": 7}
+    assert results_table(results).endswith(
+        "_tiny; cpu, torch 2, 2026-11-26; seeds 0, 1, 2; LUT/MAE training-time ratio 3.35 (fastest seeds) -> "
+        "same wall-clock MAE 7 epochs._")
+    results.update(seeds=[4], time_ratio=3.0, same_time_epochs=30)
+    assert results_table(results).endswith(
+        "_tiny; cpu, torch 2, 2026-11-26; one seed (4); LUT/MAE training-time ratio 3.00 -> same wall-clock MAE "
+        "30 epochs._")
 
 
 def test_ablation_table_marks_the_default(tmp_path):

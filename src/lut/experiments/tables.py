@@ -70,9 +70,11 @@ def results_table(results: dict[str, Any]) -> str:
     made = f"{results['description']}; {environment['device']}, torch {environment['torch']}, {environment['date']}"
     if results["study"] == "compare":
         table = compare_table(results)
-        made += (f"; seeds {', '.join(map(str, results['seeds']))}"
-                 f"; LUT/MAE training-time ratio {results['time_ratio']:.2f} (fastest seeds) -> same wall-clock MAE "
-                 f"{results['same_time_epochs']} epochs")
+        seeds = results["seeds"]
+        several = len(seeds) > 1
+        made += f"; seeds {', '.join(map(str, seeds))}" if several else f"; one seed ({seeds[0]})"
+        made += (f"; LUT/MAE training-time ratio {results['time_ratio']:.2f}{' (fastest seeds)' if several else ''}"
+                 f" -> same wall-clock MAE {results['same_time_epochs']} epochs")
     elif results["study"] == "ablations":
         table = ablation_table(results)
         made += f"; one seed ({results['seeds'][0]})"
