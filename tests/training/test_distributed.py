@@ -1,4 +1,4 @@
-"""Two processes on CPU (gloo, via torchrun): same gradients, same teacher, files written by rank 0 only, compile."""
+"""Two processes on CPU (gloo, via torchrun): same gradients, same teacher, rank 0 writes, compile (DDP, FSDP)."""
 
 import json
 from pathlib import Path
@@ -102,11 +102,13 @@ def test_symmetric_heads_train_under_ddp_with_the_predictor_frozen(tmp_path, ima
     assert len(payload["optimizer"]["state"]) == len(trained)
 
 
-def test_compiled_student_and_teacher_under_ddp_match_eager(tmp_path, image_folder):
-    """compile=true through the DDP wrapper (graphs split at the gradient buckets): same losses and weights."""
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_compiled_student_and_teacher_under_torchrun_match_eager(tmp_path, image_folder, parallel):
+    """compile=true through the DDP wrapper (graphs split at the gradient buckets) or on the FSDP-sharded models:
+    same losses and weights as the eager run."""
     runs = {}
     for name, compiled in (("eager", False), ("compiled", True)):
-        values = tiny_values(image_folder, tmp_path / name, max_steps=2, compile=compiled)
+        values = tiny_values(image_folder, tmp_path / name, max_steps=2, compile=compiled, parallel=parallel)
         result = torchrun("-m", "lut.cli", "pretrain", *as_overrides(values))
         assert result.returncode == 0, result.stderr[-4000:]
         records = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
