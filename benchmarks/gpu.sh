@@ -47,6 +47,7 @@ import torch
 
 from lut import create_model
 from lut.models import Teacher
+from lut.training.compiling import compile_forward
 from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.teacher import EMAUpdater
 
@@ -96,8 +97,8 @@ torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 eager = losses(*model()).total.item()
 student, teacher = model()
-student.compile()
-teacher.compile()
+compile_forward(student, "default")
+compile_forward(teacher, "default")
 compiled = losses(student, teacher)
 compiled.total.backward()
 print(f"compile, fp32: loss eager {eager:.6f}, compiled {compiled.total.item():.6f}")

@@ -21,6 +21,7 @@ from lut import create_model
 from lut.config import COMPILE_MODES
 from lut.cost import step_macs
 from lut.models import Teacher
+from lut.training.compiling import compile_forward
 from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.teacher import EMAUpdater
 
@@ -62,10 +63,10 @@ class StepUnderTest:
         self.macs = step_macs(self.student, args.mask_ratio)["total"]
         self.peak_bytes = 0
         if args.compile:
-            # In place, like `compile=true` in pre-training; the optimiser and the EMA update stay eager.
-            self.student.compile(mode=args.compile_mode)
+            # As `compile=true` in pre-training does; the optimiser and the EMA update stay eager.
+            compile_forward(self.student, args.compile_mode)
             if self.teacher is not None:
-                self.teacher.compile(mode=args.compile_mode)
+                compile_forward(self.teacher, args.compile_mode)
 
     def step(self) -> None:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):

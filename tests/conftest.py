@@ -16,6 +16,22 @@ def pytest_configure(config):
     os.environ["OMP_NUM_THREADS"] = "1"  # for the processes the tests start
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_compile_cache(tmp_path_factory):
+    """The session's compiled graphs go to a new cache, in this process and the ones it starts.
+
+    Entries that earlier sessions left in the machine-wide default (other code, other torch builds) are never
+    looked up: torch's FX graph cache has failed on such entries with `KeyError` in its guard check.
+    """
+    previous = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("inductor_cache"))
+    yield
+    if previous is None:
+        del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    else:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory) -> Path:
     """40 random PNG images in the class folders `a` and `b` (shared by the session: do not modify)."""

@@ -32,6 +32,7 @@ from lut.training.checkpoint import (
     load_checkpoint,
     load_weights,
 )
+from lut.training.compiling import compile_forward
 from lut.training.distributed import (
     DistributedContext,
     all_reduce_mean,
@@ -171,10 +172,9 @@ class PretrainRun:
                          compute_dtype=self.amp_dtype if self.amp_dtype == torch.bfloat16 else None)
         self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
         if config.compile:
-            # In place (`nn.Module.compile`): the state dicts keep their keys. drop_last keeps the shapes fixed.
-            self.trained.compile(mode=config.compile_mode)
+            compile_forward(self.trained, config.compile_mode)
             if self.teacher is not None:
-                self.teacher.compile(mode=config.compile_mode)
+                compile_forward(self.teacher, config.compile_mode)
 
         # The fused kernel rejects ShardedGradScaler's found-inf tensor (shape (1,)): FSDP with fp16 runs foreach AdamW.
         sharded_fp16 = self.fsdp and self.amp_dtype == torch.float16
