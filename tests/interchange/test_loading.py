@@ -27,11 +27,15 @@ def test_our_checkpoint_student_and_teacher(lut_checkpoint, student, teacher, ex
     assert info.digest != load_encoder(lut_checkpoint)[1].digest
 
 
-def test_mae_run_has_no_teacher(tmp_path, student):
+def test_mae_run_has_no_teacher_and_says_so(tmp_path, student):
     path = tmp_path / "mae_run.pth"
-    torch.save({"model": student.state_dict(), "model_ema": None, "lut_version": "0.1.0"}, path)
+    torch.save({"model": student.state_dict(), "model_ema": None, "lut_version": "0.1.0",
+                "config": {"model": "mae_vit_tiny_patch16"}}, path)
     with pytest.raises(UsageError, match="no teacher"):
         load_encoder(path, "teacher")
+    _, info = load_encoder(path)
+    assert info.describe() == (f"{path}: student of a lut checkpoint (MAE pre-training), "
+                               "ViT-custom/4 at 16 px (D 192, depth 2, 3 heads)")
 
 
 def test_official_lut_layout(official_lut_checkpoint, student, teacher, extras):

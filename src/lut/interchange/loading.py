@@ -43,8 +43,10 @@ class EncoderInfo:
     config: dict | None = None
 
     def describe(self) -> str:
-        """One line for the user: file, layout, network and architecture."""
-        return f"{self.path}: {self.weights} of a {self.format} checkpoint, {self.architecture.describe()}"
+        """One line for the user: file, layout (and pre-training method when recorded), network and architecture."""
+        method = str((self.config or {}).get("model", "")).split("_", 1)[0]
+        origin = f" ({method.upper()} pre-training)" if method in ("lut", "mae") else ""
+        return f"{self.path}: {self.weights} of a {self.format} checkpoint{origin}, {self.architecture.describe()}"
 
     def normalisation(self) -> tuple[list[float], list[float]]:
         """The input mean and std the encoder was pre-trained with (ImageNet's when not recorded)."""
