@@ -5,7 +5,6 @@ import json
 import pytest
 import torch
 import yaml
-from helpers import tiny_values
 
 from lut.cli import main
 from lut.errors import UsageError
@@ -16,24 +15,6 @@ from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
 from lut.seeding import seed_everything
 from lut.training.pretrain import build_student, pretrain
-
-
-@pytest.fixture
-def tiny_scale(tmp_path, image_folder):
-    """A scale of 10-step tiny runs on the random image folder, two seeds, two runs at once."""
-    recipe = tiny_values(image_folder, tmp_path / "unused")
-    del recipe["output_dir"]
-    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
-    scale = {
-        "description": "tiny",
-        "recipe": str(tmp_path / "tiny.yaml"),
-        "pretrain": {"log_every_steps": 5},
-        "evaluation": {"data": str(image_folder), "k": 3, "batch_size": 16, "device": "cpu"},
-        "seeds": [0, 1],
-        "jobs": 2,
-    }
-    (tmp_path / "scale.yaml").write_text(yaml.safe_dump(scale))
-    return tmp_path / "scale.yaml"
 
 
 def test_compare_trains_scores_and_reuses_runs(tiny_scale, tmp_path, image_folder):

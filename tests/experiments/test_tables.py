@@ -3,6 +3,7 @@
 from lut.experiments.tables import (
     ablation_table,
     compare_table,
+    finetune_table,
     mean_std,
     plot_results,
     results_table,
@@ -75,3 +76,26 @@ def test_markdown_block_is_appended_then_replaced(tmp_path):
     update_markdown(path, "compare a.json", "| new |\n| rows |")
     assert path.read_text() == ("# Title\n\ntext\n\n<!-- BEGIN compare a.json -->\n| new |\n| rows |\n"
                                 "<!-- END compare a.json -->\n\nafter\n")
+
+
+def test_finetune_table_and_caption(tmp_path):
+    results = {
+        "study": "finetune", "description": "tiny", "seeds": [0, 1], "environment": ENVIRONMENT,
+        "finetune_recipe": "small", "finetune": {"epochs": 3, "train_samples": 10000},
+        "rows": [
+            {"encoder": "random init", "runs": [
+                {"pretrain_epochs": 0, "top1": 80.0, "best_top1": 81.0, "top5": 99.0},
+                {"pretrain_epochs": 0, "top1": 82.0, "best_top1": 83.0, "top5": 99.5}]},
+            {"encoder": "MAE", "budget": "same wall-clock", "runs": [
+                {"pretrain_epochs": 32, "top1": 85.5, "best_top1": 85.5, "top5": 99.75},
+                {"pretrain_epochs": 32, "top1": 86.5, "best_top1": 86.5, "top5": 99.75}]},
+        ],
+    }
+    assert finetune_table(results).splitlines()[2:] == [
+        "| random init |  | 0 | 81.00 ± 1.41 | 82.00 ± 1.41 | 99.25 ± 0.35 | 2 |",
+        "| MAE | same wall-clock | 32 | 86.00 ± 0.71 | 86.00 ± 0.71 | 99.75 ± 0.00 | 2 |",
+    ]
+    assert results_table(results).endswith(
+        "_tiny; cpu, torch 2, 2026-11-26; seeds 0, 1; fine-tuning recipe small, 3 epochs on 10000 training images._")
+    plot_results(results, tmp_path / "finetune.png")
+    assert (tmp_path / "finetune.png").stat().st_size > 0

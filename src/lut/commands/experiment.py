@@ -1,4 +1,4 @@
-"""`lut experiment compare|ablations SCALE` and `lut experiment table RESULTS`: the small-scale studies."""
+"""`lut experiment compare|ablations|finetune SCALE` and `lut experiment table RESULTS`: the small-scale studies."""
 
 import argparse
 import json
@@ -9,17 +9,19 @@ from lut.errors import UsageError
 from lut.experiments.scale import load_scale, scale_names
 from lut.experiments.tables import plot_results, results_table, update_markdown
 
-STUDIES = ("compare", "ablations")
+STUDIES = ("compare", "ablations", "finetune")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add the `experiment` sub-command and its studies."""
     parser = subcommands.add_parser(
         "experiment",
-        help="reproduce the paper's claims at small scale (LUT vs MAE, ablations)",
-        description="compare: LUT vs MAE over seeds, same epochs and same wall-clock; ablations: Table 4a/4d/4e/4f "
-                    "(one seed). Each pre-training runs as its own `lut pretrain` process; finished runs are "
-                    "reused and unfinished ones resume, so the same command continues an interrupted study.",
+        help="reproduce the paper's claims at small scale (LUT vs MAE, ablations, fine-tuning)",
+        description="compare: LUT vs MAE over seeds, same epochs and same wall-clock, scored frozen; ablations: "
+                    "Table 4a/4d/4e/4f (one seed); finetune: compare's students and random initialisations "
+                    "fine-tuned end to end (the scale's `finetune` settings). Each pre-training runs as its own "
+                    "`lut pretrain` process; finished runs are reused and unfinished ones resume, so the same "
+                    "command continues an interrupted study.",
     )
     studies = parser.add_subparsers(dest="study", required=True)
     for study in STUDIES:
@@ -34,20 +36,22 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         sub.set_defaults(handler=run_study)
     table = studies.add_parser("table", help="print the table of a results JSON, redraw its figure, and write the "
                                              "table into markdown if asked")
-    table.add_argument("results", help="results JSON written by compare or ablations")
+    table.add_argument("results", help="results JSON written by compare, ablations or finetune")
     table.add_argument("--markdown", default=None, help="markdown file whose table block to (re)write")
     table.set_defaults(handler=run_table)
 
 
 def run_study(args: argparse.Namespace) -> int:
     """Train what is missing, score every encoder, write JSON + PNG (+ markdown) and print the table."""
+    from lut.experiments.finetuning import finetune_study
     from lut.experiments.studies import ablations, compare
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     scale = load_scale(args.scale, parse_overrides(args.overrides))
     root = Path(args.root or f"runs/experiments/{scale.name}").expanduser()
-    results = (compare if args.study == "compare" else ablations)(scale, root, args.jobs)
+    study = {"compare": compare, "ablations": ablations, "finetune": finetune_study}[args.study]
+    results = study(scale, root, args.jobs)
     path = Path(args.results).expanduser() if args.results else root / f"{args.study}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from lut.config import build_config, save_config
+from lut.config import PretrainConfig, build_config, save_config
 from lut.errors import LutError, UsageError
+from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
 
@@ -32,11 +33,20 @@ def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
         UsageError: the folder holds a run with other settings.
     """
     run_dir = root / spec.name
-    config = run_config(scale, spec, str(run_dir))
+    claim_run_dir(run_dir, run_config(scale, spec, str(run_dir)))
+    return run_dir
+
+
+def claim_run_dir(run_dir: Path, config: PretrainConfig | FinetuneConfig) -> None:
+    """Write `config` as the folder's `config.yaml`, or check that the one already there is the same.
+
+    Raises:
+        UsageError: the folder holds a run with other settings.
+    """
     path = run_dir / "config.yaml"
     if path.is_file():
         # Through build_config, so that keys added since the run was made count at their defaults.
-        existing = dataclasses.asdict(build_config(yaml.safe_load(path.read_text()) or {}))
+        existing = dataclasses.asdict(build_config(yaml.safe_load(path.read_text()) or {}, type(config)))
         wanted = dataclasses.asdict(config)
         differing = sorted(key for key in set(existing) | set(wanted) if existing.get(key) != wanted.get(key))
         if differing:
@@ -45,7 +55,6 @@ def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, path)
-    return run_dir
 
 
 def read_summary(run_dir: Path) -> dict[str, Any] | None:

@@ -45,6 +45,8 @@ class ExperimentScale:
         evaluation: the frozen-feature protocol.
         seeds: seeds of the multi-seed comparison (ablations use the first).
         jobs: pre-training processes run at once.
+        finetune_recipe: fine-tuning recipe of the fine-tuning study (bundled name or YAML path).
+        finetune: fine-tuning settings overriding that recipe.
     """
 
     name: str
@@ -54,6 +56,8 @@ class ExperimentScale:
     evaluation: FrozenEvalSettings = field(default_factory=FrozenEvalSettings)
     seeds: tuple[int, ...] = (0, 1, 2)
     jobs: int = 1
+    finetune_recipe: str = "small"
+    finetune: dict[str, Any] = field(default_factory=dict)
 
 
 def scale_names() -> list[str]:
@@ -78,13 +82,14 @@ def load_scale(name_or_path: str, overrides: dict[str, Any] | None = None) -> Ex
         values = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
         raise UsageError(f"scale {name_or_path}: invalid YAML: {error}".splitlines()[0]) from error
-    known = {"description", "recipe", "pretrain", "evaluation", "seeds", "jobs"}
+    known = {"description", "recipe", "pretrain", "evaluation", "seeds", "jobs", "finetune"}
     if not isinstance(values, dict) or set(values) - known:
         raise UsageError(f"scale {name_or_path}: expected a mapping with keys among {', '.join(sorted(known))}")
     try:
         evaluation = FrozenEvalSettings(**values.get("evaluation", {}))
     except TypeError as error:
         raise UsageError(f"scale {name_or_path}: evaluation: {error}") from error
+    finetune = dict(values.get("finetune") or {})
     seeds = tuple(int(seed) for seed in values.get("seeds", (0, 1, 2)))
     if not seeds:
         raise UsageError(f"scale {name_or_path}: give at least one seed")
@@ -96,4 +101,6 @@ def load_scale(name_or_path: str, overrides: dict[str, Any] | None = None) -> Ex
         evaluation=evaluation,
         seeds=seeds,
         jobs=max(1, int(values.get("jobs", 1))),
+        finetune_recipe=str(finetune.pop("recipe", "small")),
+        finetune=finetune,
     )

@@ -1,4 +1,4 @@
-"""The two studies: LUT vs MAE over seeds (same epochs and same wall-clock), and the Table 4 ablations."""
+"""The frozen-feature studies: LUT vs MAE over seeds (same epochs and same wall-clock), and the Table 4 ablations."""
 
 import dataclasses
 import datetime
@@ -128,41 +128,72 @@ def train_seconds(summaries: list[dict]) -> list[float]:
     return seconds
 
 
-def compare(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict[str, Any]:
-    """LUT vs MAE: every seed with the same epochs, then MAE again with LUT's mean training time.
+@dataclasses.dataclass(frozen=True)
+class ComparisonRuns:
+    """The pre-trainings of the LUT vs MAE comparison, finished.
+
+    Attributes:
+        epochs: epochs of the same-epochs runs.
+        time_ratio: LUT / MAE training time (each method's fastest seed).
+        same_time_epochs: epochs of the same-wall-clock MAE runs.
+        lut, mae, mae_same_time: the runs of each group, one per seed.
+        summaries: {run name: its summary.json}.
+    """
+
+    epochs: int
+    time_ratio: float
+    same_time_epochs: int
+    lut: list[RunSpec]
+    mae: list[RunSpec]
+    mae_same_time: list[RunSpec]
+    summaries: dict[str, dict]
+
+
+def pretrain_comparison(study: Study) -> ComparisonRuns:
+    """Pre-train what the comparison lacks: LUT and MAE for every seed, then MAE with LUT's wall-clock.
 
     Runs of one method are trained together (`jobs` at a time) so both methods see the same load. The
     same-wall-clock MAE gets round(epochs x LUT time / MAE time) epochs (its schedules span them), with
     each method's fastest seed as its time: other work on the machine can only slow a run down.
-
-    Returns:
-        The results: header, the epochs and time ratio, and one row per encoder with per-seed scores.
     """
-    study = Study(scale, root, jobs)
-    seeds = scale.seeds
-    lut_specs = [base_run("lut", seed) for seed in seeds]
-    mae_specs = [base_run("mae", seed) for seed in seeds]
+    scale, root = study.scale, study.root
+    lut_specs = [base_run("lut", seed) for seed in scale.seeds]
+    mae_specs = [base_run("mae", seed) for seed in scale.seeds]
     lut = launch(scale, lut_specs, root, study.jobs, "LUT")
     mae = launch(scale, mae_specs, root, study.jobs, "MAE")
     epochs = study.config(lut_specs[0]).epochs
     time_ratio = min(train_seconds(list(lut.values()))) / min(train_seconds(list(mae.values())))
     long_epochs = max(epochs, round(epochs * time_ratio))
-    long_specs = [same_time_run(seed, long_epochs) for seed in seeds]
+    long_specs = [same_time_run(seed, long_epochs) for seed in scale.seeds]
     mae_long = launch(scale, long_specs, root, study.jobs, "MAE with LUT's wall-clock")
+    return ComparisonRuns(epochs, time_ratio, long_epochs, lut_specs, mae_specs, long_specs,
+                          {**lut, **mae, **mae_long})
 
+
+def compare(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict[str, Any]:
+    """LUT vs MAE: every seed with the same epochs, then MAE again with LUT's training time (`pretrain_comparison`),
+    each encoder scored frozen.
+
+    Returns:
+        The results: header, the epochs and time ratio, and one row per encoder with per-seed scores.
+    """
+    study = Study(scale, root, jobs)
+    runs = pretrain_comparison(study)
+    summaries = runs.summaries
     rows = [
         {"encoder": "raw pixels", "runs": [study.score_raw_pixels()]},
-        {"encoder": "random init", "runs": [study.score_random_init(seed) for seed in seeds]},
-        {"encoder": "MAE", "budget": "same epochs", "runs": [study.score_run(s, mae[s.name]) for s in mae_specs]},
+        {"encoder": "random init", "runs": [study.score_random_init(seed) for seed in scale.seeds]},
+        {"encoder": "MAE", "budget": "same epochs",
+         "runs": [study.score_run(s, summaries[s.name]) for s in runs.mae]},
         {"encoder": "LUT student", "budget": "same epochs",
-         "runs": [study.score_run(s, lut[s.name]) for s in lut_specs]},
+         "runs": [study.score_run(s, summaries[s.name]) for s in runs.lut]},
         {"encoder": "LUT teacher (EMA)", "budget": "same epochs",
-         "runs": [study.score_run(s, lut[s.name], "teacher") for s in lut_specs]},
+         "runs": [study.score_run(s, summaries[s.name], "teacher") for s in runs.lut]},
         {"encoder": "MAE", "budget": "same wall-clock",
-         "runs": [study.score_run(s, mae_long[s.name]) for s in long_specs]},
+         "runs": [study.score_run(s, summaries[s.name]) for s in runs.mae_same_time]},
     ]
-    return {**study.header("compare"), "epochs": epochs, "same_time_epochs": long_epochs,
-            "time_ratio": time_ratio, "rows": rows}
+    return {**study.header("compare"), "epochs": runs.epochs, "same_time_epochs": runs.same_time_epochs,
+            "time_ratio": runs.time_ratio, "rows": rows}
 
 
 def ablations(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict[str, Any]:

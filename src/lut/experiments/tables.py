@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from lut.errors import UsageError  # noqa: E402
 
 METRICS = (("knn_top1", "k-NN top-1"), ("probe_top1", "linear probe top-1"))
+FINETUNE_METRICS = (("top1", "fine-tuned top-1, last epoch"), ("best_top1", "fine-tuned top-1, best epoch"))
 
 
 def mean_std(values: list[float]) -> str:
@@ -43,6 +44,21 @@ def compare_table(results: dict[str, Any]) -> str:
         epochs = ", ".join(sorted({str(run["epochs"]) for run in runs if "epochs" in run}))
         cells = [row["encoder"], row.get("budget", ""), epochs, _seconds(runs),
                  *(mean_std(_column(runs, key)) for key, _ in METRICS), str(len(runs))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def finetune_table(results: dict[str, Any]) -> str:
+    """One row per encoder: budget, pre-training epochs, fine-tuned top-1 at the last and the best epoch."""
+    lines = [
+        "| encoder | budget | pre-training epochs | fine-tuned top-1 (last epoch) | best epoch | top-5 | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        runs = row["runs"]
+        epochs = ", ".join(sorted({str(run["pretrain_epochs"]) for run in runs}))
+        cells = [row["encoder"], row.get("budget", ""), epochs,
+                 *(mean_std(_column(runs, key)) for key in ("top1", "best_top1", "top5")), str(len(runs))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -78,6 +94,13 @@ def results_table(results: dict[str, Any]) -> str:
     elif results["study"] == "ablations":
         table = ablation_table(results)
         made += f"; one seed ({results['seeds'][0]})"
+    elif results["study"] == "finetune":
+        table = finetune_table(results)
+        settings = results["finetune"]
+        seeds = results["seeds"]
+        made += f"; seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"; one seed ({seeds[0]})"
+        made += (f"; fine-tuning recipe {results['finetune_recipe']}, {settings['epochs']} epochs on "
+                 f"{settings['train_samples'] or 'all'} training images")
     else:
         raise UsageError(f"unknown study {results['study']!r} in the results")
     return f"{table}\n\n_{made}._"
@@ -98,12 +121,13 @@ def update_markdown(path: Path, key: str, text: str) -> None:
 
 def plot_results(results: dict[str, Any], path: Path) -> None:
     """Bar chart of both metrics per row, error bars = standard deviation over seeds."""
-    if results["study"] == "compare":
+    metrics = FINETUNE_METRICS if results["study"] == "finetune" else METRICS
+    if results["study"] in ("compare", "finetune"):
         labels = [f"{row['encoder']}\n{row.get('budget', '')}".strip() for row in results["rows"]]
     else:
         labels = [f"{row['table']} {row['method'].upper()}\n{row['key']}={row['value']}" for row in results["rows"]]
     figure, axes = plt.subplots(1, 2, figsize=(max(8, 0.9 * len(labels) + 4), 4.5), sharey=False)
-    for axis, (key, title) in zip(axes, METRICS):
+    for axis, (key, title) in zip(axes, metrics):
         values = [_column(row["runs"], key) for row in results["rows"]]
         means = [statistics.fmean(v) for v in values]
         errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
