@@ -82,3 +82,12 @@ def test_the_bundled_scales_fine_tuning_settings_are_valid(name):
     scale = load_scale(name)
     config = finetuning.finetune_config(scale, Path("runs/lut_seed0/checkpoint-last.pth"), Path("out"), 0)
     assert (config.data, config.img_size, config.seed) == ("fashion-mnist", 32, 0)
+
+
+def test_a_bad_fine_tuning_setting_is_reported_before_any_pre_training(one_seed_scale, tmp_path, capsys):
+    values = yaml.safe_load(one_seed_scale.read_text())
+    values["finetune"]["layer_dacay"] = 0.65
+    one_seed_scale.write_text(yaml.safe_dump(values))
+    assert main(["experiment", "finetune", str(one_seed_scale), "--root", str(tmp_path / "runs")]) == 2
+    assert "layer_dacay" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

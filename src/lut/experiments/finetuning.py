@@ -68,6 +68,10 @@ def finetune_study(scale: ExperimentScale, root: Path, jobs: int | None = None) 
     Returns:
         The results: header, the fine-tuning settings, the pre-training epochs, one row per encoder.
     """
+    # Checked before the pre-trainings: a bad fine-tuning setting should not wait hours to be reported.
+    settings = dataclasses.asdict(finetune_config(scale, Path(), Path(), scale.seeds[0]))
+    for key in ("checkpoint", "output_dir", "seed"):
+        settings.pop(key)
     study = Study(scale, root, jobs)
     runs = pretrain_comparison(study)
 
@@ -83,9 +87,6 @@ def finetune_study(scale: ExperimentScale, root: Path, jobs: int | None = None) 
         {"encoder": "LUT student", "budget": "same epochs", "runs": finetuned(runs.lut)},
         {"encoder": "MAE", "budget": "same wall-clock", "runs": finetuned(runs.mae_same_time)},
     ]
-    settings = dataclasses.asdict(finetune_config(scale, Path(), Path(), scale.seeds[0]))
-    for key in ("checkpoint", "output_dir", "seed"):
-        settings.pop(key)
     return {**study.header("finetune"), "finetune_recipe": scale.finetune_recipe, "finetune": settings,
             "epochs": runs.epochs, "same_time_epochs": runs.same_time_epochs, "time_ratio": runs.time_ratio,
             "rows": rows}
