@@ -121,10 +121,19 @@ def test_compiled_student_and_teacher_under_torchrun_match_eager(tmp_path, image
     for eager_record, compiled_record in zip(eager_records, compiled_records, strict=True):
         for key in ("loss", "mae_loss", "bc_loss", "grad_norm"):
             assert compiled_record[key] == pytest.approx(eager_record[key], rel=1e-5), (eager_record["step"], key)
+    # Attention key biases get no gradient in exact arithmetic (softmax ignores a constant per query), only
+    # rounding noise, which Adam's first steps scale to +-lr: there the runs may differ by twice the lrs' sum.
+    key_bias_tolerance = 2 * sum(record["lr"] for record in eager_records)
     for part in ("model", "model_ema"):
         assert compiled[part].keys() == eager[part].keys()  # no `_orig_mod.` prefixes
         for key, value in eager[part].items():
-            torch.testing.assert_close(compiled[part][key], value, rtol=1e-5, atol=1e-5, msg=f"{part}: {key}")
+            got = compiled[part][key]
+            if key.endswith("attn.qkv.bias"):
+                width = value.shape[0] // 3
+                torch.testing.assert_close(got[width:2 * width], value[width:2 * width], rtol=0,
+                                           atol=key_bias_tolerance, msg=f"{part}: {key} (key bias)")
+                got, value = torch.cat([got[:width], got[2 * width:]]), torch.cat([value[:width], value[2 * width:]])
+            torch.testing.assert_close(got, value, rtol=1e-5, atol=1e-5, msg=f"{part}: {key}")
     cached_graphs = [path for path in (cache / "fxgraph").rglob("*") if path.is_file()]
     assert cached_graphs
     assert [path for path in cached_graphs if b"L['self']" in path.read_bytes()] == []
