@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from lut.cli import main
-from lut.experiments import finetuning
+from lut.experiments import finetuning, studies
 from lut.experiments.plan import base_run, run_config
 from lut.experiments.scale import load_scale, scale_names
 from lut.interchange import load_encoder
@@ -29,6 +29,10 @@ def one_seed_scale(tiny_scale, image_folder):
 
 
 def test_finetune_study_fine_tunes_each_encoder_once(one_seed_scale, tmp_path, monkeypatch, capsys):
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("the fine-tuning study loaded the frozen-feature evaluation data")
+
+    monkeypatch.setattr(studies, "FrozenScorer", no_scoring)
     root, results_path = tmp_path / "runs", tmp_path / "finetune.json"
     command = ["experiment", "finetune", str(one_seed_scale), "--root", str(root), "--results", str(results_path)]
     assert main(command) == 0

@@ -87,6 +87,6 @@ def finetune_study(scale: ExperimentScale, root: Path, jobs: int | None = None) 
         {"encoder": "LUT student", "budget": "same epochs", "runs": finetuned(runs.lut)},
         {"encoder": "MAE", "budget": "same wall-clock", "runs": finetuned(runs.mae_same_time)},
     ]
-    return {**study.header("finetune"), "finetune_recipe": scale.finetune_recipe, "finetune": settings,
-            "epochs": runs.epochs, "same_time_epochs": runs.same_time_epochs, "time_ratio": runs.time_ratio,
-            "rows": rows}
+    return {**study.header("finetune", settings["device"]), "finetune_recipe": scale.finetune_recipe,
+            "finetune": settings, "epochs": runs.epochs, "same_time_epochs": runs.same_time_epochs,
+            "time_ratio": runs.time_ratio, "rows": rows}

@@ -19,6 +19,7 @@ from lut.experiments.scale import ExperimentScale
 from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
 from lut.seeding import seed_everything
+from lut.training.distributed import select_device
 from lut.training.pretrain import build_student
 
 Scores = dict[str, float]
@@ -88,9 +89,9 @@ class Study:
         """Normalised pixels as features."""
         return {"run": "raw pixels", **self.cached(self.root / "raw_pixels.json", lambda: self.scorer.score(None))}
 
-    def header(self, study: str) -> dict[str, Any]:
-        """What the results were made with."""
-        device = self.scorer.device
+    def header(self, study: str, device_setting: str | None = None) -> dict[str, Any]:
+        """What the results were made with; `device_setting` ("auto", "cpu", "cuda") defaults to the evaluation's."""
+        device = select_device(device_setting or self.scale.evaluation.device)
         return {
             "study": study,
             "scale": self.scale.name,
