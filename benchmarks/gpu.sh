@@ -7,13 +7,15 @@
 # prints it as it goes. Every check runs under a time limit; a failed check is marked in the
 # report, the others still run, and the exit status is 1 when any failed.
 #
-#   bash benchmarks/gpu.sh                      # every section but `tuned` and `study`, about 7 minutes
+#   bash benchmarks/gpu.sh                      # every section but `profile`, `tuned` and `study`, about 7 minutes
 #   bash benchmarks/gpu.sh step augment study   # chosen sections
 #
 # Sections: checks (bf16 step, fused AdamW, activation checkpointing and compile parity, the CUDA
 # tests), pretrain (two 20-step ViT-S runs), memory (ViT-L/16 and ViT-H/14 peak memory), step
-# (ViT-B/16 LUT vs MAE, eager), compiled (the same, compiled), augment (augment_on=device
-# throughput), tuned (batch 256 compiled, and compile_mode=max-autotune; about 8 minutes),
+# (ViT-B/16 LUT vs MAE, eager), compiled (the same, compiled), profile (where the ViT-B/16 LUT step's time goes:
+# phases and GPU kernels by kind, eager at batch 128 and compiled at 256, and the attention kernels; about 4
+# minutes), augment (augment_on=device throughput), tuned (batch 256 compiled, and
+# compile_mode=max-autotune-no-cudagraphs, whose compiling took over 4 minutes; up to 13 minutes),
 # study (`lut experiment compare fashion_mnist_gpu`, about 6 minutes; needs Fashion-MNIST: set
 # LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist).
 set -uo pipefail
@@ -162,12 +164,22 @@ if wants compiled; then
         "$PYTHON" benchmarks/step_benchmark.py "${base[@]}" --compile
 fi
 
+if wants profile; then
+    profile=(--size base --precision bf16 --steps 5 --warmup 3)
+    check "ViT-B/16 LUT step, batch 128, bf16, eager: phases and GPU kernels" 90 \
+        "$PYTHON" benchmarks/step_profile.py "${profile[@]}" --batch-size 128
+    check "ViT-B/16 LUT step, batch 256, bf16, compiled: phases and GPU kernels" 240 \
+        "$PYTHON" benchmarks/step_profile.py "${profile[@]}" --batch-size 256 --compile
+    check "Attention kernels on the step's shapes, batch 256" 60 "$PYTHON" benchmarks/attention_benchmark.py
+fi
+
 if wants tuned; then
     check "ViT-B/16 step, batch 256, bf16, compiled: LUT/MAE ratio and MFU" 240 \
         "$PYTHON" benchmarks/step_benchmark.py --size base --batch-size 256 --precision bf16 --steps 10 --rounds 2 \
         --warmup 3 --compile
-    check "ViT-B/16 LUT step, batch 128, bf16, compile_mode=max-autotune" 420 \
-        "$PYTHON" benchmarks/step_benchmark.py "${base[@]}" --methods lut --compile --compile-mode max-autotune
+    check "ViT-B/16 LUT step, batch 256, bf16, compile_mode=max-autotune-no-cudagraphs" 560 \
+        "$PYTHON" benchmarks/step_benchmark.py --size base --batch-size 256 --precision bf16 --steps 10 --rounds 1 \
+        --warmup 2 --methods lut --compile --compile-mode max-autotune-no-cudagraphs
 fi
 
 if wants augment; then

@@ -22,7 +22,7 @@ from lut.config import COMPILE_MODES
 from lut.cost import step_macs
 from lut.models import Teacher
 from lut.training.compiling import compile_forward
-from lut.training.lut_step import LossSettings, pretrain_losses
+from lut.training.lut_step import LossSettings, StepLosses, pretrain_losses
 from lut.training.teacher import EMAUpdater
 
 # Dense bf16 tensor-core peaks in TFLOP/s, matched against the device name in this order.
@@ -60,7 +60,8 @@ class StepUnderTest:
         self.generator = torch.Generator().manual_seed(0)
         self.amp = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
         self.device = device
-        self.macs = step_macs(self.student, args.mask_ratio)["total"]
+        self.macs_by_part = step_macs(self.student, args.mask_ratio)
+        self.macs = self.macs_by_part["total"]
         self.peak_bytes = 0
         if args.compile:
             # As `compile=true` in pre-training does; the optimiser and the EMA update stay eager.
@@ -68,9 +69,18 @@ class StepUnderTest:
             if self.teacher is not None:
                 compile_forward(self.teacher, args.compile_mode)
 
+    @property
+    def hardware(self) -> str:
+        """The device's name."""
+        return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else platform.processor() or "cpu"
+
+    def losses(self) -> StepLosses:
+        """One forward of the method's losses (the caller sets autocast)."""
+        return pretrain_losses(self.student, self.teacher, self.views, self.settings, self.generator)
+
     def step(self) -> None:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-            losses = pretrain_losses(self.student, self.teacher, self.views, self.settings, self.generator)
+            losses = self.losses()
         losses.total.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -95,8 +105,8 @@ class StepUnderTest:
         return statistics.median(durations)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_step_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model, input and precision options shared with `step_profile.py`."""
     parser.add_argument("--size", default="tiny", choices=["tiny", "small", "base", "large", "huge"])
     parser.add_argument("--patch-size", type=int, default=16)
     parser.add_argument("--img-size", type=int, default=224)
@@ -106,15 +116,20 @@ def main() -> None:
     parser.add_argument("--decoder-depth", type=int, default=8)
     parser.add_argument("--decoder-heads", type=int, default=16)
     parser.add_argument("--head-hidden-dim", type=int, default=4096)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per method and round")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per method")
-    parser.add_argument("--rounds", type=int, default=2, help="alternations LUT, MAE, LUT, MAE, ...")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--compile", action="store_true", help="torch.compile the student and teacher forward")
     parser.add_argument("--compile-mode", default="default", choices=COMPILE_MODES, help="torch.compile's mode")
     parser.add_argument("--activation-checkpointing", action="store_true",
                         help="recompute the student encoder's blocks in the backward pass")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_step_arguments(parser)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per method and round")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per method")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations LUT, MAE, LUT, MAE, ...")
     parser.add_argument("--methods", default="lut,mae", choices=["lut,mae", "lut", "mae"],
                         help="one method alone keeps the other's weights out of the peak memory")
     args = parser.parse_args()
@@ -129,7 +144,7 @@ def main() -> None:
         for name, method in methods.items():
             seconds[name].append(method.time_steps(args.steps))
     per_step = {name: min(values) for name, values in seconds.items()}
-    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    hardware = next(iter(methods.values())).hardware
     peak = bf16_peak_tflops(hardware) if device.type == "cuda" else None
     print(f"device: {hardware}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     compiled = "compiled" if args.compile_mode == "default" else f"compiled ({args.compile_mode})"

@@ -104,7 +104,8 @@ def test_wrong_type_is_a_usage_error(key, value):
 
 
 @pytest.mark.parametrize(("key", "value"), [("lr_rule", "cubic"), ("head_norm", "gn"), ("precision", "fp8"),
-                                            ("head_activation", "tanh")])
+                                            ("head_activation", "tanh"), ("compile_mode", "reduce-overhead"),
+                                            ("compile_mode", "max-autotune")])
 def test_value_outside_the_choices_is_a_usage_error(key, value):
     with pytest.raises(UsageError, match=f"config key {key}: '{value}' is not one of"):
         build_config({key: value})

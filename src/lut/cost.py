@@ -34,19 +34,21 @@ def step_macs(model: PretrainModel, mask_ratio: float) -> dict[str, int]:
     width, depth = encoder.embed_dim, len(encoder.blocks)
     patches = encoder.num_patches
     visible = num_visible_patches(patches, mask_ratio)
-    patch_embed = patches * encoder.patch_embed.proj.weight[0].numel() * width
+    patch_macs = encoder.patch_embed.proj.weight[0].numel() * width  # one patch's projection
     decoder_width = decoder.decoder_embed.out_features
     decoder_forward = (
         (visible + 1) * width * decoder_width
         + transformer_macs(patches + 1, decoder_width, len(decoder.decoder_blocks))
         + patches * decoder.decoder_pred.in_features * decoder.decoder_pred.out_features
     )
-    student_encoder = patch_embed + transformer_macs(visible + 1, width, depth)
+    student_encoder = visible * patch_macs + transformer_macs(visible + 1, width, depth)  # projects the seen patches
     views = 1 if model.head is None else 2
     student_forward = views * student_encoder + decoder_forward
     teacher_forward = 0
     if model.head is not None:
         student_forward += views * (head_macs(model.head) + head_macs(model.predictor))
-        teacher_forward = views * (patch_embed + transformer_macs(patches + 1, width, depth) + head_macs(model.head))
+        teacher_forward = views * (
+            patches * patch_macs + transformer_macs(patches + 1, width, depth) + head_macs(model.head)
+        )
     student = 3 * student_forward
     return {"student": student, "teacher": teacher_forward, "total": student + teacher_forward}

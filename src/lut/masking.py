@@ -41,3 +41,8 @@ def keep_ids_to_mask(keep_ids: torch.Tensor, num_patches: int) -> torch.Tensor:
     """Binary mask, 1 where a patch is hidden: (B, K) -> (B, N) float."""
     mask = torch.ones(keep_ids.shape[0], num_patches, device=keep_ids.device)
     return mask.scatter(1, keep_ids, 0.0)
+
+
+def gather_tokens(tokens: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """The tokens at `ids` of each sample, in `ids` order: (B, N, D), (B, K) -> (B, K, D)."""
+    return torch.gather(tokens, 1, ids.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))

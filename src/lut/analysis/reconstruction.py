@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from lut.losses.mae import patchify, unpatchify  # noqa: E402
-from lut.masking import keep_ids_to_mask  # noqa: E402
+from lut.masking import gather_tokens, keep_ids_to_mask  # noqa: E402
 from lut.models.pretrain import PretrainModel  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def reconstruct(
     patches = patchify(images, patch_size)  # (B, N, p*p*C)
     hidden = keep_ids_to_mask(keep_ids, patches.shape[1]).unsqueeze(-1)  # (B, N, 1)
     if norm_pix_loss:
-        visible_patches = torch.gather(patches, 1, keep_ids.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))
+        visible_patches = gather_tokens(patches, keep_ids)
         mean = visible_patches.mean(dim=-1, keepdim=True).mean(dim=1, keepdim=True)  # (B, 1, 1)
         std = visible_patches.var(dim=-1, keepdim=True).add(1e-6).sqrt().mean(dim=1, keepdim=True)  # (B, 1, 1)
         prediction = prediction * std + mean

@@ -6,8 +6,11 @@ import torch
 from timm.layers import PatchEmbed
 from timm.models.vision_transformer import Block
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
+from lut.losses.mae import patchify
+from lut.masking import gather_tokens
 from lut.models.pos_embed import sincos_2d_position_table
 
 
@@ -64,16 +67,28 @@ class ViTEncoder(nn.Module):
         nn.init.normal_(self.cls_token, std=0.02)
         self.apply(init_linear_and_norm)
 
-    def embed_patches(self, images: torch.Tensor) -> torch.Tensor:
-        """Patch tokens with their positions, CLS not yet added.
+    def embed_patches(self, images: torch.Tensor, keep_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Patch tokens with their positions, CLS not yet added; only the kept patches when `keep_ids` is given.
+
+        The patch projection (the `patch_embed.proj` convolution's weights) runs as one matrix
+        product on the flattened patches: the convolution's numbers, without cuDNN's layout
+        conversions, and the student projects only the patches it sees.
 
         Args:
             images: (B, C, H, W).
+            keep_ids: (B, K) indices of the patches to embed, or None for all N.
 
         Returns:
-            (B, N, D) patch tokens.
+            (B, N, D) or (B, K, D) patch tokens.
         """
-        return self.patch_embed(images) + self.pos_embed[:, 1:, :]
+        patches = patchify(images, self.patch_size)  # (B, N, p*p*C)
+        positions = self.pos_embed[:, 1:, :]  # (1, N, D)
+        if keep_ids is not None:
+            patches = gather_tokens(patches, keep_ids)  # (B, K, p*p*C)
+            positions = gather_tokens(positions.expand(images.shape[0], -1, -1), keep_ids)  # (B, K, D)
+        projection = self.patch_embed.proj
+        weight = projection.weight.permute(0, 2, 3, 1).flatten(1)  # (D, p*p*C), the patches' (row, column, channel)
+        return F.linear(patches, weight, projection.bias) + positions
 
     def forward_encoder(self, images: torch.Tensor, keep_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Encode the kept patches (all of them when `keep_ids` is None).
@@ -85,10 +100,7 @@ class ViTEncoder(nn.Module):
         Returns:
             (B, 1 + K, D) tokens after the final norm, CLS first.
         """
-        tokens = self.embed_patches(images)  # (B, N, D)
-        if keep_ids is not None:
-            tokens = torch.gather(tokens, 1, keep_ids.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))  # (B, K, D)
-        return self.forward_tokens(tokens)
+        return self.forward_tokens(self.embed_patches(images, keep_ids))  # from (B, K or N, D)
 
     def embed_masked(self, images: torch.Tensor, mask: torch.Tensor, mask_token: torch.Tensor) -> torch.Tensor:
         """SimMIM's input: every position kept, masked patch embeddings replaced by `mask_token`, then positions added.
@@ -101,8 +113,8 @@ class ViTEncoder(nn.Module):
         Returns:
             (B, N, D) patch tokens, CLS not yet added.
         """
-        tokens = torch.where(mask.bool().unsqueeze(-1), mask_token, self.patch_embed(images))  # (B, N, D)
-        return tokens + self.pos_embed[:, 1:, :]
+        positions = self.pos_embed[:, 1:, :]  # (1, N, D)
+        return torch.where(mask.bool().unsqueeze(-1), mask_token + positions, self.embed_patches(images))  # (B, N, D)
 
     def forward_masked(self, images: torch.Tensor, mask: torch.Tensor, mask_token: torch.Tensor) -> torch.Tensor:
         """SimMIM-style encoding of all N positions (see `embed_masked`): (B, C, H, W) -> (B, 1 + N, D), CLS first."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lut.masking import keep_ids_to_mask
+from lut.masking import gather_tokens, keep_ids_to_mask
 from lut.models.decoder import MAEDecoder
 from lut.models.encoder import ViTEncoder
 from lut.models.flat_keys import flatten_state_dict_keys
@@ -175,7 +175,7 @@ class PretrainModel(nn.Module):
         masked = keep_ids_to_mask(keep_ids, self.num_patches)  # (VB, N), 1 = masked
         encoded = self.encoder.forward_masked(images, masked, self.mask_token)  # (VB, 1 + N, D)
         patches = encoded[:, 1:, :]
-        visible = torch.gather(patches, 1, keep_ids.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))  # (VB, K, D)
+        visible = gather_tokens(patches, keep_ids)  # (VB, K, D)
         return torch.cat([encoded[:, :1, :], visible], dim=1), self.simmim_head(patches[:batch])
 
     def predict(self, features: torch.Tensor, use_predictor: bool = True) -> torch.Tensor:
@@ -275,5 +275,5 @@ class Teacher(nn.Module):
             return self.head(context), None
         patches = encoded[:, 1:, :]
         batch, count, width = token_ids.shape[0], token_ids.shape[1], patches.shape[-1]
-        tokens = torch.gather(patches, 1, token_ids.unsqueeze(-1).expand(-1, -1, width))  # (B, K, D)
+        tokens = gather_tokens(patches, token_ids)  # (B, K, D)
         return self.head(context), self.head(tokens.reshape(batch * count, width)).reshape(batch, count, -1)

@@ -113,7 +113,7 @@ def pretrain_losses(
     student_views = 1 if settings.views == "single" else len(views)
     # Disjoint visible sets, K = N * (1 - mask_ratio) each.
     keep_ids = [
-        ids.to(view1.device, non_blocking=True)
+        to_device(ids, view1.device)
         for ids in sample_keep_ids(batch, settings.num_patches, settings.mask_ratio, student_views, mask_generator)
     ]  # (B, K) per view
     hidden1 = keep_ids_to_mask(keep_ids[0], settings.num_patches)  # (B, N), 1 = masked in view 1
@@ -135,6 +135,13 @@ def pretrain_losses(
     context = bc_loss(output.prediction1, output.prediction2, target1, target2)
     total = settings.mae_weight * reconstruction + settings.bc_weight * context
     return StepLosses(total, reconstruction, context)
+
+
+def to_device(ids: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Move CPU-drawn masks to `device`; to a GPU through pinned memory, so the copy does not wait for the GPU."""
+    if device.type == "cuda" and ids.device.type == "cpu":
+        return ids.pin_memory().to(device, non_blocking=True)
+    return ids.to(device)
 
 
 def _reconstruction_loss(
@@ -196,7 +203,7 @@ def _teacher_keep_ids(
     if settings.target_mask_ratio == 0:
         return None
     (keep,) = sample_keep_ids(count, settings.num_patches, settings.target_mask_ratio, 1, mask_generator)
-    return keep.to(device, non_blocking=True)
+    return to_device(keep, device)
 
 
 def _tokenwise_loss(output: StudentOutput, targets: tuple[torch.Tensor, torch.Tensor], distance) -> torch.Tensor:
