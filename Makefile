@@ -29,7 +29,7 @@ test: install data
 	$(VENV)/bin/python -m pytest
 
 benchmark: install
-	$(VENV)/bin/python benchmarks/step_benchmark.py --model vit_tiny --img-size 224 --batch-size 32
+	$(VENV)/bin/python benchmarks/step_benchmark.py --size tiny --img-size 224 --batch-size 32
 
 clean:
 	rm -rf $(VENV) runs

@@ -7,15 +7,17 @@
 # prints it as it goes. Every check runs under a time limit; a failed check is marked in the
 # report, the others still run, and the exit status is 1 when any failed.
 #
-#   bash benchmarks/gpu.sh                      # every section but `profile`, `tuned` and `study`, about 7 minutes
+#   bash benchmarks/gpu.sh                      # all but profile, tuned, max-autotune and study: about 7 minutes
 #   bash benchmarks/gpu.sh step augment study   # chosen sections
 #
 # Sections: checks (bf16 step, fused AdamW, activation checkpointing and compile parity, the CUDA
 # tests), pretrain (two 20-step ViT-S runs), memory (ViT-L/16 and ViT-H/14 peak memory), step
 # (ViT-B/16 LUT vs MAE, eager), compiled (the same, compiled), profile (where the ViT-B/16 LUT step's time goes:
 # phases and GPU kernels by kind, eager at batch 128 and compiled at 256, and the attention kernels; about 4
-# minutes), augment (augment_on=device throughput), tuned (batch 256 compiled, and
-# compile_mode=max-autotune-no-cudagraphs, whose compiling took over 4 minutes; up to 13 minutes),
+# minutes), augment (augment_on=device throughput), tuned (ViT-B/16 LUT at batch 256 compiled, then with only the
+# matrix products autotuned, TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1, whose Triton templates can fuse the bias and GELU; up
+# to 9 minutes), max-autotune (compile_mode=max-autotune-no-cudagraphs, whose compiling took over 4 minutes on 16
+# cores; up to 10 minutes, run it alone),
 # study (`lut experiment compare fashion_mnist_gpu`, about 6 minutes; needs Fashion-MNIST: set
 # LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist).
 set -uo pipefail
@@ -173,13 +175,18 @@ if wants profile; then
     check "Attention kernels on the step's shapes, batch 256" 60 "$PYTHON" benchmarks/attention_benchmark.py
 fi
 
+b256=(--size base --batch-size 256 --precision bf16 --steps 10 --rounds 1 --warmup 2 --methods lut --compile)
+quiet_autotune=(env TORCHINDUCTOR_MAX_AUTOTUNE_REPORT_CHOICES_STATS=0)
 if wants tuned; then
-    check "ViT-B/16 step, batch 256, bf16, compiled: LUT/MAE ratio and MFU" 240 \
-        "$PYTHON" benchmarks/step_benchmark.py --size base --batch-size 256 --precision bf16 --steps 10 --rounds 2 \
-        --warmup 3 --compile
+    check "ViT-B/16 LUT step, batch 256, bf16, compiled (default mode)" 150 \
+        "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
+    check "ViT-B/16 LUT step, batch 256, bf16, compiled, matrix products autotuned (Triton templates, fused epilogues)" \
+        360 "${quiet_autotune[@]}" TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1 "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
+fi
+if wants max-autotune; then
     check "ViT-B/16 LUT step, batch 256, bf16, compile_mode=max-autotune-no-cudagraphs" 560 \
-        "$PYTHON" benchmarks/step_benchmark.py --size base --batch-size 256 --precision bf16 --steps 10 --rounds 1 \
-        --warmup 2 --methods lut --compile --compile-mode max-autotune-no-cudagraphs
+        "${quiet_autotune[@]}" "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}" \
+        --compile-mode max-autotune-no-cudagraphs
 fi
 
 if wants augment; then
