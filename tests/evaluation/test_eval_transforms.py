@@ -1,9 +1,14 @@
 import numpy as np
+import pytest
+import torch
 from PIL import Image
+from timm.data import create_transform
 from timm.data.auto_augment import RandAugment
 from timm.data.random_erasing import RandomErasing
 
-from lut.evaluation.transforms import eval_transform, finetune_train_transform, probe_train_transform
+from lut.data.views import EvalTransform
+from lut.errors import UsageError
+from lut.evaluation.transforms import finetune_train_transform, probe_train_transform
 
 
 def test_posterize_at_full_magnitude_works_with_current_pillow():
@@ -17,9 +22,17 @@ def test_posterize_at_full_magnitude_works_with_current_pillow():
 
 
 def test_shapes_and_evaluation_crop():
-    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8))
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 260, 3), dtype=np.uint8))
     assert probe_train_transform(16, 0.08, [0.5] * 3, [0.5] * 3)(image).shape == (3, 16, 16)
-    resize_then_crop = eval_transform(224, 0.875, [0.0] * 3, [1.0] * 3)
-    assert resize_then_crop.transforms[0].size == 256  # MAE: resize 256, center crop 224
-    assert resize_then_crop(image).shape == (3, 224, 224)
-    assert eval_transform(16, 1.0, [0.5] * 3, [0.5] * 3)(image).shape == (3, 16, 16)
+    resize_then_crop = EvalTransform(224, [0.0] * 3, [1.0] * 3, crop_pct=0.875)
+    assert resize_then_crop.view.transforms[0].size == 256  # MAE and DINO: resize 256, center crop 224
+    timm_view = create_transform(224, is_training=False, interpolation="bicubic", crop_pct=0.875, mean=(0.0,) * 3,
+                                 std=(1.0,) * 3)
+    assert torch.equal(resize_then_crop(image), timm_view(image))
+    assert EvalTransform(16, [0.5] * 3, [0.5] * 3)(image).shape == (3, 16, 16)
+
+
+@pytest.mark.parametrize("crop_pct", [0.0, 1.5])
+def test_crop_share_out_of_range_is_refused(crop_pct):
+    with pytest.raises(UsageError, match="crop_pct must be in"):
+        EvalTransform(16, crop_pct=crop_pct)

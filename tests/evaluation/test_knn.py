@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from lut.evaluation.knn import knn_accuracy, knn_class_scores, knn_sweep
+from lut.evaluation.knn import knn_accuracy, knn_class_scores, knn_crop_pct, knn_sweep
 
 
 def test_identical_train_and_test_features_give_100_percent_1nn():
@@ -53,3 +53,8 @@ def test_sweep_matches_single_k_and_does_not_depend_on_chunking():
         assert record["top1"] == pytest.approx(knn_accuracy(train, train_labels, test, test_labels, k=record["k"]))
     assert sweep == knn_sweep(train, train_labels, test, test_labels, ks=(1, 10, 20), chunk_size=1000)
     assert [r["k"] for r in knn_sweep(train, train_labels, test, test_labels, ks=(200, 500, 1000))] == [200, 300]
+
+
+@pytest.mark.parametrize(("img_size", "crop_pct"), [(224, 0.875), (384, 0.875), (223, 1.0), (32, 1.0)])
+def test_evaluation_view_crops_like_dino_at_imagenet_sizes(img_size, crop_pct):
+    assert knn_crop_pct(img_size) == crop_pct

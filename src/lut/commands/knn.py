@@ -21,6 +21,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[10, 20, 100, 200], help="neighbour counts")
     parser.add_argument("--temperature", type=float, default=0.07, help="T of the vote weights")
     parser.add_argument("--img-size", type=int, default=None, help="input side (default: the checkpoint's)")
+    parser.add_argument("--crop-pct", type=float, default=None,
+                        help="center crop's share of the resized side (default: 0.875 = DINO's resize 256 / crop 224 "
+                             "at 224 px and more, 1.0 = the whole image below)")
     parser.add_argument("--batch-size", type=int, default=256, help="images per forward")
     parser.add_argument("--train-samples", type=int, default=0, help="random memory-bank subset (0: all)")
     parser.add_argument("--test-samples", type=int, default=0, help="random test subset (0: all)")
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     settings = KnnSettings(
         checkpoint=args.checkpoint, data=args.data, weights=args.weights, arch=args.arch,
         pools=POOLS if args.pool == "both" else (args.pool,), ks=tuple(args.k), temperature=args.temperature,
-        img_size=args.img_size, batch_size=args.batch_size, train_samples=args.train_samples,
+        img_size=args.img_size, crop_pct=args.crop_pct, batch_size=args.batch_size, train_samples=args.train_samples,
         test_samples=args.test_samples, seed=args.seed, data_root=args.data_root, download=args.download,
         num_workers=args.num_workers, device=args.device, output_dir=args.output,
         cache_dir=None if args.no_cache else args.cache_dir,

@@ -5,6 +5,7 @@ All randomness comes from torch's global RNG (through torchvision transforms or
 seeding torch per sample makes every view reproducible, including after a resume.
 """
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -206,12 +207,15 @@ class SingleViewTransform:
 
 
 class EvalTransform:
-    """Deterministic view for feature extraction: resize the shorter side, center crop, normalise.
+    """Deterministic view for evaluation: resize the shorter side, center crop, normalise.
 
     Args:
         input_size: side of the square output in pixels.
         mean: per-channel normalisation mean.
         std: per-channel normalisation standard deviation.
+        crop_pct: the crop's share of the resized side: the shorter side is resized to
+            floor(input_size / crop_pct) first (0.875: resize 256, center crop 224, as MAE's and
+            DINO's evaluations; 1.0: the whole image).
     """
 
     def __init__(
@@ -219,10 +223,13 @@ class EvalTransform:
         input_size: int,
         mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
         std: Sequence[float] = IMAGENET_DEFAULT_STD,
+        crop_pct: float = 1.0,
     ) -> None:
+        if not 0.0 < crop_pct <= 1.0:
+            raise UsageError(f"crop_pct must be in (0, 1], got {crop_pct}")
         self.view = T.Compose(
             [
-                T.Resize(input_size, interpolation=InterpolationMode.BICUBIC),
+                T.Resize(math.floor(input_size / crop_pct), interpolation=InterpolationMode.BICUBIC),
                 T.CenterCrop(input_size),
                 _to_normalized_tensor(mean, std),
             ]

@@ -71,6 +71,7 @@ def split_features(
     img_size: int,
     mean: Sequence[float],
     std: Sequence[float],
+    crop_pct: float = 1.0,
     samples: tuple[int, int] = (0, 0),
     seed: int = 0,
     cache_dir: str | Path | None = None,
@@ -88,6 +89,7 @@ def split_features(
         img_size: input side in pixels.
         mean: normalisation mean.
         std: normalisation std.
+        crop_pct: share of the resized side kept by the center crop (`EvalTransform`).
         samples: requested (train, test) subset sizes (0: all), part of the cache key.
         seed: subset seed, part of the cache key.
         cache_dir: cache folder; None disables caching.
@@ -98,11 +100,11 @@ def split_features(
     Returns:
         {"train": (features, labels), "test": (features, labels)} with features {"cls", "mean"}.
     """
-    transform = EvalTransform(img_size, mean, std)
+    transform = EvalTransform(img_size, mean, std, crop_pct)
     result = {}
     for (split, dataset), count in zip((("train", splits.train), ("test", splits.test)), samples):
         key = {"weights": weights_digest, "data": data_identity(data), "split": split, "samples": count,
-               "seed": seed, "img_size": img_size, "mean": list(mean), "std": list(std)}
+               "seed": seed, "img_size": img_size, "crop_pct": crop_pct, "mean": list(mean), "std": list(std)}
         result[split] = cached_features(encoder, TransformedDataset(dataset, transform), key, cache_dir, batch_size,
                                         device, num_workers, f"{split} features")
     return result

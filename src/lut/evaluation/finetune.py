@@ -17,11 +17,12 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from timm.optim import param_groups_layer_decay
 from torch import nn
 
+from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.supervised import SupervisedRun, load_inputs
-from lut.evaluation.transforms import eval_transform, finetune_train_transform
+from lut.evaluation.transforms import finetune_train_transform
 from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
 from lut.seeding import seed_everything
@@ -117,7 +118,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         size = inputs.info.architecture.img_size
         train = TransformedDataset(inputs.splits.train, finetune_train_transform(
             size, config.crop_scale_min, config.auto_augment, config.reprob, inputs.mean, inputs.std))
-        test = TransformedDataset(inputs.splits.test, eval_transform(size, config.crop_pct, inputs.mean, inputs.std))
+        test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
         loss_fn, mixup = training_loss(config, num_classes)
         run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, batch_transform=mixup)
         return run.run()

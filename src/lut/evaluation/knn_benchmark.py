@@ -9,7 +9,7 @@ from lut.errors import UsageError
 from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.feature_cache import split_features
 from lut.evaluation.features import POOLS
-from lut.evaluation.knn import knn_sweep
+from lut.evaluation.knn import knn_crop_pct, knn_sweep
 from lut.evaluation.plots import plot_knn_accuracy
 from lut.interchange import load_encoder
 from lut.training.distributed import select_device
@@ -30,6 +30,8 @@ class KnnSettings:
         ks: neighbour counts.
         temperature: T of the vote weights.
         img_size: input side; None keeps the checkpoint's.
+        crop_pct: share of the resized side kept by the center crop; None: `knn_crop_pct` (DINO's
+            resize 256 / crop 224 at 224 px and more, the whole image below).
         batch_size: images per forward.
         train_samples: random memory-bank subset (0: the whole training split).
         test_samples: random test subset (0: the whole test split).
@@ -52,6 +54,7 @@ class KnnSettings:
     ks: tuple[int, ...] = (10, 20, 100, 200)
     temperature: float = 0.07
     img_size: int | None = None
+    crop_pct: float | None = None
     batch_size: int = 256
     train_samples: int = 0
     test_samples: int = 0
@@ -84,8 +87,10 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     mean, std = list(settings.mean or default_mean), list(settings.std or default_std)
     splits = labelled_splits(settings.data, settings.data_root, settings.download, settings.train_samples,
                              settings.test_samples, settings.seed)
+    img_size = info.architecture.img_size
+    crop_pct = settings.crop_pct or knn_crop_pct(img_size)
     features = split_features(
-        encoder, info.digest, splits, settings.data, info.architecture.img_size, mean, std,
+        encoder, info.digest, splits, settings.data, img_size, mean, std, crop_pct,
         (settings.train_samples, settings.test_samples), settings.seed, settings.cache_dir, settings.batch_size,
         device, settings.num_workers,
     )
@@ -98,6 +103,7 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     summary = {
         "settings": asdict(settings),
         "encoder": info.describe(),
+        "crop_pct": crop_pct,
         "weights_digest": info.digest,
         "train_samples": len(train_labels),
         "test_samples": len(test_labels),

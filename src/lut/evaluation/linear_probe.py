@@ -11,13 +11,14 @@ import torch
 from timm.layers import trunc_normal_
 from torch import nn
 
+from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.evaluation.config import LinprobeConfig
 from lut.evaluation.features import POOLS, TransformedDataset, pool_tokens
 from lut.evaluation.lars import create_lars
 from lut.evaluation.logistic_regression import feature_probe
 from lut.evaluation.supervised import SupervisedRun, load_inputs
-from lut.evaluation.transforms import eval_transform, probe_train_transform
+from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
 from lut.seeding import seed_everything
 from lut.training.distributed import init_distributed, shutdown_distributed
@@ -84,7 +85,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         size = inputs.info.architecture.img_size
         train = TransformedDataset(inputs.splits.train,
                                    probe_train_transform(size, config.crop_scale_min, inputs.mean, inputs.std))
-        test = TransformedDataset(inputs.splits.test, eval_transform(size, config.crop_pct, inputs.mean, inputs.std))
+        test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
         optimizer = create_lars(probe.heads, weight_decay=config.weight_decay, momentum=config.momentum,
                                 trust_coefficient=config.trust_coefficient)
         run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(), config, context, peak_lr,

@@ -86,7 +86,7 @@ def feature_probe(config: LinprobeConfig) -> dict[str, Any]:
     inputs.encoder.to(device)
     features = split_features(
         inputs.encoder, inputs.info.digest, inputs.splits, config.data, inputs.info.architecture.img_size,
-        inputs.mean, inputs.std, (config.train_samples, config.test_samples), config.seed,
+        inputs.mean, inputs.std, config.crop_pct, (config.train_samples, config.test_samples), config.seed,
         config.cache_dir or None, config.batch_size, device, config.num_workers,
     )
     (train_features, train_labels), (test_features, test_labels) = features["train"], features["test"]

@@ -10,19 +10,6 @@ from torchvision import transforms as T
 from lut.data.views import random_resized_crop
 
 
-def eval_transform(img_size: int, crop_pct: float, mean: Sequence[float], std: Sequence[float]) -> Callable:
-    """Resize the shorter side to img_size / crop_pct (bicubic), center crop, normalise (MAE's evaluation).
-
-    Args:
-        img_size: output side in pixels.
-        crop_pct: crop fraction (0.875: resize 256, crop 224; 1.0: no margin).
-        mean: normalisation mean.
-        std: normalisation std.
-    """
-    return create_transform(img_size, is_training=False, interpolation="bicubic", crop_pct=crop_pct,
-                            mean=tuple(mean), std=tuple(std))
-
-
 def probe_train_transform(img_size: int, scale_min: float, mean: Sequence[float], std: Sequence[float]) -> Callable:
     """MAE's linear-probing augmentation: RandomResizedCrop (bicubic) + horizontal flip, normalise.
 
