@@ -31,8 +31,8 @@ def test_knn_command(tiny_checkpoint, stripes, tmp_path):
     assert results["crop_pct"] == 1.0  # 16 px images are seen whole
     assert (tmp_path / "knn" / "knn.png").is_file()
     cropped = run_lut("knn", "--checkpoint", str(tiny_checkpoint), "--data", str(stripes), "--k", "1",
-                      "--crop-pct", "0.5", "--output", str(tmp_path / "cropped"), "--cache-dir", str(tmp_path / "cache"),
-                      "--num-workers", "0")
+                      "--crop-pct", "0.5", "--output", str(tmp_path / "cropped"),
+                      "--cache-dir", str(tmp_path / "cache"), "--num-workers", "0")
     assert cropped.returncode == 0, cropped.stderr
     assert json.loads((tmp_path / "cropped" / "results.json").read_text())["crop_pct"] == 0.5
     assert len(list((tmp_path / "cache").glob("features-*.pt"))) == 4  # two splits for each crop

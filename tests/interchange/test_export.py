@@ -107,3 +107,16 @@ def test_export_command(vit_tiny_checkpoint, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}" in result.stdout
     assert load_encoder(out)[1].weights == "teacher"
+
+
+def test_export_of_a_two_encoder_checkpoint_needs_an_explicit_choice(vit_tiny_checkpoint, tmp_path):
+    out = tmp_path / "unchosen.safetensors"
+    result = subprocess.run([sys.executable, "-m", "lut.cli", "export", "--checkpoint", str(vit_tiny_checkpoint),
+                             "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "holds a student and a teacher: choose one with --weights" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    mae_run = tmp_path / "mae_run.pth"  # our MAE runs store an empty teacher: the student is the only encoder
+    payload = torch.load(vit_tiny_checkpoint, weights_only=True)
+    torch.save({**payload, "model_ema": {}}, mae_run)
+    assert load_encoder(mae_run, default_to_student=False)[1].weights == "student"

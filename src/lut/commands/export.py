@@ -14,7 +14,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="export an encoder as timm-loadable safetensors",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write the student's or the teacher's encoder (no decoder or heads) as safetensors that "
-                    "timm.create_model('vit_<size>_patch16_224', global_pool='avg', num_classes=0) loads strictly.",
+                    "timm.create_model('vit_<size>_patch16_224', global_pool='avg', num_classes=0) loads strictly. "
+                    "A pre-training checkpoint holding both needs --weights student or --weights teacher.",
         epilog="With --global-pool avg the final norm is stored as fc_norm: timm then pools before the norm, so\n"
                "model(x) differs from our mean-pooled feature; model.fc_norm(model.forward_features(x)) equals our\n"
                "normalised tokens. With --global-pool token the keys are ours and model(x) is our CLS feature.",
@@ -30,7 +31,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, export, and say what was written."""
-    encoder, info = load_encoder(args.checkpoint, args.weights, args.arch, args.img_size)
+    encoder, info = load_encoder(args.checkpoint, args.weights, args.arch, args.img_size, default_to_student=False)
     print(info.describe())
     for note in info.notes:
         print(f"  note: {note}")

@@ -10,8 +10,8 @@ def add_encoder_options(parser: argparse.ArgumentParser, required: bool = True) 
     parser.add_argument("--checkpoint", required=required, metavar="PATH",
                         help="LUT/MAE/timm .pth, or a safetensors file (e.g. from lut export)")
     parser.add_argument("--weights", choices=("student", "teacher"), default=None,
-                        help="network of a pre-training checkpoint (default: the student; files holding a single "
-                             "encoder need no choice)")
+                        help="network of a pre-training checkpoint (default: the student, but `lut export` needs "
+                             "the choice; files holding a single encoder need none)")
     parser.add_argument("--arch", default=None, metavar="NAME",
                         help="architecture, e.g. vit_base_patch16 (default: inferred from the weights)")
 

@@ -73,7 +73,7 @@ def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch
 
 
 def select_state(
-    payload: dict, layout: str, weights: str | None, metadata: dict[str, str] | None
+    payload: dict, layout: str, weights: str | None, metadata: dict[str, str] | None, default_to_student: bool = True
 ) -> tuple[dict[str, torch.Tensor], str]:
     """The state dict of the requested network and what it is.
 
@@ -82,11 +82,16 @@ def select_state(
         layout: its format (see `detect_format`).
         weights: "student", "teacher" or None (the student, or the file's only encoder).
         metadata: safetensors metadata, if any.
+        default_to_student: whether None may pick the student of a file holding a student and a teacher.
 
     Raises:
-        UsageError: when the file does not hold the requested network.
+        UsageError: when the file does not hold the requested network, or holds two and none was chosen
+            while `default_to_student` is false.
     """
     if layout in ("lut", "lut-official"):
+        if weights is None and not default_to_student and payload.get("model_ema"):
+            raise UsageError("this checkpoint holds a student and a teacher: choose one with --weights student or "
+                             "--weights teacher")
         chosen = weights or "student"
         if chosen == "student":
             return payload["model"], "student"
@@ -106,7 +111,7 @@ def select_state(
 
 
 def encoder_weights(
-    payload: dict, weights: str | None = None, metadata: dict[str, str] | None = None
+    payload: dict, weights: str | None = None, metadata: dict[str, str] | None = None, default_to_student: bool = True
 ) -> EncoderWeights:
     """Reduce a checkpoint of any known layout to the weights of one encoder, with our key names.
 
@@ -118,9 +123,10 @@ def encoder_weights(
         payload: the loaded checkpoint.
         weights: "student", "teacher" or None (the student, or the file's only encoder).
         metadata: safetensors metadata, None for `.pth` files.
+        default_to_student: whether None may pick the student of a file holding a student and a teacher.
     """
     layout = detect_format(payload, metadata)
-    state, chosen = select_state(payload, layout, weights, metadata)
+    state, chosen = select_state(payload, layout, weights, metadata, default_to_student)
     state = strip_prefix(dict(state), "module.")
     ignored = tuple(sorted(key for key in state if key.startswith(NON_ENCODER_PREFIXES)))
     state = {key: value for key, value in state.items() if not key.startswith(NON_ENCODER_PREFIXES)}

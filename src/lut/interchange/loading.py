@@ -94,6 +94,7 @@ def load_encoder(
     weights: str | None = None,
     arch: str | None = None,
     img_size: int | None = None,
+    default_to_student: bool = True,
 ) -> tuple[ViTEncoder, EncoderInfo]:
     """Build a ViT encoder from a checkpoint of any supported layout and load its weights strictly.
 
@@ -104,6 +105,8 @@ def load_encoder(
         arch: architecture name (`vit_base_patch16`, ...); None infers it from the weights.
         img_size: input side in pixels; None keeps the checkpoint's. A different size resamples the
             position table (bicubic, as MAE's fine-tuning does).
+        default_to_student: whether weights=None may pick the student of a file that also holds a
+            teacher (false: such a file needs an explicit choice).
 
     Returns:
         The encoder (CPU, eval mode) and where it came from.
@@ -113,7 +116,7 @@ def load_encoder(
             architecture (naming the missing, unexpected and reshaped keys).
     """
     payload, metadata = read_checkpoint_file(path)
-    loaded = encoder_weights(payload, weights, metadata)
+    loaded = encoder_weights(payload, weights, metadata, default_to_student)
     state = dict(loaded.state)
     if arch is None:
         architecture = infer_architecture(state)
