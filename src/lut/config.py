@@ -108,7 +108,10 @@ class PretrainConfig:
     )
     symmetric_heads: bool = option(False, "student without predictor (projector only, like the teacher)")
     # data
-    data: str = option("fashion-mnist", "folder (class sub-folders or flat) or fashion-mnist, cifar10, cifar100, stl10")
+    data: str = option(
+        "fashion-mnist",
+        "folder (class sub-folders or flat) or fashion-mnist, fashion-mnist-download, cifar10, cifar100, stl10",
+    )
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
     download: bool = option(True, "download torchvision data sets when missing")
     crop: str = option(

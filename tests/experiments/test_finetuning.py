@@ -50,7 +50,7 @@ def test_finetune_study_fine_tunes_each_encoder_once(one_seed_scale, tmp_path, m
     # Each row is its own fine-tuning, started from that encoder, and reports that run's accuracy.
     for row in results["rows"]:
         (run,) = row["runs"]
-        run_dir = root / "finetune" / run["run"]
+        run_dir = root / "finetune" / one_seed_scale.stem / run["run"]
         summary = json.loads((run_dir / "summary.json").read_text())
         assert (run["top1"], run["best_top1"], run["epochs"]) == (
             summary["final"]["top1"], summary["best"]["top1"]["value"], 1)

@@ -1,4 +1,4 @@
-"""State-dict key names: the released MAE/LUT layout (SPEC section 7), written out in full."""
+"""State-dict key names: the released MAE/LUT layout, written out in full."""
 
 import torch
 

@@ -20,7 +20,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                "model(x) differs from our mean-pooled feature; model.fc_norm(model.forward_features(x)) equals our\n"
                "normalised tokens. With --global-pool token the keys are ours and model(x) is our CLS feature.",
     )
-    add_encoder_options(parser)
+    add_encoder_options(parser, weights_help="network of a pre-training checkpoint; required when the file holds "
+                                             "a student and a teacher")
     parser.add_argument("--out", required=True, metavar="FILE", help="the .safetensors file to write")
     parser.add_argument("--global-pool", choices=GLOBAL_POOLS, default="avg", help="timm pooling the file is for")
     parser.add_argument("--img-size", type=int, default=None, help="input side (resamples the position table)")

@@ -16,7 +16,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="timm ViT with global average pooling + fc_norm, layer-wise lr decay, AdamW, RandAugment, "
                     "mixup/cutmix, label smoothing, random erasing, drop path, warm-up + cosine. Runs under "
                     "torchrun for several GPUs; resumes from output_dir/checkpoint-last.pth.",
-        epilog=f"settings (key=default):\n{config_help(FinetuneConfig)}",
+        epilog=f"settings (key=built-in default; the recipe's values replace these):\n{config_help(FinetuneConfig)}",
     )
     add_recipe_options(parser, eval_recipe_names("finetune"), "small")
     parser.set_defaults(handler=run)

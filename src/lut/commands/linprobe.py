@@ -16,7 +16,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Frozen encoder, BatchNorm (no affine) + Linear on the CLS and mean-pooled features, LARS, "
                     "lr = blr * batch / 256, warm-up + cosine, RandomResizedCrop + flip. mode=features instead fits "
                     "a logistic regression on cached features (cheap; not the MAE protocol).",
-        epilog=f"settings (key=default):\n{config_help(LinprobeConfig)}",
+        epilog=f"settings (key=built-in default; the recipe's values replace these):\n{config_help(LinprobeConfig)}",
     )
     add_recipe_options(parser, eval_recipe_names("linprobe"), "small")
     parser.set_defaults(handler=run)

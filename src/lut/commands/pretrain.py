@@ -12,7 +12,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="pre-train a ViT with LUT or MAE",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Pre-train with a recipe (bundled name or YAML path; default: demo) and key=value overrides.",
-        epilog=f"recipes: {', '.join(recipe_names())}\n\nconfig keys (key=default):\n{config_help()}",
+        epilog=f"recipes: {', '.join(recipe_names())}\n\nconfig keys (key=built-in default; the recipe's values, "
+               f"demo's when none is named, replace these):\n{config_help()}",
     )
     parser.add_argument("settings", nargs="*", metavar="[RECIPE] key=value", help="recipe, then overrides")
     parser.set_defaults(handler=run)

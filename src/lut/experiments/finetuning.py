@@ -43,7 +43,10 @@ def random_init_checkpoint(study: Study, seed: int) -> Path:
 
 
 def finetune_run(study: Study, name: str, checkpoint: Path, seed: int) -> dict[str, Any]:
-    """Fine-tune one encoder into ROOT/finetune/NAME (a finished run is reused, an unfinished one resumes).
+    """Fine-tune one encoder into ROOT/finetune/SCALE/NAME (a finished run is reused, an unfinished one resumes).
+
+    The scale's name separates fine-tuning schedules of the same pre-training runs (e.g. a scale
+    file that only changes the fine-tuning epochs).
 
     Returns:
         The run's final and best test accuracy.
@@ -51,7 +54,7 @@ def finetune_run(study: Study, name: str, checkpoint: Path, seed: int) -> dict[s
     Raises:
         UsageError: the folder holds a fine-tuning with other settings.
     """
-    run_dir = study.root / FINETUNE_DIR / name
+    run_dir = study.root / FINETUNE_DIR / study.scale.name / name
     config = finetune_config(study.scale, checkpoint, run_dir, seed)
     claim_run_dir(run_dir, config)
     summary = read_summary(run_dir)

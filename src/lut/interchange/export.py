@@ -2,8 +2,9 @@
 
 What loading an export into timm reproduces (tested to 1e-5):
 
-- `global_pool="avg"` (the default, SPEC 7): our final `norm.*` is renamed `fc_norm.*`, so the file
-  loads strictly into `timm.create_model("vit_base_patch16_224", global_pool="avg", num_classes=0)`.
+- `global_pool="avg"` (the default, as MAE's fine-tuning pools): our final `norm.*` is renamed
+  `fc_norm.*`, so the file loads strictly into
+  `timm.create_model("vit_base_patch16_224", global_pool="avg", num_classes=0)`.
   That model's `forward_features(x)` is the block output *before* the final norm (its `norm` is an
   identity), and `model(x)` is `fc_norm(mean of the patch tokens)`: pool first, then norm. Our encoder
   normalises every token first. The guarantee is per token: `model.fc_norm(model.forward_features(x))`
