@@ -111,6 +111,24 @@ def test_value_outside_the_choices_is_a_usage_error(key, value):
         build_config({key: value})
 
 
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("lr", float("nan"), "nan is not a finite number"), ("blr", float("inf"), "inf is not a finite number"),
+    ("batch_size", 0, "0 must be at least 1"), ("train_samples", -5, "-5 must be at least 0"),
+    ("mask_ratio", 1.0, "1.0 must be below 1.0"), ("mask_ratio", -0.1, "-0.1 must be at least 0.0"),
+    ("teacher_momentum", 1.5, "1.5 must be at most 1.0"), ("bc_temperature", 0.0, "0.0 must be above 0.0"),
+    ("adam_beta2", 1.0, "1.0 must be below 1.0"), ("epochs", 0, "0 must be at least 1"),
+])
+def test_value_outside_its_range_is_a_usage_error(key, value, message):
+    with pytest.raises(UsageError) as error:
+        build_config({key: value})
+    assert str(error.value) == f"config key {key}: {message}"
+
+
+def test_range_limits_themselves_are_accepted():
+    config = build_config({"mask_ratio": 0.0, "teacher_momentum": 1.0, "train_samples": 0, "batch_size": 1})
+    assert (config.mask_ratio, config.teacher_momentum, config.train_samples, config.batch_size) == (0.0, 1.0, 0, 1)
+
+
 def test_unknown_recipe_is_a_usage_error():
     with pytest.raises(UsageError, match="no recipe 'lut_vit_gigantic'.*demo"):
         load_recipe("lut_vit_gigantic")

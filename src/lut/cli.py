@@ -17,15 +17,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A path the user gave that cannot be written or read is bad input; other OS errors (a full disk) are not.
+PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse, letting `key=value` settings come before, between or after the options."""
+    args, unknown = parser.parse_known_args(argv)
+    settings = [item for item in unknown if "=" in item and not item.startswith("-")]
+    if len(settings) < len(unknown) or (settings and not hasattr(args, "settings")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if settings:
+        args.settings = [*args.settings, *settings]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 bad usage or input, 1 anything else)."""
+    """Entry point; returns the exit code (0 ok, 2 bad usage or input, 130 interrupted, 1 anything else)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(build_parser(), argv)
     try:
         return args.handler(args)
     except LutError as error:
         print(f"lut: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        print(f"lut: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, PATH_ERRORS) else 1
     except KeyboardInterrupt:
         print("lut: interrupted; checkpoints written so far are intact: run the same command to resume",
               file=sys.stderr)

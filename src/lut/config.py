@@ -2,6 +2,9 @@
 
 import dataclasses
 import difflib
+import math
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,11 +22,31 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
 
 
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:  # noqa: A002
-    """A config field with its help text (shown by `lut pretrain --help`) and allowed values."""
+def option(
+    default: Any,
+    help: str,  # noqa: A002
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    below: float | None = None,
+    above: float | None = None,
+) -> Any:
+    """A config field with its help text (shown by `lut pretrain --help`) and allowed values.
+
+    Args:
+        default: the built-in value.
+        help: one line for `--help`.
+        choices: the allowed strings, if the field is a choice.
+        minimum: smallest allowed number (inclusive).
+        maximum: largest allowed number (inclusive).
+        below: numbers must be smaller than this.
+        above: numbers must be larger than this.
+    """
+    metadata = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "below": below,
+                "above": above}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help, "choices": choices})
-    return field(default=default, metadata={"help": help, "choices": choices})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -32,13 +55,13 @@ class PretrainConfig:
 
     # model
     model: str = option("lut_vit_base_patch16", "preset: {lut,mae}_vit_{tiny,small,base,large}_patch16, *_huge_patch14")
-    img_size: int = option(224, "input side in pixels")
-    patch_size: int = option(0, "patch side in pixels; 0 keeps the preset's")
-    decoder_embed_dim: int = option(512, "decoder width")
-    decoder_depth: int = option(8, "decoder blocks")
-    decoder_num_heads: int = option(16, "decoder attention heads")
-    head_hidden_dim: int = option(4096, "hidden width of the projector and predictor")
-    head_depth: int = option(2, "Linear layers per head (0: identity)")
+    img_size: int = option(224, "input side in pixels", minimum=1)
+    patch_size: int = option(0, "patch side in pixels; 0 keeps the preset's", minimum=0)
+    decoder_embed_dim: int = option(512, "decoder width", minimum=1)
+    decoder_depth: int = option(8, "decoder blocks", minimum=1)
+    decoder_num_heads: int = option(16, "decoder attention heads", minimum=1)
+    head_hidden_dim: int = option(4096, "hidden width of the projector and predictor", minimum=1)
+    head_depth: int = option(2, "Linear layers per head (0: identity)", minimum=0)
     head_norm: str = option("bn", "norm inside the heads", ("bn", "ln", "none"))
     head_activation: str = option("relu", "activation inside the heads", ("relu", "gelu"))
     # speed and memory
@@ -59,11 +82,11 @@ class PretrainConfig:
         "shards them over the processes (FSDP2, docs/SCALING.md); same results and checkpoints", ("ddp", "fsdp")
     )
     # method
-    mask_ratio: float = option(0.75, "fraction of patches hidden from each student view")
+    mask_ratio: float = option(0.75, "fraction of patches hidden from each student view", minimum=0.0, below=1.0)
     norm_pix_loss: bool = option(True, "regress per-patch standardised pixels")
-    mae_loss_weight: float = option(1.0, "weight of the reconstruction loss")
-    bc_loss_weight: float = option(0.25, "weight alpha of the BC loss (0.25 ViT-B, 1.0 ViT-S)")
-    teacher_momentum: float = option(0.996, "EMA momentum at step 0; rises to 1 on a cosine")
+    mae_loss_weight: float = option(1.0, "weight of the reconstruction loss", minimum=0.0)
+    bc_loss_weight: float = option(0.25, "weight alpha of the BC loss (0.25 ViT-B, 1.0 ViT-S)", minimum=0.0)
+    teacher_momentum: float = option(0.996, "EMA momentum at step 0; rises to 1 on a cosine", minimum=0.0, maximum=1.0)
     mim: str = option(
         "mae",
         "masked image modelling. mae: the encoder sees the visible patches, the MAE decoder reconstructs (MSE); "
@@ -95,9 +118,10 @@ class PretrainConfig:
         "smooth_l1 (beta 1) on the raw, unnormalised vectors",
         ("cosine", "infonce", "smooth_l1"),
     )
-    bc_temperature: float = option(0.2, "InfoNCE temperature (bc_loss=infonce only)")
+    bc_temperature: float = option(0.2, "InfoNCE temperature (bc_loss=infonce only)", above=0.0)
     target_mask_ratio: float = option(
-        0.0, "Table 4e: the teacher sees this fraction masked (own random mask, drawn after the student's); 0: whole"
+        0.0, "Table 4e: the teacher sees this fraction masked (own random mask, drawn after the student's); 0: whole",
+        minimum=0.0, below=1.0,
     )
     views: str = option(
         "cross",
@@ -117,11 +141,11 @@ class PretrainConfig:
     crop: str = option(
         "auto", "simple resized crop or random resized crop; auto: src for LUT, rrc for MAE", ("auto", "src", "rrc")
     )
-    rrc_scale_min: float = option(0.2, "smallest area fraction of random resized crop")
+    rrc_scale_min: float = option(0.2, "smallest area fraction of random resized crop", above=0.0, maximum=1.0)
     mean: list = option(IMAGENET_MEAN, "per-channel normalisation mean")
     std: list = option(IMAGENET_STD, "per-channel normalisation std")
-    train_samples: int = option(0, "train on a fixed random subset of this many images (0: all)")
-    num_workers: int = option(8, "data loader processes per training process")
+    train_samples: int = option(0, "train on a fixed random subset of this many images (0: all)", minimum=0)
+    num_workers: int = option(8, "data loader processes per training process", minimum=0)
     augment_on: str = option(
         "loader",
         "loader: each image's views are augmented in the loader processes (CPU); device: the loader only resizes "
@@ -130,38 +154,42 @@ class PretrainConfig:
         ("loader", "device"),
     )
     canvas_size: int = option(0, "augment_on=device: side of the square uint8 canvas (shorter side resized, "
-                                 "centre-cropped) the crops are taken from; 0: img_size")
+                                 "centre-cropped) the crops are taken from; 0: img_size", minimum=0)
     # optimisation
-    epochs: int = option(1600, "epochs; the lr and momentum schedules span them")
-    warmup_epochs: float = option(40, "linear lr warm-up from 0")
-    batch_size: int = option(64, "images per process per micro-batch")
-    accum_iter: int = option(1, "micro-batches per optimiser step")
-    blr: float = option(1.5e-4, "base learning rate, scaled by the effective batch with lr_rule")
-    lr: float = option(0.0, "absolute learning rate; 0 derives it from blr")
+    epochs: int = option(1600, "epochs; the lr and momentum schedules span them", minimum=1)
+    warmup_epochs: float = option(40, "linear lr warm-up from 0", minimum=0.0)
+    batch_size: int = option(64, "images per process per micro-batch", minimum=1)
+    accum_iter: int = option(1, "micro-batches per optimiser step", minimum=1)
+    blr: float = option(1.5e-4, "base learning rate, scaled by the effective batch with lr_rule", minimum=0.0)
+    lr: float = option(0.0, "absolute learning rate; 0 derives it from blr", minimum=0.0)
     lr_rule: str = option(
         "sqrt", "sqrt: blr*sqrt(batch)/4 (released LUT); linear: blr*batch/256 (MAE)", ("sqrt", "linear")
     )
-    min_lr: float = option(0.0, "learning rate at the end of the cosine")
-    weight_decay: float = option(0.05, "AdamW weight decay on weights with ndim > 1")
-    adam_beta1: float = option(0.9, "AdamW beta1")
-    adam_beta2: float = option(0.95, "AdamW beta2")
-    clip_grad: float = option(0.0, "max gradient norm; 0 disables clipping")
+    min_lr: float = option(0.0, "learning rate at the end of the cosine", minimum=0.0)
+    weight_decay: float = option(0.05, "AdamW weight decay on weights with ndim > 1", minimum=0.0)
+    adam_beta1: float = option(0.9, "AdamW beta1", minimum=0.0, below=1.0)
+    adam_beta2: float = option(0.95, "AdamW beta2", minimum=0.0, below=1.0)
+    clip_grad: float = option(0.0, "max gradient norm; 0 disables clipping", minimum=0.0)
     precision: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16", "fp16"))
     device: str = option("auto", "auto, cpu, cuda")
     seed: int = option(0, "seed of the data order, augmentations, masks and init")
-    max_steps: int = option(0, "stop after this many optimiser steps in total (0: run all epochs)")
+    max_steps: int = option(0, "stop after this many optimiser steps in total (0: run all epochs)", minimum=0)
     # output
     output_dir: str = option("runs/lut", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
-    save_every_steps: int = option(0, "also write checkpoint-last.pth every N optimiser steps (0: per epoch only)")
-    keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)")
-    log_every_steps: int = option(20, "metrics line every N optimiser steps")
-    num_visualize: int = option(8, "images in the final reconstruction figure (0: none)")
-    knn_every_epochs: int = option(0, "k-NN accuracy of the student every N epochs, logged to the metrics (0: off)")
+    save_every_steps: int = option(
+        0, "also write checkpoint-last.pth every N optimiser steps (0: per epoch only)", minimum=0
+    )
+    keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)", minimum=0)
+    log_every_steps: int = option(20, "metrics line every N optimiser steps", minimum=1)
+    num_visualize: int = option(8, "images in the final reconstruction figure (0: none)", minimum=0)
+    knn_every_epochs: int = option(
+        0, "k-NN accuracy of the student every N epochs, logged to the metrics (0: off)", minimum=0
+    )
     final_knn: bool = option(False, "after training, k-NN of student, teacher and raw pixels on the test split")
-    knn_k: int = option(20, "neighbours of the online and final k-NN")
-    knn_train_samples: int = option(0, "training images used as k-NN memory (0: all)")
-    knn_test_samples: int = option(0, "test images used as k-NN queries (0: all)")
+    knn_k: int = option(20, "neighbours of the online and final k-NN", minimum=1)
+    knn_train_samples: int = option(0, "training images used as k-NN memory (0: all)", minimum=0)
+    knn_test_samples: int = option(0, "test images used as k-NN queries (0: all)", minimum=0)
 
     @property
     def method(self) -> str:
@@ -225,6 +253,7 @@ def build_config(values: dict[str, Any], cls: type[Config] = PretrainConfig) -> 
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(fields)}")
         checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
+        _check_range(key, checked[key], fields[key].metadata)
     return cls(**checked)
 
 
@@ -250,11 +279,25 @@ def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -
                 raise ValueError
             item_type = (get_args(kind) or (float,))[0]
             value = [float(v) if item_type is float else v for v in value]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"config key {key}: {value!r} is not a valid {kind.__name__}") from None
     if choices is not None and value not in choices:
         raise UsageError(f"config key {key}: {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _check_range(key: str, value: Any, metadata: Mapping[str, Any]) -> None:
+    """Refuse a number that is not finite or lies outside the field's bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise UsageError(f"config key {key}: {value!r} is not a finite number")
+    bounds = (("minimum", "at least", operator.ge), ("maximum", "at most", operator.le),
+              ("below", "below", operator.lt), ("above", "above", operator.gt))
+    for name, words, holds in bounds:
+        limit = metadata.get(name)
+        if limit is not None and not holds(value, limit):
+            raise UsageError(f"config key {key}: {value!r} must be {words} {limit}")
 
 
 def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:

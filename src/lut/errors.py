@@ -18,4 +18,4 @@ class DataNotFoundError(UsageError):
 
 
 class NonFiniteLossError(LutError):
-    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+    """Training produced a NaN or infinite loss or weights; the last good checkpoint is kept."""

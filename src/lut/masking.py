@@ -8,6 +8,21 @@ def num_visible_patches(num_patches: int, mask_ratio: float) -> int:
     return int(num_patches * (1 - mask_ratio))
 
 
+def checked_visible_patches(num_patches: int, mask_ratio: float, num_views: int) -> int:
+    """K, the visible patches per view, after checking that `num_views` disjoint sets of K fit in N.
+
+    Raises:
+        ValueError: K is 0, or the views would need more than N patches.
+    """
+    keep = num_visible_patches(num_patches, mask_ratio)
+    if keep < 1 or num_views * keep > num_patches:
+        raise ValueError(
+            f"mask_ratio {mask_ratio} leaves {keep} of {num_patches} patches per view; "
+            f"{num_views} disjoint views need 1 <= keep <= N / {num_views}"
+        )
+    return keep
+
+
 def sample_keep_ids(
     batch_size: int, num_patches: int, mask_ratio: float, num_views: int, generator: torch.Generator
 ) -> list[torch.Tensor]:
@@ -26,12 +41,7 @@ def sample_keep_ids(
     Returns:
         `num_views` tensors of shape (B, K), int64, on the generator's device.
     """
-    keep = num_visible_patches(num_patches, mask_ratio)
-    if keep < 1 or num_views * keep > num_patches:
-        raise ValueError(
-            f"mask_ratio {mask_ratio} leaves {keep} of {num_patches} patches per view; "
-            f"{num_views} disjoint views need 1 <= keep <= N / {num_views}"
-        )
+    keep = checked_visible_patches(num_patches, mask_ratio, num_views)
     noise = torch.rand(batch_size, num_patches, generator=generator, device=generator.device)  # (B, N)
     permutation = noise.argsort(dim=1)  # (B, N)
     return [permutation[:, view * keep:(view + 1) * keep] for view in range(num_views)]

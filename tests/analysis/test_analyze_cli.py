@@ -102,3 +102,65 @@ def test_query_outside_the_grid_exits_2(checkpoints, tmp_path):
 def test_mismatched_labels_exit_2(checkpoints, tmp_path):
     assert main(["analyze", "spectrum", "--checkpoint", checkpoints["lut"], "--labels", "a", "b",
                  "--output", str(tmp_path)]) == 2
+
+
+def test_gradcam_refuses_a_pre_training_checkpoint(checkpoints, tmp_path, capsys):
+    assert main(["analyze", "gradcam", "--checkpoint", checkpoints["lut"], "--num-images", "2",
+                 "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a pre-training checkpoint: Grad-CAM needs a classifier" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["finetune", "linprobe"])
+@pytest.mark.parametrize("wanted", ["3", "-1"])
+def test_gradcam_class_outside_the_classifier_exits_2(checkpoints, tmp_path, capsys, kind, wanted):
+    assert main(["analyze", "gradcam", "--checkpoint", checkpoints[kind], "--labels", "model", "--num-images", "2",
+                 "--class", wanted, "--output", str(tmp_path)]) == 2
+    assert f"--class {wanted} is not a class of model: its classifier has 3 classes (0 to 2)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layer", ["12", "-13"])
+def test_attention_maps_layer_outside_the_encoder_exits_2(checkpoints, tmp_path, capsys, layer):
+    assert main(["analyze", "attention-maps", "--checkpoint", checkpoints["lut"], "--labels", "lut", "--layer", layer,
+                 "--output", str(tmp_path)]) == 2
+    assert f"--layer {layer} is not a block of lut: it has 12 (0 to 11, or -12 to -1" in capsys.readouterr().err
+
+
+def test_attention_maps_first_layer(checkpoints, tmp_path):
+    assert main(["analyze", "attention-maps", "--checkpoint", checkpoints["lut"], "--layer", "-12", "--num-images",
+                 "1", "--output", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "attention-maps.json").read_text())["models"][0]["layer"] == 1
+
+
+@pytest.mark.parametrize("ratio", ["1.5", "1.0", "-0.1", "nan"])
+def test_reconstruct_mask_ratio_outside_0_1_exits_2_before_loading_data(checkpoints, tmp_path, capsys, ratio):
+    assert main(["analyze", "reconstruct", "--checkpoint", checkpoints["lut"], "--data", str(tmp_path / "none"),
+                 "--mask-ratio", ratio, "--output", str(tmp_path)]) == 2
+    assert f"--mask-ratio must be in [0, 1), got {float(ratio)}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ratio, visible", [("0.95", 0), ("0.0", 16)])
+def test_reconstruct_mask_ratio_without_visible_or_hidden_patches_exits_2(checkpoints, tmp_path, capsys, ratio,
+                                                                          visible):
+    assert main(["analyze", "reconstruct", "--checkpoint", checkpoints["lut"], "--labels", "lut", "--data",
+                 str(tmp_path / "none"), "--mask-ratio", ratio, "--output", str(tmp_path)]) == 2
+    assert (f"mask ratio {float(ratio)} leaves {visible} of the 16 patches of lut visible; a reconstruction needs at "
+            "least one visible and one hidden patch") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("analysis", ["attention-distance", "spectrum", "attention-maps", "gradcam", "reconstruct"])
+@pytest.mark.parametrize("option, value, message", [
+    ("--num-images", "-1", "--num-images must be 0 (the default set) or more, got -1"),
+    ("--batch-size", "0", "--batch-size must be at least 1, got 0"),
+], ids=["num-images", "batch-size"])
+def test_negative_counts_exit_2(checkpoints, tmp_path, image_folder, capsys, analysis, option, value, message):
+    checkpoint = checkpoints["finetune" if analysis == "gradcam" else "lut"]
+    assert main(["analyze", analysis, "--checkpoint", checkpoint, "--data", str(image_folder), "--split", "train",
+                 option, value, "--output", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_attention_maps_without_queries_exits_2(checkpoints, tmp_path, capsys):
+    assert main(["analyze", "attention-maps", "--checkpoint", checkpoints["lut"], "--num-queries", "0",
+                 "--output", str(tmp_path)]) == 2
+    assert "--num-queries must be at least 1, got 0" in capsys.readouterr().err

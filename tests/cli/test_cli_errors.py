@@ -77,3 +77,23 @@ def test_refused_resume_leaves_the_run_folder_as_it_was(tmp_path, image_folder, 
     assert_usage_error(result, "decoder_depth=1 there, 2 here")
     assert (output / "config.yaml").read_text() == config_before
     assert (output / "metrics.jsonl").read_text() == metrics_before
+
+
+def test_mask_ratio_leaving_no_visible_patch(tmp_path, image_folder):
+    result = pretrain(image_folder, tmp_path / "out", mask_ratio=0.99)  # 16 patches of 4 px at 16 px: 0 visible
+    assert_usage_error(result, "mask_ratio 0.99 leaves 0 of 16 patches per view")
+
+
+def test_output_folder_that_cannot_be_created(tmp_path, image_folder):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = pretrain(image_folder, blocker / "run")
+    assert_usage_error(result, "Not a directory", str(blocker / "run"))
+
+
+@pytest.mark.parametrize(("device", "message"), [
+    ("banana", "device 'banana' is not one of auto, cpu, cuda, cuda:N"),
+    ("meta", "device 'meta' is not one of auto, cpu, cuda, cuda:N"),
+])
+def test_unknown_device(tmp_path, image_folder, device, message):
+    assert_usage_error(pretrain(image_folder, tmp_path / "out", device=device), message)

@@ -5,10 +5,13 @@ or crash after 3 steps with a periodic checkpoint at step 2, and continue to ste
 """
 
 import json
+import re
+import shutil
 
 import pytest
 import torch
 
+from lut.errors import NonFiniteLossError
 from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
 from lut.training.pretrain import PretrainRun, pretrain
 
@@ -109,3 +112,26 @@ def test_resume_none_starts_again_from_scratch_with_fresh_metrics(tiny_config, t
     # The old run's records are gone; step 1 is drawn exactly as before (same seed).
     assert [record["step"] for record in read_metrics(output)] == [1]
     assert read_metrics(output)[0]["loss"] == first_loss
+
+
+def test_non_finite_weights_after_a_finite_loss_are_never_saved(tiny_config, tmp_path, tiny_lut_run, monkeypatch):
+    output = tmp_path / "run"
+    shutil.copytree(tiny_lut_run, output)
+    checkpoint = output / LAST_CHECKPOINT
+    saved_before = checkpoint.read_bytes()
+    original_step = PretrainRun.optimiser_step
+
+    def overflowing_update(self, batches, interval):  # the loss was finite; the update was not
+        values = original_step(self, batches, interval)
+        with torch.no_grad():
+            next(self.student.parameters()).view(-1)[0] = float("inf")
+        return values
+
+    monkeypatch.setattr(PretrainRun, "optimiser_step", overflowing_update)
+    with pytest.raises(NonFiniteLossError) as error:
+        pretrain(tiny_config(output, max_steps=4))  # resumes at step 3 and saves after step 4
+    expected = (rf"model: \S+ became non-finite by step 4 \(not saved\); stopped, the last good checkpoint is "
+                rf"{re.escape(str(checkpoint))}\. Lower the learning rate, set clip_grad, or use precision=fp32\.")
+    assert re.fullmatch(expected, str(error.value)), str(error.value)
+    assert checkpoint.read_bytes() == saved_before
+    assert not (output / f".{LAST_CHECKPOINT}.tmp").exists()

@@ -18,7 +18,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import nn
 
 from lut.errors import UsageError
-from lut.evaluation.features import pool_tokens
+from lut.evaluation.features import POOLS, pool_tokens
 from lut.evaluation.linear_probe import probe_head
 from lut.interchange import infer_architecture, load_encoder
 from lut.interchange.loading import read_checkpoint_file
@@ -63,6 +63,7 @@ class Classifier:
         mean: input normalisation mean.
         std: input normalisation std.
         kind: "finetune" or "linprobe (POOL)".
+        num_classes: logits per image.
     """
 
     model: nn.Module
@@ -72,6 +73,7 @@ class Classifier:
     mean: list[float]
     std: list[float]
     kind: str
+    num_classes: int
 
 
 def source_normalisation(config: dict) -> tuple[list[float], list[float]]:
@@ -92,7 +94,8 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
         pool: head of a linear probe ("cls" or "mean"; default: the first one saved).
 
     Raises:
-        UsageError: other files, or a probe whose source encoder cannot be loaded.
+        UsageError: other files (pre-training checkpoints included), or a probe whose source encoder cannot be
+            loaded.
     """
     payload, _ = read_checkpoint_file(path)
     state, config = payload.get("model"), payload.get("config")
@@ -106,18 +109,23 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
                                   num_classes=state["head.weight"].shape[0], **arguments)
         model.load_state_dict(state)
         return Classifier(model.eval(), model.blocks[-1].norm1, architecture.img_size // architecture.patch_size,
-                          architecture.img_size, mean, std, "finetune")
-    pools = sorted({key.split(".")[0] for key in state})
+                          architecture.img_size, mean, std, "finetune", model.num_classes)
+    pools = [name for name in POOLS if f"{name}.1.weight" in state]
+    if not pools or not config.get("checkpoint"):
+        what = "a pre-training checkpoint" if "mask_ratio" in config else "not a classifier checkpoint"
+        raise UsageError(f"{path} is {what}: Grad-CAM needs a classifier, a `lut finetune` or `lut linprobe` "
+                         "checkpoint")
     pool = pool or pools[0]
     if pool not in pools:
         raise UsageError(f"{path} has probe heads for {', '.join(pools)}, not {pool!r}")
     weights = None if config.get("weights") in (None, "auto") else config["weights"]
     encoder, _ = load_encoder(config["checkpoint"], weights, config.get("arch") or None, config.get("img_size"))
-    head = probe_head(encoder.embed_dim, state[f"{pool}.1.weight"].shape[0])
+    num_classes = state[f"{pool}.1.weight"].shape[0]
+    head = probe_head(encoder.embed_dim, num_classes)
     head.load_state_dict({key[len(pool) + 1:]: value for key, value in state.items() if key.startswith(f"{pool}.")})
     model = ProbeClassifier(encoder, head, pool).eval()
     return Classifier(model, encoder.blocks[-1].norm1, encoder.grid_size, encoder.grid_size * encoder.patch_size,
-                      mean, std, f"linprobe ({pool})")
+                      mean, std, f"linprobe ({pool})", num_classes)
 
 
 def grad_cam(

@@ -24,7 +24,7 @@ from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.analysis.spectrum import CovarianceSpectrum, effective_rank, layer_features
 from lut.errors import UsageError
 from lut.losses.mae import patchify
-from lut.masking import keep_ids_to_mask, sample_keep_ids
+from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,10 @@ def attention_maps_report(models: list[LabelledEncoder], source: ImageSource, qu
     """Attention of query patches in one block (default: the last), per head and head mean (Fig. 1)."""
     rows, records, names, pixels = [], [], [], None
     for model in models:
+        depth = len(model.encoder.blocks)
+        if not -depth <= layer < depth:
+            raise UsageError(f"--layer {layer} is not a block of {model.label}: it has {depth} (0 to {depth - 1}, "
+                             f"or -{depth} to -1 from the last)")
         images, names = model_images(model, source)
         grid = model.encoder.grid_size
         chosen = queries or random_queries(num_queries, grid, seed)
@@ -170,6 +174,10 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
     maps, captions, records, names, pixels = {}, {}, [], [], None
     for path, label in zip(paths, checkpoint_labels(paths, labels)):
         classifier = load_classifier(path, pool)
+        outside = [index for index in classes or [] if not 0 <= index < classifier.num_classes]
+        if outside:
+            raise UsageError(f"--class {outside[0]} is not a class of {label}: its classifier has "
+                             f"{classifier.num_classes} classes (0 to {classifier.num_classes - 1})")
         images, names = source.load(classifier.img_size, classifier.mean, classifier.std)
         if classes is not None and len(classes) not in (1, images.shape[0]):
             raise UsageError(f"--class takes 1 or {images.shape[0]} values, got {len(classes)}")
@@ -190,11 +198,17 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
 def reconstruct_report(paths: list[str], labels: list[str] | None, source: ImageSource, mask_ratio: float | None,
                        seed: int, output: Path) -> dict:
     """Masked input, reconstruction and original of each pre-training checkpoint, one PNG per checkpoint."""
+    if mask_ratio is not None and not 0 <= mask_ratio < 1:
+        raise UsageError(f"--mask-ratio must be in [0, 1), got {mask_ratio}")
     records, names = [], []
     for path, label in zip(paths, checkpoint_labels(paths, labels)):
         model, config = load_pretrain_model(path)
-        images, names = source.load(config["img_size"], config["mean"], config["std"])
         ratio = config["mask_ratio"] if mask_ratio is None else mask_ratio
+        visible = num_visible_patches(model.num_patches, ratio)
+        if not 0 < visible < model.num_patches:
+            raise UsageError(f"mask ratio {ratio} leaves {visible} of the {model.num_patches} patches of {label} "
+                             "visible; a reconstruction needs at least one visible and one hidden patch")
+        images, names = source.load(config["img_size"], config["mean"], config["std"])
         generator = torch.Generator().manual_seed(seed)
         (keep_ids,) = sample_keep_ids(images.shape[0], model.num_patches, ratio, 1, generator)
         results = reconstruct(model, images, keep_ids, config["norm_pix_loss"])

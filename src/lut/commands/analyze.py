@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from lut.analysis.distance import UNITS
 from lut.analysis.images import SKIMAGE, SKIMAGE_PHOTOS
 from lut.analysis.spectrum import POOLS
+from lut.errors import UsageError
 
 if TYPE_CHECKING:
     from lut.analysis.models import LabelledEncoder
@@ -77,9 +78,17 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def image_source(args: argparse.Namespace, num_images: int | None = None) -> "ImageSource":
-    """The `ImageSource` of the parsed options."""
+    """The `ImageSource` of the parsed options.
+
+    Raises:
+        UsageError: a negative `--num-images` or a `--batch-size` below 1.
+    """
     from lut.analysis.reports import ImageSource
 
+    if args.num_images < 0:
+        raise UsageError(f"--num-images must be 0 (the default set) or more, got {args.num_images}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     count = args.num_images or (num_images or 0)
     return ImageSource(args.data, count, args.split, args.data_root, args.batch_size)
 
@@ -128,6 +137,8 @@ def run_attention_maps(args: argparse.Namespace) -> int:
     """Attention maps of the chosen or random query patches."""
     from lut.analysis.reports import attention_maps_report
 
+    if not args.query and args.num_queries < 1:
+        raise UsageError(f"--num-queries must be at least 1, got {args.num_queries}")
     queries = [tuple(query) for query in args.query or []]
     attention_maps_report(encoders(args), image_source(args, 2), queries, args.num_queries, args.layer, args.seed,
                           output_folder(args))

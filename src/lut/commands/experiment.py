@@ -7,7 +7,7 @@ from pathlib import Path
 from lut.config import parse_overrides
 from lut.errors import UsageError
 from lut.experiments.scale import load_scale, scale_names
-from lut.experiments.tables import plot_results, results_table, update_markdown
+from lut.experiments.tables import check_results, plot_results, results_table, update_markdown
 
 STUDIES = ("compare", "ablations", "finetune")
 
@@ -27,7 +27,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     for study in STUDIES:
         sub = studies.add_parser(study, help=f"run the {study} study")
         sub.add_argument("scale", help=f"bundled scale ({', '.join(scale_names())}) or a YAML path")
-        sub.add_argument("overrides", nargs="*", metavar="key=value", help="pre-training overrides for every run")
+        sub.add_argument("overrides", nargs="*", default=[], metavar="key=value",
+                         help="pre-training overrides for every run (optional)")
         sub.add_argument("--root", default=None, help="folder of the runs (default: runs/experiments/SCALE)")
         sub.add_argument("--jobs", type=int, default=None, help="pre-trainings at once (default: the scale's)")
         sub.add_argument("--results", default=None, help="results JSON (default: ROOT/STUDY.json); a PNG goes next "
@@ -66,8 +67,7 @@ def run_table(args: argparse.Namespace) -> int:
         results = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise UsageError(f"cannot read results {path}: {error}") from error
-    if not isinstance(results, dict) or "study" not in results:
-        raise UsageError(f"{path} is not a results file of `lut experiment`")
+    check_results(results, path)
     publish(results, path, args.markdown)
     return 0
 

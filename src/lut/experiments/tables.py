@@ -14,6 +14,52 @@ from lut.errors import UsageError  # noqa: E402
 
 METRICS = (("knn_top1", "k-NN top-1"), ("probe_top1", "linear probe top-1"))
 FINETUNE_METRICS = (("top1", "fine-tuned top-1, last epoch"), ("best_top1", "fine-tuned top-1, best epoch"))
+RESULT_KEYS = {
+    "compare": ("description", "environment", "evaluation", "rows", "seeds", "time_ratio", "same_time_epochs"),
+    "ablations": ("description", "environment", "evaluation", "rows", "seeds"),
+    "finetune": ("description", "environment", "rows", "seeds", "finetune_recipe", "finetune"),
+}
+"""Keys of each study's results that its table and figure read; `NESTED_KEYS` and `ROW_KEYS` go one level down."""
+NESTED_KEYS = {
+    "environment": ("device", "torch", "date"),
+    "evaluation": ("k",),
+    "finetune": ("epochs", "train_samples"),
+}
+ROW_KEYS = {
+    "compare": ("encoder", "runs"),
+    "ablations": ("table", "title", "method", "key", "value", "default", "runs"),
+    "finetune": ("encoder", "runs"),
+}
+
+
+def _missing(value: Any, keys: tuple[str, ...], prefix: str) -> list[str]:
+    """The `keys` that `value` lacks (all of them when it is not a dict), each named `prefix + key`."""
+    return [prefix + key for key in keys if not isinstance(value, dict) or key not in value]
+
+
+def check_results(results: Any, path: Path) -> None:
+    """Refuse what is not a study's results, or lacks a key that its table or figure reads.
+
+    Raises:
+        UsageError: naming `path` and the missing keys.
+    """
+    if not isinstance(results, dict) or "study" not in results:
+        raise UsageError(f"{path} is not a results file of `lut experiment`")
+    study = results["study"]
+    if not isinstance(study, str) or study not in RESULT_KEYS:
+        raise UsageError(f"{path} holds results of an unknown study {study!r} (known: {', '.join(RESULT_KEYS)})")
+    missing = _missing(results, RESULT_KEYS[study], "")
+    for part, keys in NESTED_KEYS.items():
+        if part in RESULT_KEYS[study] and part not in missing:
+            missing += _missing(results[part], keys, f"{part}.")
+    rows = results.get("rows", [])
+    if not isinstance(rows, list):
+        missing.append("rows (not a list)")
+    else:
+        for index, row in enumerate(rows):
+            missing += _missing(row, ROW_KEYS[study], f"rows[{index}].")
+    if missing:
+        raise UsageError(f"{path} is not a complete {study} results file; missing or malformed: {', '.join(missing)}")
 
 
 def mean_std(values: list[float]) -> str:

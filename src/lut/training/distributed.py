@@ -2,9 +2,12 @@
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from lut.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,27 @@ class DistributedContext:
 
 
 def select_device(name: str, local_rank: int = 0) -> torch.device:
-    """"auto" picks this process's GPU when there is one, otherwise the CPU."""
+    """"auto" picks this process's GPU when there is one, otherwise the CPU.
+
+    Raises:
+        UsageError: a name torch does not know, or a GPU this machine does not have.
+    """
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        return torch.device("cuda", local_rank)
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {name!r}: no CUDA GPU is visible to torch on this machine; use device=cpu")
+        index = local_rank if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise UsageError(f"device {name!r}: GPU {index} does not exist ({torch.cuda.device_count()} visible)")
+        return torch.device("cuda", index)
+    if device.type != "cpu":
+        raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, cuda:N")
+    return device
 
 
 def init_distributed(device_name: str = "auto") -> DistributedContext:
@@ -68,6 +86,15 @@ def average_batchnorm_statistics(module: torch.nn.Module, context: DistributedCo
             for buffer in (layer.running_mean, layer.running_var):
                 dist.all_reduce(buffer)
                 buffer.div_(context.world_size)
+
+
+def broadcast_from_main(value: Any, context: DistributedContext) -> Any:
+    """The main process's `value` on every process (a picklable object; no-op in a single process)."""
+    if not context.is_distributed:
+        return value
+    shared = [value]
+    dist.broadcast_object_list(shared, src=0)
+    return shared[0]
 
 
 def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.Tensor:

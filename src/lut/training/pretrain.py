@@ -23,12 +23,14 @@ from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subs
 from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
 from lut.errors import NonFiniteLossError, UsageError
+from lut.masking import checked_visible_patches
 from lut.models import PretrainModel, Teacher, create_model
 from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
     check_same_architecture,
+    first_non_finite,
     load_checkpoint,
     load_weights,
 )
@@ -37,6 +39,7 @@ from lut.training.distributed import (
     DistributedContext,
     all_reduce_mean,
     average_batchnorm_statistics,
+    broadcast_from_main,
     init_distributed,
     shutdown_distributed,
 )
@@ -197,6 +200,11 @@ class PretrainRun:
             target_mask_ratio=config.target_mask_ratio, views=config.views, symmetric_heads=config.symmetric_heads,
             mim=config.mim,
         )
+        student_views = 2 if config.method == "lut" and config.views == "cross" else 1
+        try:
+            checked_visible_patches(self.student.num_patches, config.mask_ratio, student_views)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         self.mask_generator = torch.Generator()
         self.augmenter = batch_augmenter(config)
         self.augment_generator = torch.Generator()
@@ -233,6 +241,11 @@ class PretrainRun:
     def save_checkpoint(self) -> None:
         """Write `checkpoint-last.pth` (and a kept copy at chosen epochs): all processes gather, the main one writes."""
         payload = self.checkpoint_payload()
+        # A finite loss can still come with a non-finite update (e.g. an overflowing gradient): never save it.
+        damaged = first_non_finite({"model": payload["model"], "model_ema": payload["model_ema"] or {}})
+        damaged = broadcast_from_main(damaged if self.context.is_main else None, self.context)
+        if damaged is not None:
+            self.stop_non_finite(f"{damaged} became non-finite by step {self.step} (not saved)")
         if not self.context.is_main:
             return
         self.last_checkpoint = self.output_dir / LAST_CHECKPOINT
@@ -395,7 +408,9 @@ class PretrainRun:
                 bc = losses.bc if losses.bc is not None else torch.zeros_like(losses.mae)
                 loss_value, mae_value, bc_value = torch.stack([losses.total, losses.mae, bc]).tolist()
                 if not math.isfinite(loss_value):
-                    self.raise_non_finite(loss_value)
+                    self.stop_non_finite(
+                        f"loss became {loss_value} at step {self.step} (epoch {self.step // self.steps_per_epoch})"
+                    )
                 self.scaler.scale(losses.total / config.accum_iter).backward()
             interval["loss"] += loss_value
             interval["mae_loss"] += mae_value
@@ -421,13 +436,11 @@ class PretrainRun:
         self.step += 1
         return {"lr": lr, "momentum": momentum, "grad_norm": grad_norm}
 
-    def raise_non_finite(self, value: float) -> None:
-        """Stop without touching the checkpoints, saying which one to go back to."""
+    def stop_non_finite(self, what: str) -> None:
+        """Stop without touching the checkpoints, saying what went wrong and which checkpoint to go back to."""
         kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint yet"
-        raise NonFiniteLossError(
-            f"loss became {value} at step {self.step} (epoch {self.step // self.steps_per_epoch}); stopped, "
-            f"{kept}. Lower the learning rate, set clip_grad, or use precision=fp32."
-        )
+        raise NonFiniteLossError(f"{what}; stopped, {kept}. Lower the learning rate, set clip_grad, or use "
+                                 "precision=fp32.")
 
     def log_interval(self, run_log: RunLog, progress: tqdm, interval: dict, step_values: dict) -> None:
         """Average the interval's losses over micro-batches and ranks, write them, reset the interval."""

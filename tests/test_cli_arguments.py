@@ -1,0 +1,39 @@
+"""Command-line parsing shared by every sub-command: `key=value` settings may follow the options."""
+
+import pytest
+import torch
+
+from lut.cli import build_parser, parse_arguments
+from lut.errors import UsageError
+from lut.training.distributed import select_device
+
+
+def test_settings_before_between_and_after_options():
+    arguments = ["finetune", "img_size=32", "--checkpoint", "c.pth", "epochs=1", "--output", "out", "mixup=0"]
+    args = parse_arguments(build_parser(), arguments)
+    assert (args.checkpoint, args.output) == ("c.pth", "out")
+    assert args.settings == ["img_size=32", "epochs=1", "mixup=0"]
+
+
+@pytest.mark.parametrize("arguments", [
+    ["finetune", "--checkpoint", "c.pth", "--bogus"],
+    ["knn", "--checkpoint", "c.pth", "--data", "d", "epochs=1"],  # knn takes flags only
+])
+def test_unknown_arguments_are_a_usage_error(arguments, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_arguments(build_parser(), arguments)
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_select_device():
+    assert select_device("cpu") == torch.device("cpu")
+    assert select_device("auto") == torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    with pytest.raises(UsageError, match="not one of auto, cpu, cuda, cuda:N"):
+        select_device("banana")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_on_a_machine_without_gpu_is_a_usage_error():
+    with pytest.raises(UsageError, match="no CUDA GPU is visible"):
+        select_device("cuda")
