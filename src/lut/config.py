@@ -4,7 +4,6 @@ import dataclasses
 import difflib
 import math
 import operator
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -239,7 +238,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def build_config(values: dict[str, Any], cls: type[Config] = PretrainConfig) -> Config:
-    """Check names, types and choices of `values` and build a `cls` (any config dataclass).
+    """Check names, types, choices and ranges of `values` and build a `cls` (any config dataclass).
 
     Raises:
         UsageError: naming the unknown key (with the closest valid ones) or the bad value.
@@ -253,8 +252,9 @@ def build_config(values: dict[str, Any], cls: type[Config] = PretrainConfig) -> 
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(fields)}")
         checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
-        _check_range(key, checked[key], fields[key].metadata)
-    return cls(**checked)
+    config = cls(**checked)
+    check_config_ranges(config)
+    return config
 
 
 def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -> Any:
@@ -286,18 +286,40 @@ def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -
     return value
 
 
-def _check_range(key: str, value: Any, metadata: Mapping[str, Any]) -> None:
-    """Refuse a number that is not finite or lies outside the field's bounds."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
+BOUNDS = (("minimum", "at least", operator.ge), ("maximum", "at most", operator.le), ("below", "below", operator.lt),
+          ("above", "above", operator.gt))
+
+
+def check_range(name: str, value: float, **bounds: float | None) -> None:
+    """Refuse a number that is not finite or breaks one of `bounds` (minimum, maximum, below, above).
+
+    Args:
+        name: how the message names the setting (a config key, a command-line flag).
+        value: the number.
+        **bounds: any of minimum and maximum (inclusive), below and above (exclusive); None: no bound.
+
+    Raises:
+        UsageError: "NAME: VALUE must be at least 0", or "... is not a finite number".
+    """
     if not math.isfinite(value):
-        raise UsageError(f"config key {key}: {value!r} is not a finite number")
-    bounds = (("minimum", "at least", operator.ge), ("maximum", "at most", operator.le),
-              ("below", "below", operator.lt), ("above", "above", operator.gt))
-    for name, words, holds in bounds:
-        limit = metadata.get(name)
+        raise UsageError(f"{name}: {value!r} is not a finite number")
+    for bound, words, holds in BOUNDS:
+        limit = bounds.get(bound)
         if limit is not None and not holds(value, limit):
-            raise UsageError(f"config key {key}: {value!r} must be {words} {limit}")
+            raise UsageError(f"{name}: {value!r} must be {words} {limit}")
+
+
+def check_config_ranges(config: Any) -> None:
+    """Check every number of a config dataclass against its field's bounds (see `option`).
+
+    Raises:
+        UsageError: naming the first key out of range or not finite.
+    """
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            check_range(f"config key {item.name}", value,
+                        **{bound: item.metadata.get(bound) for bound, _, _ in BOUNDS})
 
 
 def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:

@@ -1,7 +1,6 @@
 """`lut pretrain` on messy image folders and on a diverging run."""
 
 import hashlib
-import math
 import re
 import shutil
 
@@ -10,7 +9,7 @@ import torch
 from helpers import as_overrides, run_lut, tiny_values, write_random_images
 from PIL import Image
 
-from lut.training.checkpoint import LAST_CHECKPOINT, first_non_finite, load_checkpoint
+from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
 
 
 def messy_folder(root):
@@ -60,10 +59,3 @@ def test_non_finite_loss_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_f
     assert payload["step"] == 3
     assert all(torch.isfinite(value).all() for value in payload["model"].values() if value.is_floating_point())
     assert not (output / f".{LAST_CHECKPOINT}.tmp").exists()
-
-
-def test_first_non_finite_names_the_state_and_key():
-    finite = {"w": torch.ones(2), "step": torch.tensor(3)}
-    assert first_non_finite({"model": finite, "model_ema": finite}) is None
-    assert first_non_finite({"model": finite, "model_ema": {"w": torch.ones(2), "b": torch.tensor([0.0, -math.inf])}}) \
-        == "model_ema: b"

@@ -1,3 +1,4 @@
+
 import pytest
 
 from lut.config import build_config
@@ -5,6 +6,7 @@ from lut.errors import UsageError
 from lut.evaluation.config import (
     FinetuneConfig,
     LinprobeConfig,
+    check_eval_config,
     eval_recipe_names,
     resolve_eval_config,
 )
@@ -38,3 +40,36 @@ def test_overrides_and_their_errors(tmp_path):
     recipe = tmp_path / "mine.yaml"
     recipe.write_text("epochs: 7\n")
     assert resolve_eval_config(FinetuneConfig, "finetune", str(recipe), {}).epochs == 7
+
+
+def test_every_default_is_in_range():
+    check_eval_config(FinetuneConfig())
+    check_eval_config(LinprobeConfig())
+
+
+def test_a_config_built_in_python_is_checked_too():
+    with pytest.raises(UsageError, match="config key mixup: -1.0 must be at least 0.0"):
+        check_eval_config(FinetuneConfig(mixup=-1.0))
+
+
+@pytest.mark.parametrize(
+    ("config", "values", "message"),
+    [
+        (LinprobeConfig, {"accum_iter": 0}, "config key accum_iter: 0 must be at least 1"),
+        (LinprobeConfig, {"momentum": 1.0}, "config key momentum: 1.0 must be below 1.0"),
+        (LinprobeConfig, {"logistic_iterations": 0}, "config key logistic_iterations: 0 must be at least 1"),
+        (FinetuneConfig, {"layer_decay": 0}, "config key layer_decay: 0.0 must be above 0.0"),
+        (FinetuneConfig, {"crop_pct": 1.5}, "config key crop_pct: 1.5 must be at most 1.0"),
+        (FinetuneConfig, {"auto_augment": "rand-q9"}, "config key auto_augment: 'rand-q9' is not a timm augmentation"),
+    ],
+)
+def test_out_of_range_settings_are_refused_when_resolved(config, values, message):
+    kind = "finetune" if config is FinetuneConfig else "linprobe"
+    with pytest.raises(UsageError) as error:
+        resolve_eval_config(config, kind, "small", values)
+    assert str(error.value).startswith(message)
+
+
+def test_valid_augmentation_policies_pass():
+    for policy in ("", "rand-m9-mstd0.5-inc1", "augmix-m5", "v0"):
+        check_eval_config(FinetuneConfig(auto_augment=policy))

@@ -1,8 +1,11 @@
 """Exports load strictly into timm and give the features the export module documents, to 1e-5."""
 
 import json
+import os
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import timm
@@ -10,6 +13,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+import lut.interchange.export
 from lut.errors import UsageError
 from lut.interchange import export_encoder, load_encoder
 from lut.models.encoder import ViTEncoder
@@ -120,3 +124,60 @@ def test_export_of_a_two_encoder_checkpoint_needs_an_explicit_choice(vit_tiny_ch
     payload = torch.load(vit_tiny_checkpoint, weights_only=True)
     torch.save({**payload, "model_ema": {}}, mae_run)
     assert load_encoder(mae_run, default_to_student=False)[1].weights == "student"
+
+
+def run_export(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lut.cli", "export", *arguments], capture_output=True, text=True)
+
+
+def test_export_files_get_the_umask_s_permissions(vit_tiny_checkpoint, tmp_path):
+    encoder, info = load_encoder(vit_tiny_checkpoint, "teacher")
+    previous = os.umask(0o027)
+    try:
+        export_encoder(encoder, info, tmp_path / "teacher.safetensors", hf_folder=tmp_path / "hf")
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "teacher.safetensors", tmp_path / "hf" / "model.safetensors"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+
+
+def test_folder_as_out_is_refused_before_anything_is_written(vit_tiny_checkpoint, tmp_path):
+    (tmp_path / "ex").mkdir()
+    result = run_export("--checkpoint", str(vit_tiny_checkpoint), "--weights", "student", "--out",
+                        str(tmp_path / "ex"))
+    assert result.returncode == 2
+    assert result.stderr == f"lut: error: --out {tmp_path / 'ex'} is a folder; give the file to write\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoint.pth", "ex"]
+
+
+@pytest.mark.parametrize("out", [
+    "checkpoint.pth/x.safetensors",
+    pytest.param("/proc/x.safetensors", marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc")),
+])
+def test_unwritable_out_is_refused(vit_tiny_checkpoint, tmp_path, out):
+    target = tmp_path / out
+    result = run_export("--checkpoint", str(vit_tiny_checkpoint), "--weights", "student", "--out", str(target))
+    assert result.returncode == 2
+    assert result.stderr.startswith("lut: error: cannot write ") and str(target) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_file_as_hf_folder_is_refused(vit_tiny_checkpoint, tmp_path):
+    result = run_export("--checkpoint", str(vit_tiny_checkpoint), "--weights", "student", "--out",
+                        str(tmp_path / "x.safetensors"), "--hf-folder", str(vit_tiny_checkpoint))
+    assert result.returncode == 2
+    assert f"--hf-folder {vit_tiny_checkpoint} is a file" in result.stderr
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_failed_write_leaves_no_temporary_file(vit_tiny_checkpoint, tmp_path, monkeypatch):
+    encoder, info = load_encoder(vit_tiny_checkpoint, "teacher")
+
+    def write_half_then_fail(state, filename, metadata):
+        Path(filename).write_bytes(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lut.interchange.export, "save_file", write_half_then_fail)
+    with pytest.raises(UsageError, match="cannot write .*teacher.safetensors: .*No space left on device"):
+        export_encoder(encoder, info, tmp_path / "teacher.safetensors")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoint.pth"]

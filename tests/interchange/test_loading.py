@@ -104,9 +104,34 @@ def test_new_input_size_resamples_the_position_table(lut_checkpoint, student):
         load_encoder(lut_checkpoint, img_size=30)
 
 
+@pytest.mark.parametrize("img_size", [0, -16])
+def test_non_positive_input_size_is_refused(lut_checkpoint, img_size):
+    with pytest.raises(UsageError, match=f"img_size must be positive, got {img_size}"):
+        load_encoder(lut_checkpoint, img_size=img_size)
+
+
+@pytest.mark.parametrize("bad_value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_naming_the_first_bad_tensor(tmp_path, student, bad_value):
+    state = student.state_dict()
+    for key in ("blocks.0.attn.qkv.weight", "blocks.1.mlp.fc1.bias"):
+        state[key] = state[key].clone()
+        state[key][0] = bad_value
+    path = tmp_path / "diverged.pth"
+    torch.save({"model": state, "model_ema": {}, "lut_version": "0.1.0"}, path)
+    with pytest.raises(UsageError) as error:
+        load_encoder(path)
+    assert str(error.value) == (f"the student weights in {path} hold non-finite values in blocks.0.attn.qkv.weight: "
+                                "the run that wrote them diverged")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"not a checkpoint", "cannot read checkpoint"), (None, "does not exist")],
+    [
+        (b"not a checkpoint", "cannot read checkpoint .*bad.pth: it is not a PyTorch checkpoint or safetensors file"),
+        (b"epoch,top1\n1,50.0\n", "it is not a PyTorch checkpoint or safetensors file"),
+        (b"", "it is not a PyTorch checkpoint or safetensors file"),
+        (None, "does not exist"),
+    ],
 )
 def test_unreadable_files(tmp_path, content, message):
     path = tmp_path / "bad.pth"
@@ -114,6 +139,21 @@ def test_unreadable_files(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(UsageError, match=message):
         load_encoder(path)
+
+
+def test_damaged_pytorch_file_keeps_the_reader_s_reason(tmp_path):
+    path = tmp_path / "truncated.pth"
+    path.write_bytes(b"PK\x03\x04 truncated zip")
+    with pytest.raises(UsageError) as error:
+        load_encoder(path)
+    assert "not a PyTorch checkpoint" not in str(error.value)
+
+
+def test_safetensors_file_with_another_suffix_is_read_as_such(tmp_path, student):
+    path = tmp_path / "weights.pth"
+    save_file(student.state_dict(), str(path))
+    encoder, info = load_encoder(path)
+    assert info.format == "timm" and same_weights(encoder, student)
 
 
 def test_bad_safetensors_and_unknown_layout(tmp_path):

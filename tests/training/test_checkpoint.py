@@ -1,5 +1,6 @@
 """Checkpoint files: atomic writes, safe loading, readable mismatch messages."""
 
+import math
 import zipfile
 
 import pytest
@@ -9,7 +10,14 @@ from helpers import TINY_MODEL
 import lut
 from lut.errors import UsageError
 from lut.training import checkpoint as checkpoint_module
-from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, describe_mismatch, load_checkpoint, load_weights
+from lut.training.checkpoint import (
+    LAST_CHECKPOINT,
+    atomic_save,
+    describe_mismatch,
+    first_non_finite,
+    load_checkpoint,
+    load_weights,
+)
 
 TINY_KWARGS = {k: v for k, v in TINY_MODEL.items() if k != "model"}
 CHECKPOINT_KEYS = {"model", "model_ema", "optimizer", "scaler", "step", "epoch", "step_in_epoch", "effective_batch",
@@ -146,3 +154,9 @@ def test_load_weights_raises_a_usage_error_naming_the_source():
     model = lut.create_model("mae_vit_tiny_patch16", **TINY_KWARGS)
     with pytest.raises(UsageError, match="weights in x.pth does not fit this model .missing: cls_token"):
         load_weights(model, {k: v for k, v in model.state_dict().items() if k != "cls_token"}, "weights in x.pth")
+
+
+def test_first_non_finite_names_the_first_bad_key():
+    finite = {"w": torch.ones(2), "step": torch.tensor(3), "note": "text"}
+    assert first_non_finite(finite) is None
+    assert first_non_finite({**finite, "b": torch.tensor([0.0, -math.inf]), "c": torch.tensor([math.nan])}) == "b"

@@ -1,10 +1,11 @@
 """`lut export --checkpoint C --out F.safetensors`: encoder-only weights for timm."""
 
 import argparse
+from pathlib import Path
 
 from lut.commands.options import add_encoder_options
 from lut.interchange import export_encoder, load_encoder
-from lut.interchange.export import GLOBAL_POOLS
+from lut.interchange.export import GLOBAL_POOLS, check_export_paths
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -31,11 +32,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load, export, and say what was written."""
+    """Check where the files go, load, export, and say what was written."""
+    hf_folder = None if args.hf_folder is None else Path(args.hf_folder).expanduser()
+    check_export_paths(Path(args.out).expanduser(), hf_folder)
     encoder, info = load_encoder(args.checkpoint, args.weights, args.arch, args.img_size, default_to_student=False)
     print(info.describe())
     for note in info.notes:
         print(f"  note: {note}")
-    for path in export_encoder(encoder, info, args.out, args.global_pool, args.hf_folder):
+    for path in export_encoder(encoder, info, args.out, args.global_pool, hf_folder):
         print(f"wrote {path}")
     return 0

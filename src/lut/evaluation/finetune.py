@@ -120,7 +120,8 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
             size, config.crop_scale_min, config.auto_augment, config.reprob, inputs.mean, inputs.std))
         test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
         loss_fn, mixup = training_loss(config, num_classes)
-        run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, batch_transform=mixup)
+        run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
+                            batch_transform=mixup)
         return run.run()
     finally:
         shutdown_distributed()

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lut.config import check_range
 from lut.errors import UsageError
 from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.feature_cache import split_features
@@ -15,6 +16,9 @@ from lut.interchange import load_encoder
 from lut.training.distributed import select_device
 
 DEFAULT_CACHE_DIR = "~/.cache/lut/features"
+# Bounds of the numeric settings (`lut.config.check_range`); img_size is checked by load_encoder.
+KNN_BOUNDS = {"temperature": {"above": 0.0}, "crop_pct": {"above": 0.0, "maximum": 1.0}, "batch_size": {"minimum": 1},
+              "train_samples": {"minimum": 0}, "test_samples": {"minimum": 0}, "num_workers": {"minimum": 0}}
 
 
 @dataclass
@@ -74,12 +78,18 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
 
     Returns:
         The results: settings, encoder description and `{pool: [{"k", "top1", "top5"}]}`.
+
+    Raises:
+        UsageError: an unknown pooling, a setting out of range, or an encoder or data set that cannot be used.
     """
     unknown = sorted(set(settings.pools) - set(POOLS))
     if unknown or not settings.pools:
         raise UsageError(f"pool must be among {', '.join(POOLS)}, got {', '.join(settings.pools) or 'nothing'}")
     if any(k < 1 for k in settings.ks):
         raise UsageError(f"k must be positive, got {list(settings.ks)}")
+    for key, bounds in KNN_BOUNDS.items():
+        if getattr(settings, key) is not None:
+            check_range("--" + key.replace("_", "-"), getattr(settings, key), **bounds)
     device = select_device(settings.device)
     encoder, info = load_encoder(settings.checkpoint, settings.weights, settings.arch, settings.img_size)
     encoder.to(device)

@@ -89,7 +89,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         optimizer = create_lars(probe.heads, weight_decay=config.weight_decay, momentum=config.momentum,
                                 trust_coefficient=config.trust_coefficient)
         run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(), config, context, peak_lr,
-                            saved=probe.heads)
+                            inputs.info.digest, saved=probe.heads)
         return run.run()
     finally:
         shutdown_distributed()

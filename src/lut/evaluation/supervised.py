@@ -28,13 +28,13 @@ from tqdm import tqdm
 from lut import __version__
 from lut.config import save_config
 from lut.errors import NonFiniteLossError, UsageError
-from lut.evaluation.config import SupervisedConfig
-from lut.evaluation.datasets import LabelledSplits, labelled_splits
+from lut.evaluation.config import SupervisedConfig, check_eval_config
+from lut.evaluation.datasets import LabelledSplits, data_identity, labelled_splits
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
 from lut.seeding import derive_seed, seed_everything
-from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint
+from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint, load_weights
 from lut.training.distributed import DistributedContext, all_reduce_mean
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
@@ -43,6 +43,10 @@ from lut.training.schedules import warmup_cosine
 BEST_CHECKPOINT = "checkpoint-best.pth"
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+# Settings a resumed run must share with the checkpoint it continues; checkpoints written before the encoder's
+# weights digest was stored are also matched on the settings that chose the encoder.
+RUN_KEYS = ("data", "pools")
+ENCODER_KEYS = ("checkpoint", "weights", "arch", "img_size")
 
 
 @dataclass
@@ -68,10 +72,11 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
     """Load the encoder named by the config and open its labelled data.
 
     Raises:
-        UsageError: no checkpoint given, or the checkpoint or data cannot be used.
+        UsageError: no checkpoint given, a setting out of range, or the checkpoint or data cannot be used.
     """
     if not config.checkpoint:
         raise UsageError("no checkpoint given: pass --checkpoint PATH")
+    check_eval_config(config)
     encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None, config.img_size)
     splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
                              config.test_samples, config.seed)
@@ -82,6 +87,16 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
 def head_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A model's logits as {head name: (B, C)}; a single tensor is the unnamed head ""."""
     return outputs if isinstance(outputs, dict) else {"": outputs}
+
+
+def run_settings(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The values of `keys` that `config` holds, with the data set and checkpoint paths made absolute."""
+    values = {key: config[key] for key in keys if key in config}
+    if "data" in values:
+        values["data"] = data_identity(values["data"])
+    if "checkpoint" in values:
+        values["checkpoint"] = str(Path(values["checkpoint"]).expanduser().resolve())
+    return values
 
 
 def metric_name(head: str, metric: str) -> str:
@@ -101,6 +116,7 @@ class SupervisedRun:
         config: the run's settings (epochs, schedule, batch, seed, precision, output, resume).
         context: process-group placement.
         peak_lr: learning rate after warm-up.
+        encoder_digest: the pre-trained encoder's weights digest; a run only resumes a checkpoint of the same.
         saved: the module whose state dict the checkpoints hold (default: `model`).
         batch_transform: applied to `(images, labels)` on the device before the forward (e.g. mixup).
     """
@@ -115,10 +131,12 @@ class SupervisedRun:
         config: SupervisedConfig,
         context: DistributedContext,
         peak_lr: float,
+        encoder_digest: str,
         saved: nn.Module | None = None,
         batch_transform: BatchTransform | None = None,
     ) -> None:
         self.config = config
+        self.encoder_digest = encoder_digest
         self.context = context
         self.device = context.device
         self.model = model.to(self.device)
@@ -159,6 +177,7 @@ class SupervisedRun:
             "epoch": self.epoch,
             "best": self.best,
             "config": dataclasses.asdict(self.config),
+            "encoder_digest": self.encoder_digest,
             "lut_version": __version__,
         }
         atomic_save(payload, self.output_dir / LAST_CHECKPOINT)
@@ -175,7 +194,8 @@ class SupervisedRun:
         payload = load_checkpoint(path)
         if not {"model", "optimizer", "epoch"} <= set(payload):
             raise UsageError(f"{path} is not a checkpoint of this evaluation (keys: {', '.join(sorted(payload))})")
-        self.saved.load_state_dict(payload["model"])
+        self.check_same_run(payload, path)
+        load_weights(self.saved, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.epoch = payload["epoch"]
         self.best = payload.get("best", {})
@@ -183,13 +203,34 @@ class SupervisedRun:
             truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
             print(f"resumed from {path} after epoch {self.epoch}")
 
+    def check_same_run(self, payload: dict[str, Any], path: Path) -> None:
+        """Refuse to continue a checkpoint of another encoder, data set or poolings (it would mix two runs).
+
+        Raises:
+            UsageError: naming what differs between the checkpoint's run and this one.
+        """
+        saved_digest = payload.get("encoder_digest")
+        keys = RUN_KEYS if saved_digest else RUN_KEYS + ENCODER_KEYS
+        theirs = run_settings(payload.get("config") or {}, keys)
+        ours = run_settings(dataclasses.asdict(self.config), keys)
+        differing = [f"{key}={value!r} there, {ours.get(key)!r} here" for key, value in theirs.items()
+                     if value != ours.get(key)]
+        other_encoder = bool(saved_digest) and saved_digest != self.encoder_digest
+        if other_encoder:
+            differing.insert(0, f"encoder weights digest {saved_digest} there, {self.encoder_digest} here")
+        if differing:
+            what = "another encoder" if other_encoder else "other settings"
+            holder = self.output_dir if self.config.resume == "auto" else path
+            raise UsageError(f"{holder} holds a run of {what} ({'; '.join(differing)}); give another --output "
+                             "for a new run")
+
     # ------------------------------------------------------------------ training
     def run(self) -> dict[str, Any]:
         """Train from the start or the resumed epoch to the end; returns the summary."""
+        self.restore()  # first: a refused resume leaves the folder as it was
         if self.context.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.output_dir / "config.yaml")
-        self.restore()
         progress = tqdm(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
                         disable=not self.context.is_main, dynamic_ncols=True)
         record: dict[str, float] = {}

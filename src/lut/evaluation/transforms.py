@@ -8,6 +8,7 @@ from timm.data.auto_augment import RandAugment, posterize
 from torchvision import transforms as T
 
 from lut.data.views import random_resized_crop
+from lut.errors import UsageError
 
 
 def probe_train_transform(img_size: int, scale_min: float, mean: Sequence[float], std: Sequence[float]) -> Callable:
@@ -50,6 +51,20 @@ def finetune_train_transform(
                 if op.aug_fn is posterize:
                     op.aug_fn = posterize_to_zero_bits_as_black
     return transform
+
+
+def check_auto_augment(policy: str) -> None:
+    """Refuse a RandAugment/AutoAugment/AugMix policy string that timm cannot build.
+
+    Raises:
+        UsageError: naming the policy and timm's reason.
+    """
+    try:
+        create_transform(32, is_training=True, auto_augment=policy)
+    except (AssertionError, ValueError, KeyError, IndexError) as error:
+        reason = f": {error}" if str(error) else ""
+        raise UsageError(f"config key auto_augment: {policy!r} is not a timm augmentation policy (e.g. "
+                         f"rand-m9-mstd0.5-inc1, augmix-m5, v0; empty disables it){reason}") from error
 
 
 def posterize_to_zero_bits_as_black(img: Image.Image, bits_to_keep: int, **kwargs) -> Image.Image:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import timm
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 from timm.models import save_for_hf
 
@@ -79,6 +80,63 @@ def export_metadata(info: EncoderInfo, global_pool: str) -> dict[str, str]:
     }
 
 
+def check_output_path(path: Path, what: str, folder: bool = False) -> None:
+    """Refuse an output that cannot be written: a folder given for a file (or the reverse), or a read-only place.
+
+    Missing parent folders are fine (they are created); the nearest existing one must be a writable folder.
+
+    Args:
+        path: the file (or folder) to write.
+        what: how the user named it, for the message (e.g. "--out").
+        folder: whether `path` is a folder to write into.
+
+    Raises:
+        UsageError: naming the path and what is wrong with it.
+    """
+    if path.exists() and path.is_dir() != folder:
+        kind = "a file" if folder else "a folder"
+        raise UsageError(f"{what} {path} is {kind}; give the {'folder' if folder else 'file'} to write")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {what} {path}: {parent} is not a writable folder")
+
+
+def check_export_paths(out: Path, hf_folder: Path | None = None) -> None:
+    """Refuse an `out` file and an `hf_folder` that cannot be written (see `check_output_path`)."""
+    check_output_path(out, "--out")
+    if hf_folder is not None:
+        check_output_path(hf_folder, "--hf-folder", folder=True)
+
+
+def default_file_mode() -> int:
+    """The permissions `open()` gives new files under the current umask (0644 under umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def save_safetensors(state: dict[str, torch.Tensor], metadata: dict[str, str], out: Path) -> None:
+    """Write `out` through a temporary file in its folder, with the normal permissions (safetensors uses 0600).
+
+    The temporary file is removed whenever writing fails, so nothing is left behind.
+
+    Raises:
+        UsageError: the folder cannot be created or the file cannot be written.
+    """
+    temporary = out.with_name(f".{out.name}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_file(state, str(temporary), metadata=metadata)
+        os.chmod(temporary, default_file_mode())
+        os.replace(temporary, out)
+    except (OSError, SafetensorError) as error:
+        raise UsageError(f"cannot write {out}: {error}") from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def export_encoder(
     encoder: ViTEncoder,
     info: EncoderInfo,
@@ -102,20 +160,22 @@ def export_encoder(
 
     Returns:
         The files written.
+
+    Raises:
+        UsageError: an output that is a folder (a file for `hf_folder`) or that cannot be written.
     """
     out = Path(out).expanduser()
+    folder = None if hf_folder is None else Path(hf_folder).expanduser()
+    check_export_paths(out, folder)
     state = timm_state_dict(encoder, global_pool)
-    metadata = export_metadata(info, global_pool)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    save_file(state, str(temporary), metadata=metadata)
-    os.replace(temporary, out)
+    save_safetensors(state, export_metadata(info, global_pool), out)
     written = [out]
-    if hf_folder is not None:
+    if folder is not None:
         default_mean, default_std = info.normalisation()
-        written += write_hf_folder(
-            out, state, info, global_pool, Path(hf_folder).expanduser(), mean or default_mean, std or default_std
-        )
+        try:
+            written += write_hf_folder(out, state, info, global_pool, folder, mean or default_mean, std or default_std)
+        except OSError as error:
+            raise UsageError(f"cannot write --hf-folder {folder}: {error}") from error
     return written
 
 
@@ -137,6 +197,7 @@ def write_hf_folder(
     data_config = {"mean": tuple(mean), "std": tuple(std), "crop_pct": EVAL_CROP_PCT, "interpolation": "bicubic"}
     save_for_hf(model, str(folder), safe_serialization=True, data_config=data_config)
     shutil.copyfile(weights_file, folder / "model.safetensors")  # same tensors, plus our metadata
+    os.chmod(folder / "model.safetensors", default_file_mode())  # save_for_hf created it with 0600
     readme = folder / "README.md"
     readme.write_text(model_card(info, global_pool))
     return [folder / "model.safetensors", folder / "config.json", readme]

@@ -15,7 +15,10 @@ from lut.errors import UsageError
 from lut.interchange.architecture import EncoderArchitecture, architecture_from_name, infer_architecture
 from lut.interchange.formats import encoder_weights
 from lut.models.encoder import ViTEncoder
-from lut.training.checkpoint import describe_mismatch, load_checkpoint
+from lut.training.checkpoint import describe_mismatch, first_non_finite, load_checkpoint
+
+# How the files `read_checkpoint_file` reads begin: a zip archive (torch.save) or a pickle (legacy torch.save).
+PYTORCH_MAGIC = (b"PK\x03\x04", b"\x80")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ class EncoderInfo:
 
 
 def read_checkpoint_file(path: str | Path) -> tuple[dict, dict[str, str] | None]:
-    """Load a `.pth` (weights-only unpickler) or `.safetensors` file onto the CPU.
+    """Load a `.pth` (weights-only unpickler) or safetensors file onto the CPU.
+
+    Safetensors files are recognised by their `.safetensors` suffix or their first bytes.
 
     MAE and LUT training checkpoints store their argparse options as a `Namespace`, which is
     allowed through the weights-only unpickler; nothing else is.
@@ -64,12 +69,19 @@ def read_checkpoint_file(path: str | Path) -> tuple[dict, dict[str, str] | None]
         The payload and the safetensors metadata (None for `.pth` files).
 
     Raises:
-        UsageError: missing or unreadable files.
+        UsageError: missing or unreadable files, and files that are not checkpoints at all.
     """
     path = Path(path).expanduser()
-    if path.suffix != ".safetensors":
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return load_checkpoint(path), None
+    kind = file_kind(path)
+    if path.suffix != ".safetensors" and kind != "safetensors":
+        try:
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                return load_checkpoint(path), None
+        except UsageError as error:
+            if kind is not None or error.__cause__ is None or isinstance(error.__cause__, OSError):
+                raise
+            raise UsageError(f"cannot read checkpoint {path}: it is not a PyTorch checkpoint or safetensors "
+                             "file") from error
     if not path.is_file():
         raise UsageError(f"checkpoint {path} does not exist")
     try:
@@ -77,6 +89,18 @@ def read_checkpoint_file(path: str | Path) -> tuple[dict, dict[str, str] | None]
             return {key: handle.get_tensor(key) for key in handle.keys()}, dict(handle.metadata() or {})
     except (SafetensorError, OSError) as error:
         raise UsageError(f"cannot read safetensors file {path}: {error}") from error
+
+
+def file_kind(path: Path) -> str | None:
+    """"pytorch" or "safetensors" as the file's first bytes say; None for other or unreadable files."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(9)  # safetensors: 8-byte header length, then the JSON header
+    except OSError:
+        return None
+    if head.startswith(PYTORCH_MAGIC):
+        return "pytorch"
+    return "safetensors" if head[8:] == b"{" else None
 
 
 def weights_digest(state: dict[str, torch.Tensor]) -> str:
@@ -112,9 +136,12 @@ def load_encoder(
         The encoder (CPU, eval mode) and where it came from.
 
     Raises:
-        UsageError: unreadable file, unknown layout, missing teacher, or weights that do not fit the
-            architecture (naming the missing, unexpected and reshaped keys).
+        UsageError: unreadable file, unknown layout, missing teacher, a non-positive img_size, weights that
+            do not fit the architecture (naming the missing, unexpected and reshaped keys) or that hold NaN
+            or infinite values.
     """
+    if img_size is not None and img_size <= 0:
+        raise UsageError(f"img_size must be positive, got {img_size}")
     payload, metadata = read_checkpoint_file(path)
     loaded = encoder_weights(payload, weights, metadata, default_to_student)
     state = dict(loaded.state)
@@ -142,6 +169,10 @@ def load_encoder(
         raise UsageError(
             f"the {loaded.weights} weights in {path} do not fit {architecture.describe()} ({mismatch})"
         )
+    bad = first_non_finite(state)
+    if bad is not None:
+        raise UsageError(f"the {loaded.weights} weights in {path} hold non-finite values in {bad}: "
+                         "the run that wrote them diverged")
     encoder.load_state_dict(state)
     encoder.eval()
     info = EncoderInfo(

@@ -30,17 +30,10 @@ def atomic_save(payload: dict[str, Any], path: Path) -> None:
         raise
 
 
-def first_non_finite(states: dict[str, dict[str, torch.Tensor]]) -> str | None:
-    """`"NAME: KEY"` of the first floating-point tensor holding a NaN or infinity, None when all are finite.
-
-    Args:
-        states: named state dicts, e.g. {"model": student.state_dict(), "model_ema": teacher.state_dict()}.
-    """
-    for name, state in states.items():
-        for key, tensor in state.items():
-            if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
-                return f"{name}: {key}"
-    return None
+def first_non_finite(state: dict[str, Any]) -> str | None:
+    """The first key of `state` whose floating-point tensor holds a NaN or an infinity, or None."""
+    return next((key for key, value in state.items()
+                 if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all()), None)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -242,8 +242,11 @@ class PretrainRun:
         """Write `checkpoint-last.pth` (and a kept copy at chosen epochs): all processes gather, the main one writes."""
         payload = self.checkpoint_payload()
         # A finite loss can still come with a non-finite update (e.g. an overflowing gradient): never save it.
-        damaged = first_non_finite({"model": payload["model"], "model_ema": payload["model_ema"] or {}})
-        damaged = broadcast_from_main(damaged if self.context.is_main else None, self.context)
+        damaged = None
+        if self.context.is_main:
+            damaged = next((f"{name}: {key}" for name in ("model", "model_ema")
+                            if (key := first_non_finite(payload[name] or {})) is not None), None)
+        damaged = broadcast_from_main(damaged, self.context)
         if damaged is not None:
             self.stop_non_finite(f"{damaged} became non-finite by step {self.step} (not saved)")
         if not self.context.is_main:
