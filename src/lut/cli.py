@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lut: error: {error}", file=sys.stderr)
         return error.exit_code
     except OSError as error:
-        print(f"lut: error: {error}", file=sys.stderr)
+        where = f"cannot use {error.filename}: " if error.filename else ""
+        print(f"lut: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2 if isinstance(error, PATH_ERRORS) else 1
     except KeyboardInterrupt:
         print("lut: interrupted; checkpoints written so far are intact: run the same command to resume",

@@ -88,7 +88,7 @@ def test_output_folder_that_cannot_be_created(tmp_path, image_folder):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     result = pretrain(image_folder, blocker / "run")
-    assert_usage_error(result, "Not a directory", str(blocker / "run"))
+    assert_usage_error(result, f"cannot use {blocker / 'run'}: Not a directory")
 
 
 @pytest.mark.parametrize(("device", "message"), [

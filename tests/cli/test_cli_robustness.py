@@ -59,3 +59,40 @@ def test_non_finite_loss_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_f
     assert payload["step"] == 3
     assert all(torch.isfinite(value).all() for value in payload["model"].values() if value.is_floating_point())
     assert not (output / f".{LAST_CHECKPOINT}.tmp").exists()
+
+
+def test_an_update_beyond_float32_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_folder, tiny_lut_run):
+    output = tmp_path / "run"
+    shutil.copytree(tiny_lut_run, output)
+    checkpoint = output / LAST_CHECKPOINT
+    digest_before = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    result = run_lut("pretrain", *as_overrides(tiny_values(image_folder, output, max_steps=8, lr=3.3e38)))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("lut: error:")]
+    assert re.match(rf"lut: error: the update of step 3 overflowed float32 \(lr 3\.\d+e\+38\); stopped, the last "
+                    rf"good checkpoint is {re.escape(str(checkpoint))}\.", error), error  # lr: 3.3e38 in warm-up
+    assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() == digest_before
+
+
+def test_resuming_a_diverged_checkpoint_is_refused(tmp_path, image_folder, tiny_lut_run):
+    output = tmp_path / "run"
+    shutil.copytree(tiny_lut_run, output)
+    checkpoint = output / LAST_CHECKPOINT
+    payload = load_checkpoint(checkpoint)
+    payload["model_ema"]["norm.weight"][0] = float("nan")
+    torch.save(payload, checkpoint)
+    result = run_lut("pretrain", *as_overrides(tiny_values(image_folder, output, max_steps=8)))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"lut: error: {checkpoint} holds non-finite values (model_ema: norm.weight): the run that wrote it diverged; "
+        "resume from a kept checkpoint-EPOCH.pth (resume=PATH) or start again (resume=none)")
+
+
+def test_resuming_a_file_that_is_not_a_checkpoint_is_refused(tmp_path, image_folder):
+    text = tmp_path / "notes.pth"
+    text.write_text("epoch 3: loss 1.2\n")
+    result = run_lut("pretrain", *as_overrides(tiny_values(image_folder, tmp_path / "run", resume=text)))
+    assert result.returncode == 2, result.stderr
+    expected = f"lut: error: cannot read checkpoint {text}: it is not a PyTorch checkpoint"
+    assert result.stderr.strip().splitlines()[-1] == expected

@@ -123,6 +123,19 @@ def test_scale_errors_are_clear(tmp_path):
         data="fashion-mnist", train_samples=10000, test_samples=0, k=20, batch_size=256, device="cpu")
 
 
+@pytest.mark.parametrize(("evaluation", "message"), [
+    ("{k: 0}", "scale bad: evaluation: config key k: 0 must be at least 1"),
+    ("{train_samples: -5}", "scale bad: evaluation: config key train_samples: -5 must be at least 0"),
+    ("{batch_size: 0}", "scale bad: evaluation: config key batch_size: 0 must be at least 1"),
+    ("{device: banana}", "scale bad: evaluation: device 'banana' is not one of auto, cpu, cuda, cuda:N"),
+])
+def test_bad_evaluation_settings_are_refused_when_the_scale_loads(tmp_path, evaluation, message):
+    (tmp_path / "bad.yaml").write_text(f"evaluation: {evaluation}\n")  # before any pre-training can start
+    with pytest.raises(UsageError) as error:
+        load_scale(str(tmp_path / "bad.yaml"))
+    assert str(error.value) == message.replace("scale bad", f"scale {tmp_path / 'bad.yaml'}")
+
+
 @pytest.mark.parametrize("name", scale_names())
 def test_every_run_of_the_bundled_scales_is_a_valid_config(name):
     scale = load_scale(name)

@@ -72,6 +72,8 @@ def labelled_splits(
         raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set")
     test = build_dataset(data, "test", data_root, download)
     classes = list(train.classes)
+    if len(classes) < 2:
+        raise UsageError(f"{data} has {len(classes)} class ({', '.join(classes)}): classification needs at least 2")
     if getattr(train, "root", None) is not None and getattr(train, "root", None) == getattr(test, "root", None):
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
         held_out = max(1, round(len(train) * held_out_fraction))

@@ -7,30 +7,24 @@ from typing import Any
 
 import yaml
 
+from lut.config import build_config, option
 from lut.errors import UsageError
+from lut.training.distributed import parse_device
 
 SCALES_PACKAGE = "lut.experiments.scales"
 
 
 @dataclass(frozen=True)
 class FrozenEvalSettings:
-    """How each encoder is scored: k-NN and a linear classifier on frozen, mean-pooled features.
+    """How each encoder is scored: k-NN and a linear classifier on frozen, mean-pooled features."""
 
-    Attributes:
-        data: labelled data set (built-in name or folder with class sub-folders).
-        train_samples: training images used as k-NN memory and to fit the classifier (0: all).
-        test_samples: test images scored (0: the whole official test split).
-        k: neighbours of the k-NN.
-        batch_size: images per forward.
-        device: "auto", "cpu" or "cuda".
-    """
-
-    data: str = "fashion-mnist"
-    train_samples: int = 0
-    test_samples: int = 0
-    k: int = 20
-    batch_size: int = 256
-    device: str = "auto"
+    data: str = option("fashion-mnist", "labelled data set (built-in name or folder with class sub-folders)")
+    train_samples: int = option(0, "training images used as k-NN memory and to fit the classifier (0: all)",
+                                minimum=0)
+    test_samples: int = option(0, "test images scored (0: the whole official test split)", minimum=0)
+    k: int = option(20, "neighbours of the k-NN", minimum=1)
+    batch_size: int = option(256, "images per forward", minimum=1)
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
 
 
 @dataclass(frozen=True)
@@ -86,8 +80,9 @@ def load_scale(name_or_path: str, overrides: dict[str, Any] | None = None) -> Ex
     if not isinstance(values, dict) or set(values) - known:
         raise UsageError(f"scale {name_or_path}: expected a mapping with keys among {', '.join(sorted(known))}")
     try:
-        evaluation = FrozenEvalSettings(**values.get("evaluation", {}))
-    except TypeError as error:
+        evaluation = build_config(values.get("evaluation") or {}, FrozenEvalSettings)
+        parse_device(evaluation.device)  # a GPU is looked for when the study runs
+    except UsageError as error:
         raise UsageError(f"scale {name_or_path}: evaluation: {error}") from error
     finetune = dict(values.get("finetune") or {})
     seeds = tuple(int(seed) for seed in values.get("seeds", (0, 1, 2)))

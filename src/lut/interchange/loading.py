@@ -15,10 +15,7 @@ from lut.errors import UsageError
 from lut.interchange.architecture import EncoderArchitecture, architecture_from_name, infer_architecture
 from lut.interchange.formats import encoder_weights
 from lut.models.encoder import ViTEncoder
-from lut.training.checkpoint import describe_mismatch, first_non_finite, load_checkpoint
-
-# How the files `read_checkpoint_file` reads begin: a zip archive (torch.save) or a pickle (legacy torch.save).
-PYTORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+from lut.training.checkpoint import PYTORCH_MAGIC, describe_mismatch, first_non_finite, load_checkpoint
 
 
 @dataclass(frozen=True)

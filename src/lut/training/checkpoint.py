@@ -36,6 +36,22 @@ def first_non_finite(state: dict[str, Any]) -> str | None:
                  if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all()), None)
 
 
+def non_finite_weights(payload: dict[str, Any]) -> str | None:
+    """`"model: KEY"` or `"model_ema: KEY"` of a pre-training checkpoint's first non-finite tensor, or None."""
+    return next((f"{name}: {key}" for name in ("model", "model_ema")
+                 if (key := first_non_finite(payload.get(name) or {})) is not None), None)
+
+
+# How `torch.save` files begin: a zip archive (the current format) or a pickle (the legacy one).
+PYTORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def looks_like_pytorch(path: Path) -> bool:
+    """Whether the file begins as `torch.save` files do."""
+    with open(path, "rb") as handle:
+        return handle.read(4).startswith(PYTORCH_MAGIC)
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint with the safe unpickler, onto the CPU.
 
@@ -48,7 +64,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a damaged file can fail anywhere in the unpickler (IndexError, KeyError, ...)
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if not looks_like_pytorch(path):
+            reason = "it is not a PyTorch checkpoint"
+        else:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot read checkpoint {path}: {reason}") from error
     if not isinstance(payload, dict):
         raise UsageError(f"checkpoint {path} holds a {type(payload).__name__}, not a dict of weights")

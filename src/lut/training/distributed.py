@@ -29,18 +29,32 @@ class DistributedContext:
         return self.rank == 0
 
 
+def parse_device(name: str) -> torch.device | None:
+    """The device a name means (None for "auto"), whether or not this machine has it.
+
+    Raises:
+        UsageError: a name other than auto, cpu, cuda and cuda:N.
+    """
+    if name == "auto":
+        return None
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, cuda:N")
+    return device
+
+
 def select_device(name: str, local_rank: int = 0) -> torch.device:
     """"auto" picks this process's GPU when there is one, otherwise the CPU.
 
     Raises:
         UsageError: a name torch does not know, or a GPU this machine does not have.
     """
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, cuda:N") from None
+    device = parse_device(name)
+    if device is None:
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise UsageError(f"device {name!r}: no CUDA GPU is visible to torch on this machine; use device=cpu")
@@ -48,8 +62,6 @@ def select_device(name: str, local_rank: int = 0) -> torch.device:
         if index >= torch.cuda.device_count():
             raise UsageError(f"device {name!r}: GPU {index} does not exist ({torch.cuda.device_count()} visible)")
         return torch.device("cuda", index)
-    if device.type != "cpu":
-        raise UsageError(f"device {name!r} is not one of auto, cpu, cuda, cuda:N")
     return device
 
 

@@ -30,9 +30,9 @@ from lut.training.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
     check_same_architecture,
-    first_non_finite,
     load_checkpoint,
     load_weights,
+    non_finite_weights,
 )
 from lut.training.compiling import compile_forward
 from lut.training.distributed import (
@@ -242,11 +242,7 @@ class PretrainRun:
         """Write `checkpoint-last.pth` (and a kept copy at chosen epochs): all processes gather, the main one writes."""
         payload = self.checkpoint_payload()
         # A finite loss can still come with a non-finite update (e.g. an overflowing gradient): never save it.
-        damaged = None
-        if self.context.is_main:
-            damaged = next((f"{name}: {key}" for name in ("model", "model_ema")
-                            if (key := first_non_finite(payload[name] or {})) is not None), None)
-        damaged = broadcast_from_main(damaged, self.context)
+        damaged = broadcast_from_main(non_finite_weights(payload) if self.context.is_main else None, self.context)
         if damaged is not None:
             self.stop_non_finite(f"{damaged} became non-finite by step {self.step} (not saved)")
         if not self.context.is_main:
@@ -276,6 +272,10 @@ class PretrainRun:
         payload = load_checkpoint(path)
         if "model" not in payload or "step" not in payload:
             raise UsageError(f"{path} is not a pre-training checkpoint (keys: {', '.join(sorted(payload))})")
+        damaged = non_finite_weights(payload)
+        if damaged is not None:
+            raise UsageError(f"{path} holds non-finite values ({damaged}): the run that wrote it diverged; resume "
+                             "from a kept checkpoint-EPOCH.pth (resume=PATH) or start again (resume=none)")
         check_same_architecture(payload.get("config", {}), dataclasses.asdict(self.config), str(path))
         load_weights(self.student, shard_state_dict(self.student, payload["model"]), f"student weights in {path}")
         if self.teacher is not None:
@@ -426,7 +426,12 @@ class PretrainRun:
             grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip_grad)
         else:
             grad_norm = torch.nn.utils.get_total_norm([p.grad for p in parameters])
-        self.scaler.step(self.optimizer)
+        try:
+            self.scaler.step(self.optimizer)
+        except RuntimeError as error:  # an lr so large that lr * update leaves float32
+            if "overflow" not in str(error):
+                raise
+            self.stop_non_finite(f"the update of step {self.step} overflowed float32 (lr {lr:g})")
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         if not self.sync_batchnorm:
