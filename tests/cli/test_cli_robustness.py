@@ -37,11 +37,16 @@ def test_corrupt_and_odd_mode_images_train_and_the_skip_is_logged(tmp_path):
     assert load_checkpoint(output / LAST_CHECKPOINT)["step"] == 3
 
 
-def test_non_finite_loss_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_folder, tiny_lut_run):
+def copy_of_run(tiny_lut_run, tmp_path):
+    """A copy of the finished 3-step run: its folder, its checkpoint and the checkpoint's SHA-256."""
     output = tmp_path / "run"
     shutil.copytree(tiny_lut_run, output)
     checkpoint = output / LAST_CHECKPOINT
-    digest_before = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    return output, checkpoint, hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+
+
+def test_non_finite_loss_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_folder, tiny_lut_run):
+    output, checkpoint, digest_before = copy_of_run(tiny_lut_run, tmp_path)
 
     # Resume the 3-step run with an absurd learning rate: the first update blows the weights up.
     result = run_lut("pretrain", *as_overrides(tiny_values(image_folder, output, max_steps=8, lr=1e30)))
@@ -62,10 +67,7 @@ def test_non_finite_loss_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_f
 
 
 def test_an_update_beyond_float32_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_folder, tiny_lut_run):
-    output = tmp_path / "run"
-    shutil.copytree(tiny_lut_run, output)
-    checkpoint = output / LAST_CHECKPOINT
-    digest_before = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    output, checkpoint, digest_before = copy_of_run(tiny_lut_run, tmp_path)
     result = run_lut("pretrain", *as_overrides(tiny_values(image_folder, output, max_steps=8, lr=3.3e38)))
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -76,9 +78,7 @@ def test_an_update_beyond_float32_exits_1_and_keeps_the_last_checkpoint(tmp_path
 
 
 def test_resuming_a_diverged_checkpoint_is_refused(tmp_path, image_folder, tiny_lut_run):
-    output = tmp_path / "run"
-    shutil.copytree(tiny_lut_run, output)
-    checkpoint = output / LAST_CHECKPOINT
+    output, checkpoint, _ = copy_of_run(tiny_lut_run, tmp_path)
     payload = load_checkpoint(checkpoint)
     payload["model_ema"]["norm.weight"][0] = float("nan")
     torch.save(payload, checkpoint)
