@@ -26,7 +26,7 @@ from lut.evaluation.transforms import finetune_train_transform
 from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
 from lut.seeding import seed_everything
-from lut.training.distributed import init_distributed, shutdown_distributed
+from lut.training.distributed import distributed_session
 
 
 def build_classifier(
@@ -99,8 +99,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     Returns:
         The summary: final and best top-1/top-5, checkpoint and figure locations.
     """
-    context = init_distributed(config.device)
-    try:
+    with distributed_session(config.device) as context:
         seed_everything(config.seed)
         inputs = load_inputs(config)
         num_classes = len(inputs.splits.classes)
@@ -123,5 +122,3 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
                             batch_transform=mixup)
         return run.run()
-    finally:
-        shutdown_distributed()

@@ -21,7 +21,7 @@ from lut.evaluation.supervised import SupervisedRun, load_inputs
 from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
 from lut.seeding import seed_everything
-from lut.training.distributed import init_distributed, shutdown_distributed
+from lut.training.distributed import distributed_session
 
 
 def probe_head(dim: int, num_classes: int) -> nn.Sequential:
@@ -72,8 +72,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         raise UsageError(f"pools must be among {', '.join(POOLS)}, got {config.pools}")
     if config.mode == "features":
         return feature_probe(config)
-    context = init_distributed(config.device)
-    try:
+    with distributed_session(config.device) as context:
         seed_everything(config.seed)
         inputs = load_inputs(config)
         probe = LinearProbe(inputs.encoder, len(inputs.splits.classes), config.pools)
@@ -91,5 +90,3 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(), config, context, peak_lr,
                             inputs.info.digest, saved=probe.heads)
         return run.run()
-    finally:
-        shutdown_distributed()

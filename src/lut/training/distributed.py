@@ -1,6 +1,8 @@
 """Process-group set-up: one plain process, or torchrun (nccl on GPU, gloo on CPU)."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +81,16 @@ def init_distributed(device_name: str = "auto") -> DistributedContext:
     return DistributedContext(dist.get_rank(), dist.get_world_size(), local_rank, device)
 
 
+@contextmanager
+def distributed_session(device_name: str = "auto") -> Iterator[DistributedContext]:
+    """`init_distributed` for the body of a `with`; the process group is left however the body ends."""
+    context = init_distributed(device_name)
+    try:
+        yield context
+    finally:
+        shutdown_distributed()
+
+
 def shutdown_distributed() -> None:
     """Leave the process group, if any."""
     if dist.is_initialized():
@@ -107,6 +119,15 @@ def broadcast_from_main(value: Any, context: DistributedContext) -> Any:
     shared = [value]
     dist.broadcast_object_list(shared, src=0)
     return shared[0]
+
+
+def wait_for_all(context: DistributedContext) -> None:
+    """Barrier: every process gets here and the collectives still in flight finish; a no-op in one process.
+
+    Gloo's worker threads must hold no work when the group is torn down at exit.
+    """
+    if context.is_distributed:
+        dist.barrier()
 
 
 def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.Tensor:

@@ -40,8 +40,8 @@ from lut.training.distributed import (
     all_reduce_mean,
     average_batchnorm_statistics,
     broadcast_from_main,
-    init_distributed,
-    shutdown_distributed,
+    distributed_session,
+    wait_for_all,
 )
 from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
 from lut.training.lut_step import LossSettings, pretrain_losses
@@ -67,11 +67,8 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
 
     Works as a single process or under torchrun (one process per GPU, or gloo on CPU).
     """
-    context = init_distributed(config.device)
-    try:
+    with distributed_session(config.device) as context:
         return PretrainRun(config, context).run()
-    finally:
-        shutdown_distributed()
 
 
 def build_student(config: PretrainConfig) -> PretrainModel:
@@ -478,6 +475,7 @@ class PretrainRun:
                                    "checkpoint": str(self.output_dir / LAST_CHECKPOINT),
                                    "train_seconds": self.train_seconds()}
         student, teacher = self.evaluated_models(with_teacher=self.config.final_knn)
+        wait_for_all(self.context)  # the last collective: from here on the main process works alone
         if not self.context.is_main:
             return summary
         if self.config.final_knn and self.knn_monitor is not None:
