@@ -33,11 +33,15 @@ def checkpoint_labels(paths: list[str], labels: list[str] | None) -> list[str]:
     """The given labels (one per checkpoint), or each checkpoint's folder name (its file stem when not unique).
 
     Raises:
-        UsageError: when the number of labels differs from the number of checkpoints.
+        UsageError: when the number of labels differs from the number of checkpoints, or a label repeats
+            (the JSON and the figures tell the models apart by label).
     """
     if labels:
         if len(labels) != len(paths):
             raise UsageError(f"{len(labels)} labels for {len(paths)} checkpoints")
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise UsageError(f"--labels must differ from each other; repeated: {', '.join(repeated)}")
         return list(labels)
     names = [Path(path).parent.name or Path(path).stem for path in paths]
     return names if len(set(names)) == len(names) else [Path(path).stem for path in paths]
