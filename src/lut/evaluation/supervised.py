@@ -35,7 +35,7 @@ from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
 from lut.seeding import derive_seed, seed_everything
 from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint, load_weights
-from lut.training.distributed import DistributedContext, all_reduce_mean
+from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.training.schedules import warmup_cosine
@@ -248,6 +248,7 @@ class SupervisedRun:
                     self.save_checkpoint(improved)
                     shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
                     progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
+            wait_for_all(self.context)  # no collective in flight when the processes leave the group
         finally:
             progress.close()
             run_log.close()
