@@ -14,10 +14,11 @@
 # tests), pretrain (two 20-step ViT-S runs), memory (ViT-L/16 and ViT-H/14 peak memory), step
 # (ViT-B/16 LUT vs MAE, eager), compiled (the same, compiled), profile (where the ViT-B/16 LUT step's time goes:
 # phases and GPU kernels by kind, eager at batch 128 and compiled at 256, and the attention kernels; about 4
-# minutes), augment (augment_on=device throughput), tuned (ViT-B/16 LUT at batch 256 compiled, then with only the
-# matrix products autotuned, TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1, whose Triton templates can fuse the bias and GELU; up
-# to 9 minutes), max-autotune (compile_mode=max-autotune-no-cudagraphs, whose compiling took over 4 minutes on 16
-# cores; up to 10 minutes, run it alone),
+# minutes), augment (augment_on=device throughput), tuned (ViT-B/16 LUT at batch
+# 256 compiled; then with only the matrix products autotuned, TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1 with the persistent TMA
+# templates, whose Triton kernels can fuse the bias and GELU; then at batch 512; up to 9 minutes), max-autotune
+# (compile_mode=max-autotune-no-cudagraphs, whose compiling took over 4 minutes on 16 cores; up to 10 minutes, run it
+# alone),
 # study (`lut experiment compare fashion_mnist_gpu`, about 6 minutes; needs Fashion-MNIST: set
 # LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist).
 set -uo pipefail
@@ -36,8 +37,10 @@ check() {
     local title=$1 limit=$2
     shift 2
     printf '\n## %s\n\n```\n$ %s\n' "$title" "$*" | tee -a "$RESULTS"
+    local started=$SECONDS
     timeout "$limit" "$@" 2>&1 | tee -a "$RESULTS"
     local status=${PIPESTATUS[0]}
+    echo "($((SECONDS - started)) s)" | tee -a "$RESULTS"
     if [ "$status" -ne 0 ]; then
         failures=$((failures + 1))
         echo "FAILED (exit $status)" | tee -a "$RESULTS"
@@ -178,10 +181,13 @@ fi
 b256=(--size base --batch-size 256 --precision bf16 --steps 10 --rounds 1 --warmup 2 --methods lut --compile)
 quiet_autotune=(env TORCHINDUCTOR_MAX_AUTOTUNE_REPORT_CHOICES_STATS=0)
 if wants tuned; then
-    check "ViT-B/16 LUT step, batch 256, bf16, compiled (default mode)" 150 \
+    check "ViT-B/16 LUT step, batch 256, bf16, compiled (default mode)" 120 \
         "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
-    check "ViT-B/16 LUT step, batch 256, bf16, compiled, matrix products autotuned (Triton templates, fused epilogues)" \
-        360 "${quiet_autotune[@]}" TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1 "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
+    check "ViT-B/16 LUT step, batch 256, bf16, compiled, matrix products autotuned (Triton and persistent TMA \
+templates, fused epilogues)" 300 "${quiet_autotune[@]}" TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1 ENABLE_PERSISTENT_TMA_MATMUL=1 \
+        "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
+    check "ViT-B/16 LUT step, batch 512, bf16, compiled (default mode)" 120 \
+        "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}" --batch-size 512
 fi
 if wants max-autotune; then
     check "ViT-B/16 LUT step, batch 256, bf16, compile_mode=max-autotune-no-cudagraphs" 560 \
