@@ -7,18 +7,15 @@
 # prints it as it goes. Every check runs under a time limit; a failed check is marked in the
 # report, the others still run, and the exit status is 1 when any failed.
 #
-#   bash benchmarks/gpu.sh                      # all but profile, tuned, max-autotune and study: about 7 minutes
+#   bash benchmarks/gpu.sh                      # all but profile, large-batch and study: about 7 minutes
 #   bash benchmarks/gpu.sh step augment study   # chosen sections
 #
 # Sections: checks (bf16 step, fused AdamW, activation checkpointing and compile parity, the CUDA
 # tests), pretrain (two 20-step ViT-S runs), memory (ViT-L/16 and ViT-H/14 peak memory), step
 # (ViT-B/16 LUT vs MAE, eager), compiled (the same, compiled), profile (where the ViT-B/16 LUT step's time goes:
 # phases and GPU kernels by kind, eager at batch 128 and compiled at 256, and the attention kernels; about 4
-# minutes), augment (augment_on=device throughput), tuned (ViT-B/16 LUT at batch
-# 256 compiled; then with only the matrix products autotuned, TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1 with the persistent TMA
-# templates, whose Triton kernels can fuse the bias and GELU; then at batch 512; up to 9 minutes), max-autotune
-# (compile_mode=max-autotune-no-cudagraphs, whose compiling took over 4 minutes on 16 cores; up to 10 minutes, run it
-# alone),
+# minutes), augment (augment_on=device throughput), large-batch (ViT-B/16 LUT compiled at batch 256 and 512; about
+# 3 minutes),
 # study (`lut experiment compare fashion_mnist_gpu`, about 6 minutes; needs Fashion-MNIST: set
 # LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist).
 set -uo pipefail
@@ -174,25 +171,15 @@ if wants profile; then
     check "ViT-B/16 LUT step, batch 128, bf16, eager: phases and GPU kernels" 90 \
         "$PYTHON" benchmarks/step_profile.py "${profile[@]}" --batch-size 128
     check "ViT-B/16 LUT step, batch 256, bf16, compiled: phases and GPU kernels" 240 \
-        "$PYTHON" benchmarks/step_profile.py "${profile[@]}" --batch-size 256 --compile
+        "$PYTHON" benchmarks/step_profile.py "${profile[@]}" --batch-size 256 --compile --top 30
     check "Attention kernels on the step's shapes, batch 256" 60 "$PYTHON" benchmarks/attention_benchmark.py
 fi
 
 b256=(--size base --batch-size 256 --precision bf16 --steps 10 --rounds 1 --warmup 2 --methods lut --compile)
-quiet_autotune=(env TORCHINDUCTOR_MAX_AUTOTUNE_REPORT_CHOICES_STATS=0)
-if wants tuned; then
-    check "ViT-B/16 LUT step, batch 256, bf16, compiled (default mode)" 120 \
-        "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
-    check "ViT-B/16 LUT step, batch 256, bf16, compiled, matrix products autotuned (Triton and persistent TMA \
-templates, fused epilogues)" 300 "${quiet_autotune[@]}" TORCHINDUCTOR_MAX_AUTOTUNE_GEMM=1 ENABLE_PERSISTENT_TMA_MATMUL=1 \
-        "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
-    check "ViT-B/16 LUT step, batch 512, bf16, compiled (default mode)" 120 \
+if wants large-batch; then
+    check "ViT-B/16 LUT step, batch 256, bf16, compiled" 120 "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}"
+    check "ViT-B/16 LUT step, batch 512, bf16, compiled" 120 \
         "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}" --batch-size 512
-fi
-if wants max-autotune; then
-    check "ViT-B/16 LUT step, batch 256, bf16, compile_mode=max-autotune-no-cudagraphs" 560 \
-        "${quiet_autotune[@]}" "$PYTHON" benchmarks/step_benchmark.py "${b256[@]}" \
-        --compile-mode max-autotune-no-cudagraphs
 fi
 
 if wants augment; then

@@ -91,8 +91,11 @@ def phase_milliseconds(step: StepUnderTest, repeats: int) -> dict[str, float]:
     return timings
 
 
-def kernel_milliseconds(step: StepUnderTest, steps: int) -> tuple[dict[str, float], list[tuple[str, float]], float]:
-    """Per-step GPU ms by kernel kind, the 12 costliest kernels, and the GPU's busy fraction of the wall time."""
+def kernel_milliseconds(
+    step: StepUnderTest, steps: int, top: int
+) -> tuple[dict[str, float], list[tuple[str, float, float]], float]:
+    """Per-step GPU ms by kernel kind, the `top` costliest kernels (name, ms and launches per step), and the GPU's
+    busy fraction of the wall time."""
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as recording:
         torch.cuda.synchronize(step.device)
         start = time.perf_counter()
@@ -102,6 +105,7 @@ def kernel_milliseconds(step: StepUnderTest, steps: int) -> tuple[dict[str, floa
         wall_us = (time.perf_counter() - start) * 1e6
     by_kind: dict[str, float] = defaultdict(float)
     by_name: dict[str, float] = defaultdict(float)
+    launches: dict[str, int] = defaultdict(int)
     intervals = []
     for event in recording.events():
         # GPU-side copies of record_function ranges span kernels; count kernels, copies and fills only.
@@ -110,8 +114,10 @@ def kernel_milliseconds(step: StepUnderTest, steps: int) -> tuple[dict[str, floa
         duration = event.time_range.elapsed_us()
         by_kind[kernel_kind(event.name)] += duration / steps / 1e3
         by_name[event.name] += duration / steps / 1e3
+        launches[event.name] += 1
         intervals.append((event.time_range.start, event.time_range.end))
-    costliest = sorted(by_name.items(), key=lambda item: -item[1])[:12]
+    costliest = [(name, milliseconds, launches[name] / steps)
+                 for name, milliseconds in sorted(by_name.items(), key=lambda item: -item[1])[:top]]
     return dict(by_kind), costliest, busy_microseconds(intervals) / wall_us
 
 
@@ -120,6 +126,7 @@ def main() -> None:
     add_step_arguments(parser)
     parser.add_argument("--steps", type=int, default=5, help="timed runs per phase, and profiled steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
+    parser.add_argument("--top", type=int, default=12, help="how many of the costliest kernels to list")
     args = parser.parse_args()
     device = torch.device(args.device)
     step = StepUnderTest("lut", args, device)
@@ -141,17 +148,17 @@ def main() -> None:
     print(f"{args.batch_size / timings['full step'] * 1e3:.0f} img/s")
     if device.type != "cuda":
         return
-    by_kind, costliest, busy = kernel_milliseconds(step, args.steps)
+    by_kind, costliest, busy = kernel_milliseconds(step, args.steps, args.top)
     total = sum(by_kind.values())
     print(f"\nGPU kernels per step: {total:.2f} ms, the GPU busy {100 * busy:.0f} % of the wall time")
     print("| kernels | ms/step | share |")
     print("|---|---|---|")
     for kind, milliseconds in sorted(by_kind.items(), key=lambda item: -item[1]):
         print(f"| {kind} | {milliseconds:.2f} | {100 * milliseconds / total:.0f} % |")
-    print("\n| costliest kernels | ms/step |")
-    print("|---|---|")
-    for name, milliseconds in costliest:
-        print(f"| {name[:110]} | {milliseconds:.2f} |")
+    print("\n| costliest kernels | ms/step | launches/step |")
+    print("|---|---|---|")
+    for name, milliseconds, count in costliest:
+        print(f"| {name[:110]} | {milliseconds:.2f} | {count:g} |")
 
 
 if __name__ == "__main__":
