@@ -28,7 +28,8 @@ def test_unknown_arguments_are_a_usage_error(arguments, capsys):
 
 def test_select_device():
     assert select_device("cpu") == torch.device("cpu")
-    assert select_device("auto") == torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    expected = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    assert select_device("auto") == expected
     with pytest.raises(UsageError, match="not one of auto, cpu, cuda, cuda:N"):
         select_device("banana")
 

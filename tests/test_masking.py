@@ -62,7 +62,7 @@ def test_two_views_need_mask_ratio_at_least_one_half():
 
 
 def test_mask_ratio_hiding_everything_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mask_ratio 1.0 leaves 0 of 16 patches per view"):
         draw(seed=0, patches=16, ratio=1.0, views=1)
 
 

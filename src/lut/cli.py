@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except LutError as error:
-        print(f"lut: error: {error}", file=sys.stderr)
+        print(f"lut: error: {error.user_message()}", file=sys.stderr)
         return error.exit_code
     except OSError as error:
         where = f"cannot use {error.filename}: " if error.filename else ""

@@ -1,10 +1,22 @@
 """Errors that the command line turns into a one-line message and an exit code."""
 
+WORKER_TRACEBACK = "\nOriginal Traceback (most recent call last):"
+
 
 class LutError(Exception):
     """A failure the user can act on; the CLI prints its message without a traceback."""
 
     exit_code = 1
+
+    def user_message(self) -> str:
+        """The message alone; an error raised in a DataLoader worker arrives wrapped in the worker's traceback
+        ("Caught UsageError in DataLoader worker process 0. Original Traceback ... lut.errors.UsageError: MESSAGE"),
+        of which only MESSAGE is kept."""
+        message = str(self)
+        if WORKER_TRACEBACK not in message:
+            return message
+        last_line = message.rstrip().splitlines()[-1]
+        return last_line.split(f"{type(self).__name__}: ", 1)[-1]
 
 
 class UsageError(LutError):

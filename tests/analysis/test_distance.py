@@ -22,7 +22,16 @@ def test_identity_attention_is_zero():
     assert attention_distance(with_cls(torch.eye(16, dtype=torch.float64)), 4).item() == 0.0
 
 
-@pytest.mark.parametrize("grid, expected", [(2, (2 + math.sqrt(2)) / 4), (14, 7.280764)])
+def brute_force_mean_distance(grid: int) -> float:
+    """Mean Euclidean distance over all ordered pairs of cells (self-pairs included) of a grid x grid board."""
+    cells = [(row, col) for row in range(grid) for col in range(grid)]
+    return sum(math.dist(a, b) for a in cells for b in cells) / len(cells) ** 2
+
+
+UNIFORM_14 = brute_force_mean_distance(14)  # 7.280764...
+
+
+@pytest.mark.parametrize("grid, expected", [(2, (2 + math.sqrt(2)) / 4), (14, UNIFORM_14)])
 def test_uniform_attention_is_mean_pairwise_distance(grid, expected):
     n = grid * grid
     value = attention_distance(with_cls(torch.full((n, n), 1.0 / n, dtype=torch.float64)), grid).item()
@@ -33,8 +42,8 @@ def test_uniform_attention_is_mean_pairwise_distance(grid, expected):
 def test_uniform_14x14_in_pixels_and_normalised():
     n = 196
     grid_units = attention_distance(with_cls(torch.full((n, n), 1.0 / n, dtype=torch.float64)), 14).item()
-    assert grid_units * unit_scale("px", 16, 14) == pytest.approx(116.49, abs=0.01)
-    assert grid_units * unit_scale("normalised", 16, 14) == pytest.approx(7.280764 / 14, abs=1e-6)
+    assert grid_units * unit_scale("px", 16, 14) == pytest.approx(16 * UNIFORM_14, abs=1e-6)  # 116.49 px
+    assert grid_units * unit_scale("normalised", 16, 14) == pytest.approx(UNIFORM_14 / 14, abs=1e-6)
 
 
 def attend_right(grid: int) -> torch.Tensor:

@@ -1,5 +1,8 @@
 """Image loading: every PIL mode becomes RGB with the right colour; broken files raise UnreadableImageError."""
 
+import logging
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -83,3 +86,27 @@ def test_image_extensions_ignore_case():
     assert set(IMAGE_EXTENSIONS) == {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
     assert is_image_file("a/B.JPG") and is_image_file("x.Tiff") and is_image_file("y.webp")
     assert not is_image_file("notes.txt") and not is_image_file("png")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.5, 128), (1.0, 255), (200.0, 200), (300.0, 255)])
+def test_float_grayscale_in_zero_one_is_scaled_and_larger_ranges_read_as_0_to_255(tmp_path, value, expected):
+    # rint(0.5 * 255) = 128 for an image of values in [0, 1]; an image with larger values is taken as 0-255.
+    pixels = np.full((2, 3), value, dtype=np.float32)
+    loaded = load_rgb(save(Image.fromarray(pixels, mode="F"), tmp_path / "float.tif"))
+    assert loaded.getpixel((0, 0)) == (expected, expected, expected)
+
+
+def test_a_named_pipe_is_unreadable_instead_of_blocking(tmp_path):
+    pipe = tmp_path / "pipe.jpg"
+    os.mkfifo(pipe)
+    with pytest.raises(UnreadableImageError, match=r"pipe\.jpg: not a regular file"):
+        load_rgb(pipe)
+
+
+def test_decompression_bomb_warning_names_the_file(tmp_path, monkeypatch, caplog):
+    path = save(Image.new("RGB", (12, 12), (1, 2, 3)), tmp_path / "large.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 144 pixels: over the limit, under twice it
+    with caplog.at_level(logging.WARNING, logger="lut.data"):
+        assert load_rgb(path).getpixel((0, 0)) == (1, 2, 3)
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [str(path)]
+    assert "exceeds limit of 100 pixels" in caplog.records[0].getMessage()

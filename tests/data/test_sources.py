@@ -180,3 +180,37 @@ def test_fashion_mnist_from_debian_package(monkeypatch):
     pixels = np.asarray(img)
     assert np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])
     assert pixels.max() > 0
+
+
+def test_a_link_back_to_a_folder_above_is_not_entered(tmp_path, caplog):
+    root = tmp_path / "loop"
+    write_image(root / "a" / "1.png", (1, 1, 1))
+    write_image(root / "b" / "2.png", (2, 2, 2))
+    (root / "a" / "up").symlink_to("..")
+    with caplog.at_level(logging.WARNING, logger="lut.data"):
+        ds = build_dataset(str(root))
+    assert [(path.relative_to(root).as_posix(), label) for path, label in ds.samples] == [("a/1.png", 0),
+                                                                                          ("b/2.png", 1)]
+    assert [record.getMessage() for record in caplog.records] == [f"not entering {root / 'a' / 'up'}: it leads back "
+                                                                  f"to {root.resolve()}"]
+
+
+def test_an_empty_class_folder_is_reported(tmp_path, caplog):
+    write_image(tmp_path / "data" / "a" / "1.png", (1, 1, 1))
+    (tmp_path / "data" / "empty").mkdir()
+    with caplog.at_level(logging.WARNING, logger="lut.data"):
+        ds = build_dataset(str(tmp_path / "data"))
+    assert ds.classes == ["a", "empty"]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"class folder {tmp_path / 'data' / 'empty'} holds no images; its class 'empty' stays in the class list"]
+
+
+def test_fingerprint_follows_added_and_rewritten_files(tmp_path):
+    write_image(tmp_path / "data" / "a" / "1.png", (1, 1, 1))
+    first = build_dataset(str(tmp_path / "data")).fingerprint()
+    assert build_dataset(str(tmp_path / "data")).fingerprint() == first
+    write_image(tmp_path / "data" / "a" / "2.png", (1, 1, 1))
+    second = build_dataset(str(tmp_path / "data")).fingerprint()
+    assert second != first
+    write_image(tmp_path / "data" / "a" / "2.png", (9, 9, 9), size=(50, 40))  # same name, other content
+    assert build_dataset(str(tmp_path / "data")).fingerprint() not in (first, second)

@@ -88,6 +88,20 @@ def test_first_view_of_constant_image_is_the_normalised_colour(crop):
     torch.testing.assert_close(view1, expected, rtol=0, atol=1e-6)
 
 
+def test_second_view_of_constant_image_changes_colour_unless_neither_jitter_nor_three_augment_did():
+    # A plain colour stays plain under every operation; it keeps its colour only without the colour jitter
+    # (p 0.2) and with ThreeAugment's blur (1/3): 1/15 of the views, so about 28 of 30 change.
+    colour = (200, 120, 40)
+    expected = expected_normalised(colour).view(3, 1, 1)
+    changed = 0
+    for seed in range(30):
+        torch.manual_seed(seed)
+        _, view2 = TwoViewTransform(SIZE)(Image.new("RGB", (20, 13), colour))
+        assert torch.all(view2.amax(dim=(1, 2)) - view2.amin(dim=(1, 2)) < 1e-6)
+        changed += bool((view2 - expected).abs().amax() > 0.1)
+    assert changed >= 20
+
+
 def test_custom_mean_and_std():
     transform = SingleViewTransform(SIZE, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     (view,) = transform(Image.new("RGB", (8, 8), (255, 0, 255)))

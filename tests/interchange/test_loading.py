@@ -4,9 +4,11 @@ import pytest
 import timm
 import torch
 from safetensors.torch import save_file
+from torch.nn import functional as F
 
 from lut.errors import UsageError
 from lut.interchange import load_encoder
+from lut.models.pos_embed import sincos_2d_position_table
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -100,6 +102,11 @@ def test_new_input_size_resamples_the_position_table(lut_checkpoint, student):
     assert info.architecture.img_size == 32
     assert "resampled from 16 px to 32 px" in info.notes[0]
     torch.testing.assert_close(encoder.pos_embed[:, :1], student.pos_embed[:, :1])  # CLS row kept
+    # The 4 x 4 grid of 192-d positions, bicubic with antialiasing (timm's resampling) to 8 x 8.
+    grid = student.pos_embed[:, 1:].reshape(1, 4, 4, 192).permute(0, 3, 1, 2)  # (1, D, 4, 4)
+    resampled = F.interpolate(grid, size=(8, 8), mode="bicubic", align_corners=False, antialias=True)  # (1, D, 8, 8)
+    torch.testing.assert_close(encoder.pos_embed[:, 1:], resampled.permute(0, 2, 3, 1).reshape(1, 64, 192))
+    assert not torch.allclose(encoder.pos_embed, sincos_2d_position_table(192, 8), atol=0.1)  # not a fresh table
     with pytest.raises(UsageError, match="not a multiple of the patch size 4"):
         load_encoder(lut_checkpoint, img_size=30)
 
@@ -144,7 +151,8 @@ def test_unreadable_files(tmp_path, content, message):
 def test_damaged_pytorch_file_keeps_the_reader_s_reason(tmp_path):
     path = tmp_path / "truncated.pth"
     path.write_bytes(b"PK\x03\x04 truncated zip")
-    with pytest.raises(UsageError) as error:
+    reason = r"cannot read checkpoint .*truncated\.pth: PytorchStreamReader failed"
+    with pytest.raises(UsageError, match=reason) as error:
         load_encoder(path)
     assert "not a PyTorch checkpoint" not in str(error.value)
 

@@ -89,3 +89,11 @@ def test_mae_loss_is_computed_in_float32_for_half_precision_inputs():
     loss = mae_loss(torch.zeros(1, 4, 4, dtype=torch.bfloat16), IMAGE, mask, 2, False)
     assert loss.dtype == torch.float32
     assert loss.item() == pytest.approx(85.5)
+
+
+def test_mae_loss_squares_bfloat16_pixels_in_float32():
+    # bf16 holds 255, 253, 251, 249 exactly but not their squares: (65025 + 64009 + 63001 + 62001) / 4 = 63509
+    # in float32, 63488 with the squares taken in bf16.
+    image = torch.tensor([[[[255.0, 253.0], [251.0, 249.0]]]], dtype=torch.bfloat16)  # (1, 1, 2, 2): one patch
+    loss = mae_loss(torch.zeros(1, 1, 4, dtype=torch.bfloat16), image, torch.ones(1, 1), 2, False)
+    assert loss.item() == 63509.0

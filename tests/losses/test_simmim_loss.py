@@ -43,3 +43,11 @@ def test_equals_simmims_pixel_space_formula():
     pixel_mask = mask.reshape(2, 4, 4).repeat_interleave(2, 1).repeat_interleave(2, 2).unsqueeze(1)  # (B, 1, H, W)
     expected = ((images - reconstructed).abs() * pixel_mask).sum() / pixel_mask.sum() / 3
     assert simmim_loss(prediction, images, mask, 2, norm_pix_loss=False).item() == pytest.approx(expected.item())
+
+
+def test_takes_the_mean_of_bfloat16_pixels_in_float32():
+    # |255| + |254| + |253| + |1| = 763, / 4 = 190.75 in float32; bf16 steps by 1 between 128 and 256 (191).
+    image = torch.tensor([[[[255.0, 254.0], [253.0, 1.0]]]], dtype=torch.bfloat16)  # (1, 1, 2, 2): one patch
+    loss = simmim_loss(torch.zeros(1, 1, 4, dtype=torch.bfloat16), image, torch.ones(1, 1), 2, False)
+    assert loss.dtype == torch.float32
+    assert loss.item() == 190.75

@@ -5,6 +5,7 @@ or crash after 3 steps with a periodic checkpoint at step 2, and continue to ste
 """
 
 import json
+import logging
 import re
 import shutil
 
@@ -13,6 +14,7 @@ import torch
 
 from lut.errors import NonFiniteLossError
 from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.training.distributed import DistributedContext
 from lut.training.pretrain import PretrainRun, pretrain
 
 TOTAL_STEPS = 6
@@ -135,3 +137,20 @@ def test_non_finite_weights_after_a_finite_loss_are_never_saved(tiny_config, tmp
     assert re.fullmatch(expected, str(error.value)), str(error.value)
     assert checkpoint.read_bytes() == saved_before
     assert not (output / f".{LAST_CHECKPOINT}.tmp").exists()
+
+
+def test_resuming_on_other_data_is_reported(tmp_path, tiny_lut_run, image_folder, caplog):
+    from helpers import tiny_values
+
+    from lut.config import build_config
+
+    output = tmp_path / "run"
+    shutil.copytree(tiny_lut_run, output)
+    other = tmp_path / "other"
+    shutil.copytree(image_folder, other)
+    with caplog.at_level(logging.WARNING, logger="lut"):
+        run = PretrainRun(build_config(tiny_values(other, output, max_steps=3)), DistributedContext())
+        run.restore(output / LAST_CHECKPOINT)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{output / LAST_CHECKPOINT} was trained on data={image_folder}; resuming on data={other} (epochs and "
+        "schedules now count its images)"]

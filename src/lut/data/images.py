@@ -1,12 +1,17 @@
 """Robust image loading: any file PIL can decode becomes an RGB image, anything else a clear error."""
 
+import logging
 import os
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from lut.errors import LutError
+
+logger = logging.getLogger("lut.data")
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -56,11 +61,27 @@ def _high_bit_depth_to_l(img: Image.Image) -> Image.Image:
     return Image.fromarray(scaled)
 
 
+def _float_to_l(img: Image.Image) -> Image.Image:
+    """Maps a 32-bit float grayscale image to 8 bits: values in [0, 1] scaled by 255, larger ranges taken as 0-255.
+
+    Args:
+        img: mode "F" image.
+
+    Returns:
+        Mode "L" image of the same size.
+    """
+    values = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0)  # (H, W)
+    if values.size and values.max() <= 1.0:
+        values = values * 255.0
+    return Image.fromarray(np.rint(np.clip(values, 0, 255)).astype(np.uint8))
+
+
 def to_rgb(img: Image.Image) -> Image.Image:
     """Converts an image of any PIL mode to RGB.
 
     Transparent pixels are composited on white, so a fully transparent pixel is
-    white whatever colour value it stores.
+    white whatever colour value it stores. 16-bit grayscale is scaled to 8 bits, and float
+    grayscale in [0, 1] too (PIL itself would clip both).
 
     Args:
         img: loaded image of any mode.
@@ -70,6 +91,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
     """
     if img.mode in _HIGH_BIT_DEPTH_MODES:
         img = _high_bit_depth_to_l(img)
+    elif img.mode == "F":
+        img = _float_to_l(img)
     if img.mode in _ALPHA_MODES or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND)
@@ -89,13 +112,24 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
         The decoded RGB image.
 
     Raises:
-        UnreadableImageError: the file is missing, corrupt, truncated or not an image.
+        UnreadableImageError: the file is missing, not a regular file (a pipe would block the
+            read), corrupt, truncated or not an image.
     """
     try:
-        with Image.open(path) as img:
-            img.load()
-            return to_rgb(img)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UnreadableImageError(path, "not a regular file")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                rgb = to_rgb(img)
+        for warning in caught:
+            logger.warning("%s: %s", path, warning.message)
+        return rgb
+    except UnreadableImageError:
+        raise
     # PIL reports corrupt data through many exception types (OSError, SyntaxError,
     # ValueError, struct.error, DecompressionBombError, ...), depending on the decoder.
     except Exception as exc:
-        raise UnreadableImageError(path, str(exc) or type(exc).__name__) from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise UnreadableImageError(path, reason) from exc

@@ -6,6 +6,7 @@ unlabelled), so the training and evaluation code never has to tell them apart.
 """
 
 import gzip
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -179,10 +180,11 @@ def _torchvision_dataset(name: str, split: str, data_root: Path, download: bool)
 class ImageFolderSource(Dataset):
     """Images in a folder, labelled by class sub-folder or unlabelled.
 
-    A file that cannot be decoded is skipped: the next readable sample (in index
-    order, wrapping around) is returned instead, and one warning per bad file is
-    logged (per process, whichever data set instance meets it first; each data loader
-    worker keeps its own record).
+    A file that cannot be decoded is skipped: the next readable sample of this source (in
+    index order, wrapping around) is returned instead, with its own label, and one warning
+    per bad file is logged (per process, whichever data set instance meets it first; each
+    data loader worker keeps its own record). A held-out test split is a source of its own
+    (`select`), so a bad test image is never replaced by a training image.
 
     Args:
         root: the folder the samples were found in (used in messages).
@@ -198,6 +200,32 @@ class ImageFolderSource(Dataset):
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def select(self, indices: list[int]) -> "ImageFolderSource":
+        """A source of the samples at `indices` alone (a split of this one)."""
+        return ImageFolderSource(self.root, [self.samples[index] for index in indices], self.classes)
+
+    def relabelled(self, classes: list[str]) -> "ImageFolderSource":
+        """The same images labelled by their class names' positions in `classes` (a superset of this source's)."""
+        missing = sorted(set(self.classes) - set(classes))
+        if missing:
+            raise UsageError(f"{self.root} has classes that the training split lacks: {', '.join(missing)}")
+        position = {name: index for index, name in enumerate(classes)}
+        return ImageFolderSource(
+            self.root, [(path, position[self.classes[label]]) for path, label in self.samples], list(classes)
+        )
+
+    def fingerprint(self) -> str:
+        """A digest of the file list with each file's size and modification time (the feature cache's key)."""
+        digest = hashlib.sha256()
+        for path, label in self.samples:
+            try:
+                status = path.stat()
+                stamp = f"{status.st_size}:{status.st_mtime_ns}"
+            except OSError:
+                stamp = "missing"
+            digest.update(f"{path}\t{label}\t{stamp}\n".encode())
+        return digest.hexdigest()
 
     def __getitem__(self, index: int) -> Sample:
         for offset in range(len(self.samples)):
@@ -223,15 +251,28 @@ def _scan_images(folder: Path) -> list[Path]:
     """Finds image files under ``folder`` recursively, skipping hidden files and folders.
 
     Args:
-        folder: folder to scan; symbolic links to folders are followed.
+        folder: folder to scan; symbolic links to folders are followed, each real folder once
+            (a link to a folder scanned already or above is reported and not entered).
 
     Returns:
         Image paths sorted for a deterministic order.
     """
     found = []
+    visited = {folder.resolve()}
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        # Pruning in place stops os.walk from entering e.g. .ipynb_checkpoints.
-        dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
+        # Pruning in place stops os.walk from entering e.g. .ipynb_checkpoints, and folders seen before.
+        kept = []
+        above = Path(dirpath).resolve().parents
+        for name in dirnames:
+            real = Path(dirpath, name).resolve()
+            if _is_hidden(name):
+                continue
+            if real in visited or real in above:
+                logger.warning("not entering %s: it leads back to %s", Path(dirpath, name), real)
+                continue
+            visited.add(real)
+            kept.append(name)
+        dirnames[:] = kept
         found.extend(Path(dirpath, f) for f in filenames if not _is_hidden(f) and is_image_file(f))
     return sorted(found)
 
@@ -281,7 +322,13 @@ def image_folder(folder: Path, split: str = "train") -> ImageFolderSource:
     else:
         class_dirs = [p for p in entries if p.is_dir()]
         classes = [p.name for p in class_dirs]
-        samples = [(path, label) for label, d in enumerate(class_dirs) for path in _scan_images(d)]
+        samples = []
+        for label, class_dir in enumerate(class_dirs):
+            images = _scan_images(class_dir)
+            if not images and len(class_dirs) > 1:
+                logger.warning("class folder %s holds no images; its class %r stays in the class list", class_dir,
+                               class_dir.name)
+            samples.extend((path, label) for path in images)
     if not samples:
         raise UsageError(f"no images found in {root} (looked for extensions {', '.join(IMAGE_EXTENSIONS)})")
     return ImageFolderSource(root, samples, classes)

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Subset
 
-from lut.data.sources import BUILTIN_DATASETS, build_dataset, dataset_has_labels
+from lut.data.sources import BUILTIN_DATASETS, ImageFolderSource, build_dataset, dataset_has_labels
 from lut.errors import UsageError
 
 log = logging.getLogger("lut")
@@ -34,6 +34,25 @@ def random_subset(dataset: Dataset, count: int, seed: int) -> Dataset:
         return dataset
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     return Subset(dataset, order[:count].tolist())
+
+
+def files_fingerprint(dataset: Dataset) -> str | None:
+    """Digest of an image folder's files (names, sizes, modification times), None for a built-in data set.
+
+    A random subset (`random_subset`) is fingerprinted by the split it was drawn from: the cache key holds its
+    size and seed.
+    """
+    source = dataset.dataset if isinstance(dataset, Subset) else dataset
+    return source.fingerprint() if isinstance(source, ImageFolderSource) else None
+
+
+def loose_images_note(dataset: Dataset) -> str:
+    """For a folder with class sub-folders that is unlabelled because images lie directly in it: which images."""
+    if not isinstance(dataset, ImageFolderSource) or not any(path.is_dir() for path in dataset.root.iterdir()):
+        return ""
+    loose = sorted(path.name for path, _ in dataset.samples if path.parent == dataset.root)
+    return (f" ({len(loose)} image files lie directly in {dataset.root}, e.g. {loose[0]}, which makes the whole "
+            "folder one unlabelled set; move them into class folders)") if loose else ""
 
 
 def data_identity(data: str) -> str:
@@ -69,16 +88,24 @@ def labelled_splits(
     """
     train = build_dataset(data, "train", data_root, download)
     if not dataset_has_labels(train):
-        raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set")
+        raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set"
+                         f"{loose_images_note(train)}")
     test = build_dataset(data, "test", data_root, download)
     classes = list(train.classes)
     if len(classes) < 2:
         raise UsageError(f"{data} has {len(classes)} class ({', '.join(classes)}): classification needs at least 2")
-    if getattr(train, "root", None) is not None and getattr(train, "root", None) == getattr(test, "root", None):
-        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
-        held_out = max(1, round(len(train) * held_out_fraction))
-        log.warning("%s has no test split: holding out %d of its %d images for testing", data, held_out, len(train))
-        train, test = Subset(train, order[held_out:]), Subset(train, order[:held_out])
+    if isinstance(train, ImageFolderSource) and isinstance(test, ImageFolderSource):
+        if train.root == test.root:
+            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
+            held_out = max(1, round(len(train) * held_out_fraction))
+            log.warning("%s has no test split: holding out %d of its %d images for testing", data, held_out,
+                        len(train))
+            train, test = train.select(order[held_out:]), train.select(order[:held_out])
+        elif not dataset_has_labels(test):
+            raise UsageError(f"the test split of {data} has no class labels{loose_images_note(test)}")
+        elif test.classes != classes:
+            # Labels follow the class names, not the folders' positions in each split.
+            test = test.relabelled(classes)
     return LabelledSplits(
         random_subset(train, train_samples, seed), random_subset(test, test_samples, seed + 1), classes
     )

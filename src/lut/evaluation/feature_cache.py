@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from lut.data.views import EvalTransform
-from lut.evaluation.datasets import LabelledSplits, data_identity
+from lut.evaluation.datasets import LabelledSplits, data_identity, files_fingerprint
 from lut.evaluation.features import POOLS, TransformedDataset, extract_pooled_features
 from lut.models.encoder import ViTEncoder
 from lut.training.checkpoint import atomic_save
@@ -103,8 +103,9 @@ def split_features(
     transform = EvalTransform(img_size, mean, std, crop_pct)
     result = {}
     for (split, dataset), count in zip((("train", splits.train), ("test", splits.test)), samples):
-        key = {"weights": weights_digest, "data": data_identity(data), "split": split, "samples": count,
-               "seed": seed, "img_size": img_size, "crop_pct": crop_pct, "mean": list(mean), "std": list(std)}
+        key = {"weights": weights_digest, "data": data_identity(data), "files": files_fingerprint(dataset),
+               "split": split, "samples": count, "seed": seed, "img_size": img_size, "crop_pct": crop_pct,
+               "mean": list(mean), "std": list(std)}
         result[split] = cached_features(encoder, TransformedDataset(dataset, transform), key, cache_dir, batch_size,
                                         device, num_workers, f"{split} features")
     return result

@@ -285,6 +285,10 @@ class PretrainRun:
         restore_rng_state(payload["rng"])
         self.step = payload["step"]
         self.seconds_before_resume = float(payload.get("train_seconds", 0.0))
+        saved_data = payload.get("config", {}).get("data")
+        if saved_data is not None and saved_data != self.config.data:
+            log.warning("%s was trained on data=%s; resuming on data=%s (epochs and schedules now count its images)",
+                        path, saved_data, self.config.data)
         if payload.get("effective_batch") != self.effective_batch:
             log.warning("effective batch changed from %s to %s on resume", payload.get("effective_batch"),
                         self.effective_batch)

@@ -3,6 +3,7 @@
 import math
 
 import torch
+from torch import nn
 from torch.distributed.tensor import DTensor
 
 from lut.models.pretrain import PretrainModel, Teacher
@@ -16,11 +17,12 @@ def teacher_momentum(step: int, total_steps: int, base_momentum: float) -> float
 class EMAUpdater:
     """Moves the teacher toward the student: `t <- m * t + (1 - m) * s`.
 
-    Covers the parameters and floating-point buffers (BatchNorm statistics) of the encoder
-    and projector, the parts the teacher uses; integer buffers are copied. The tensor lists
-    are built once so each update is a few fused `torch._foreach_*` kernels. Under FSDP they
-    hold this rank's shards, which line up between teacher and student (same shapes, same
-    sharding), so the update needs no communication.
+    Averages the parameters and BatchNorm statistics of the encoder and projector, the parts
+    the teacher uses; every other buffer (BatchNorm's step counter, the fixed sin-cos position
+    table) is copied, so rounding never moves a fixed table. The tensor lists are built once
+    so each update is a few fused `torch._foreach_*` kernels. Under FSDP they hold this rank's
+    shards, which line up between teacher and student (same shapes, same sharding), so the
+    update needs no communication.
 
     Args:
         teacher: the momentum model (sharded like the student, if at all).
@@ -28,31 +30,39 @@ class EMAUpdater:
     """
 
     def __init__(self, teacher: Teacher, student: PretrainModel) -> None:
-        self.teacher_floats: list[torch.Tensor] = []
-        self.student_floats: list[torch.Tensor] = []
-        self.teacher_ints: list[torch.Tensor] = []
-        self.student_ints: list[torch.Tensor] = []
+        self.teacher_averaged: list[torch.Tensor] = []
+        self.student_averaged: list[torch.Tensor] = []
+        self.teacher_copied: list[torch.Tensor] = []
+        self.student_copied: list[torch.Tensor] = []
         for teacher_part, student_part in ((teacher.encoder, student.encoder), (teacher.head, student.head)):
-            pairs = zip(
-                [*teacher_part.parameters(), *teacher_part.buffers()],
-                [*student_part.parameters(), *student_part.buffers()],
-                strict=True,
-            )
-            for teacher_tensor, student_tensor in pairs:
-                if teacher_tensor.is_floating_point():
-                    self.teacher_floats.append(local_data(teacher_tensor))
-                    self.student_floats.append(local_data(student_tensor))
-                else:
-                    self.teacher_ints.append(teacher_tensor)
-                    self.student_ints.append(student_tensor)
+            for teacher_module, student_module in zip(teacher_part.modules(), student_part.modules(), strict=True):
+                for teacher_tensor, student_tensor in zip(
+                    teacher_module.parameters(recurse=False), student_module.parameters(recurse=False), strict=True
+                ):
+                    self.teacher_averaged.append(local_data(teacher_tensor))
+                    self.student_averaged.append(local_data(student_tensor))
+                for teacher_tensor, student_tensor in zip(
+                    teacher_module.buffers(recurse=False), student_module.buffers(recurse=False), strict=True
+                ):
+                    if is_batch_norm_statistic(teacher_module, teacher_tensor):
+                        self.teacher_averaged.append(local_data(teacher_tensor))
+                        self.student_averaged.append(local_data(student_tensor))
+                    else:
+                        self.teacher_copied.append(teacher_tensor)
+                        self.student_copied.append(student_tensor)
 
     @torch.no_grad()
     def update(self, momentum: float) -> None:
         """One EMA step with the given momentum."""
-        torch._foreach_mul_(self.teacher_floats, momentum)
-        torch._foreach_add_(self.teacher_floats, self.student_floats, alpha=1 - momentum)
-        for teacher_tensor, student_tensor in zip(self.teacher_ints, self.student_ints, strict=True):
+        torch._foreach_mul_(self.teacher_averaged, momentum)
+        torch._foreach_add_(self.teacher_averaged, self.student_averaged, alpha=1 - momentum)
+        for teacher_tensor, student_tensor in zip(self.teacher_copied, self.student_copied, strict=True):
             teacher_tensor.copy_(student_tensor)
+
+
+def is_batch_norm_statistic(module: nn.Module, buffer: torch.Tensor) -> bool:
+    """True for a BatchNorm module's running mean or variance (its floating-point buffers)."""
+    return isinstance(module, nn.modules.batchnorm._BatchNorm) and buffer.is_floating_point()
 
 
 def local_data(tensor: torch.Tensor) -> torch.Tensor:
