@@ -64,3 +64,11 @@ def test_images_beside_class_folders_are_named_as_the_reason_for_no_labels(tmp_p
     with pytest.raises(UsageError, match=r"has no class labels.*\(1 image files lie directly in .*data, e\.g\. "
                                          r"thumb\.png, which makes the whole folder one unlabelled set"):
         labelled_splits(str(tmp_path / "data"))
+
+
+def test_an_unlabelled_test_split_is_refused(tmp_path):
+    write_colour(tmp_path / "data" / "train" / "a" / "0.png", 0)
+    write_colour(tmp_path / "data" / "train" / "b" / "0.png", 0)
+    write_colour(tmp_path / "data" / "val" / "0.png", 0)
+    with pytest.raises(UsageError, match=r"^the test split of .*data has no class labels$"):
+        labelled_splits(str(tmp_path / "data"))
