@@ -15,6 +15,11 @@ def test_settings_before_between_and_after_options():
     assert args.settings == ["img_size=32", "epochs=1", "mixup=0"]
 
 
+def test_study_settings_may_follow_the_options():
+    args = parse_arguments(build_parser(), ["experiment", "compare", "tiny.yaml", "--root", "r", "mask_ratio=0.6"])
+    assert (args.scale, args.root, args.settings) == ("tiny.yaml", "r", ["mask_ratio=0.6"])
+
+
 @pytest.mark.parametrize("arguments", [
     ["finetune", "--checkpoint", "c.pth", "--bogus"],
     ["knn", "--checkpoint", "c.pth", "--data", "d", "epochs=1"],  # knn takes flags only

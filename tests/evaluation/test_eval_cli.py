@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_training_commands(command, tiny_checkpoint, stripes, tmp_path):
     ("arguments", "message"),
     [
         (["knn", "--checkpoint", "missing.pth", "--data", "fashion-mnist"], "checkpoint missing.pth does not exist"),
-        (["finetune", "--checkpoint", "missing.pth"], "checkpoint missing.pth does not exist"),
+        (["finetune", "--checkpoint", "missing.pth"], f"checkpoint {Path.cwd() / 'missing.pth'} does not exist"),
         (["linprobe", "--checkpoint", "missing.pth", "bogus=1"], "unknown config key 'bogus'"),
         (["export", "--checkpoint", "missing.pth", "--out", "x.safetensors"], "checkpoint missing.pth does not exist"),
     ],

@@ -73,3 +73,9 @@ def test_out_of_range_settings_are_refused_when_resolved(config, values, message
 def test_valid_augmentation_policies_pass():
     for policy in ("", "rand-m9-mstd0.5-inc1", "augmix-m5", "v0"):
         check_eval_config(FinetuneConfig(auto_augment=policy))
+
+
+def test_the_checkpoint_path_is_stored_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = resolve_eval_config(LinprobeConfig, "linprobe", "small", {"checkpoint": "runs/demo/last.pth"})
+    assert config.checkpoint == str(tmp_path / "runs" / "demo" / "last.pth")

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from lut.evaluation.knn import knn_accuracy, knn_class_scores, knn_crop_pct, knn_sweep
+from lut.data.views import eval_crop_pct
+from lut.evaluation.knn import knn_accuracy, knn_class_scores, knn_sweep
 
 
 def test_identical_train_and_test_features_give_100_percent_1nn():
@@ -57,4 +58,4 @@ def test_sweep_matches_single_k_and_does_not_depend_on_chunking():
 
 @pytest.mark.parametrize(("img_size", "crop_pct"), [(224, 0.875), (384, 0.875), (223, 1.0), (32, 1.0)])
 def test_evaluation_view_crops_like_dino_at_imagenet_sizes(img_size, crop_pct):
-    assert knn_crop_pct(img_size) == crop_pct
+    assert eval_crop_pct(img_size) == crop_pct

@@ -81,7 +81,7 @@ def test_export_round_trip_and_metadata(vit_tiny_checkpoint, tmp_path):
     assert json.loads(metadata["lut.timm_model_args"]) == {"img_size": 32, "patch_size": 16, "in_chans": 3}
     reloaded, reloaded_info = load_encoder(out)
     assert (reloaded_info.format, reloaded_info.weights, reloaded_info.digest) == ("lut-export", "teacher", info.digest)
-    with pytest.raises(UsageError, match="holds the teacher encoder, not the student"):
+    with pytest.raises(UsageError, match="teacher.safetensors: it is an export of the teacher encoder, not the "):
         load_encoder(out, "student")
 
 
@@ -93,6 +93,7 @@ def test_hugging_face_folder(vit_tiny_checkpoint, tmp_path):
     assert (config["architecture"], config["global_pool"], config["num_classes"]) == ("vit_tiny_patch16_224", "avg", 0)
     assert config["pretrained_cfg"]["tag"] == "lut_teacher"
     assert "license" not in config["pretrained_cfg"]
+    assert config["pretrained_cfg"]["crop_pct"] == 1.0  # a 32 px model's images are seen whole, as in our k-NN
     assert "teacher" in (folder / "README.md").read_text()
     model = timm.create_model(f"local-dir:{folder}", pretrained=True).eval()
     images = torch.randn(2, 3, 32, 32)

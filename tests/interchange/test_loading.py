@@ -1,4 +1,5 @@
 import argparse
+import re
 
 import pytest
 import timm
@@ -60,7 +61,8 @@ def test_official_mae_layout_with_pickled_args(tmp_path, student):
     encoder, info = load_encoder(path)
     assert (info.format, info.weights, info.ignored) == ("mae", "encoder", ("decoder_embed.weight",))
     assert same_weights(encoder, student)
-    with pytest.raises(UsageError, match="single encoder and no teacher"):
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: it is a mae checkpoint, with a single encoder "
+                                         "and no teacher"):
         load_encoder(path, "teacher")
 
 
@@ -171,7 +173,8 @@ def test_bad_safetensors_and_unknown_layout(tmp_path):
         load_encoder(path)
     path = tmp_path / "other.pth"
     torch.save({"net": {"w": torch.zeros(1)}, "epoch": 3}, path)
-    with pytest.raises(UsageError, match=r"unrecognised checkpoint layout \(top-level keys: epoch, net\)"):
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: its layout is not recognised \(top-level keys: "
+                                         r"epoch, net\)"):
         load_encoder(path)
 
 

@@ -1,6 +1,7 @@
 """What a short in-process run writes: schedules per step, metrics, figures and the config."""
 
 import json
+import logging
 import math
 
 import pytest
@@ -69,3 +70,27 @@ def test_saved_config_rebuilds_the_run_config(tiny_lut_run, image_folder):
     assert load_checkpoint(tiny_lut_run / LAST_CHECKPOINT)["config"] == yaml.safe_load(
         (tiny_lut_run / "config.yaml").read_text()
     )
+
+
+@pytest.mark.parametrize(("train_samples", "used"), [(12, 12), (1000, 40)])
+def test_a_training_subset_is_announced(tiny_config, tmp_path, caplog, train_samples, used):
+    from lut.training.distributed import DistributedContext
+    from lut.training.pretrain import PretrainRun
+
+    with caplog.at_level(logging.INFO, logger="lut"):
+        run = PretrainRun(tiny_config(tmp_path / "run", train_samples=train_samples), DistributedContext())
+    assert len(run.sampler) == used
+    assert (f"training on a fixed random subset of {used} of the 40 images (train_samples={train_samples})"
+            in caplog.messages)
+
+
+def test_running_a_finished_run_again_keeps_one_final_knn_record(tiny_config, tmp_path):
+    from lut.training.pretrain import pretrain
+
+    config = tiny_config(tmp_path / "run", max_steps=2, final_knn=True)
+    first = pretrain(config)
+    second = pretrain(config)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records if "knn_top1" in record] == [2]
+    assert [record["step"] for record in records if "loss" in record] == [1, 2]
+    assert second["knn"] == first["knn"]

@@ -139,7 +139,7 @@ def test_non_finite_weights_after_a_finite_loss_are_never_saved(tiny_config, tmp
     assert not (output / f".{LAST_CHECKPOINT}.tmp").exists()
 
 
-def test_resuming_on_other_data_is_reported(tmp_path, tiny_lut_run, image_folder, caplog):
+def test_resuming_on_other_data_or_settings_is_reported(tmp_path, tiny_lut_run, image_folder, caplog):
     from helpers import tiny_values
 
     from lut.config import build_config
@@ -149,8 +149,22 @@ def test_resuming_on_other_data_is_reported(tmp_path, tiny_lut_run, image_folder
     other = tmp_path / "other"
     shutil.copytree(image_folder, other)
     with caplog.at_level(logging.WARNING, logger="lut"):
-        run = PretrainRun(build_config(tiny_values(other, output, max_steps=3)), DistributedContext())
+        run = PretrainRun(build_config(tiny_values(other, output, max_steps=3, mask_ratio=0.5)), DistributedContext())
         run.restore(output / LAST_CHECKPOINT)
     assert [record.getMessage() for record in caplog.records] == [
-        f"{output / LAST_CHECKPOINT} was trained on data={image_folder}; resuming on data={other} (epochs and "
-        "schedules now count its images)"]
+        f"resuming {output / LAST_CHECKPOINT} with other training settings (data: '{image_folder}' -> '{other}'; "
+        "mask_ratio: 0.75 -> 0.5); the schedules continue from step 3"]
+
+
+def test_a_metrics_record_averages_every_step_since_the_previous_one_across_epoch_ends(tiny_config, tmp_path):
+    # 5 steps per epoch, a record every 3 steps: the step-6 record covers steps 4 and 5 (epoch 1) and 6 (epoch 2).
+    every = tmp_path / "every"
+    pretrain(tiny_config(every, max_steps=6, **SETTINGS))
+    losses = {record["step"]: record for record in read_metrics(every) if "loss" in record}
+    grouped = tmp_path / "grouped"
+    pretrain(tiny_config(grouped, max_steps=6, log_every_steps=3, **SETTINGS))
+    records = [record for record in read_metrics(grouped) if "loss" in record]
+    assert [record["step"] for record in records] == [3, 6]
+    for record, steps in zip(records, ((1, 2, 3), (4, 5, 6)), strict=True):
+        for key in ("loss", "mae_loss", "bc_loss"):
+            assert record[key] == pytest.approx(sum(losses[step][key] for step in steps) / 3, rel=1e-6), key

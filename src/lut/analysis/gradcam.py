@@ -119,6 +119,8 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
     if pool not in pools:
         raise UsageError(f"{path} has probe heads for {', '.join(pools)}, not {pool!r}")
     weights = None if config.get("weights") in (None, "auto") else config["weights"]
+    if not Path(config["checkpoint"]).expanduser().exists():
+        raise UsageError(f"{path} probes the encoder in {config['checkpoint']}, which does not exist (anymore)")
     encoder, _ = load_encoder(config["checkpoint"], weights, config.get("arch") or None, config.get("img_size"))
     num_classes = state[f"{pool}.1.weight"].shape[0]
     head = probe_head(encoder.embed_dim, num_classes)

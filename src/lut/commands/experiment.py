@@ -27,7 +27,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     for study in STUDIES:
         sub = studies.add_parser(study, help=f"run the {study} study")
         sub.add_argument("scale", help=f"bundled scale ({', '.join(scale_names())}) or a YAML path")
-        sub.add_argument("overrides", nargs="*", default=[], metavar="key=value",
+        sub.add_argument("settings", nargs="*", default=[], metavar="key=value",
                          help="pre-training overrides for every run (optional)")
         sub.add_argument("--root", default=None, help="folder of the runs (default: runs/experiments/SCALE)")
         sub.add_argument("--jobs", type=int, default=None, help="pre-trainings at once (default: the scale's)")
@@ -49,7 +49,7 @@ def run_study(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    scale = load_scale(args.scale, parse_overrides(args.overrides))
+    scale = load_scale(args.scale, parse_overrides(args.settings))
     root = Path(args.root or f"runs/experiments/{scale.name}").expanduser()
     study = {"compare": compare, "ablations": ablations, "finetune": finetune_study}[args.study]
     results = study(scale, root, args.jobs)

@@ -15,7 +15,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="export an encoder as timm-loadable safetensors",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write the student's or the teacher's encoder (no decoder or heads) as safetensors that "
-                    "timm.create_model('vit_<size>_patch16_224', global_pool='avg', num_classes=0) loads strictly. "
+                    "timm.create_model('vit_<size>_patch16_224', img_size=S, patch_size=P, global_pool='avg', "
+                    "num_classes=0) loads strictly (S and P of the export; the --hf-folder README names them). "
                     "A pre-training checkpoint holding both needs --weights student or --weights teacher.",
         epilog="With --global-pool avg the final norm is stored as fc_norm: timm then pools before the norm, so\n"
                "model(x) differs from our mean-pooled feature; model.fc_norm(model.forward_features(x)) equals our\n"

@@ -1,6 +1,7 @@
 """`lut knn --checkpoint C --data D`: weighted k-NN accuracy of frozen features (DINO protocol)."""
 
 import argparse
+import os
 
 from lut.commands.options import add_encoder_options
 from lut.evaluation.features import POOLS
@@ -17,22 +18,26 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     add_encoder_options(parser)
     parser.add_argument("--data", required=True, help="labelled data: built-in name or folder with class sub-folders")
-    parser.add_argument("--pool", choices=(*POOLS, "both"), default="both", help="features to evaluate")
-    parser.add_argument("--k", type=int, nargs="+", default=[10, 20, 100, 200], help="neighbour counts")
-    parser.add_argument("--temperature", type=float, default=0.07, help="T of the vote weights")
+    parser.add_argument("--pool", choices=(*POOLS, "both"), default="both",
+                        help="features to evaluate (default: %(default)s)")
+    parser.add_argument("--k", type=int, nargs="+", default=[10, 20, 100, 200],
+                        help="neighbour counts (default: 10 20 100 200)")
+    parser.add_argument("--temperature", type=float, default=0.07, help="T of the vote weights (default: %(default)s)")
     parser.add_argument("--img-size", type=int, default=None, help="input side (default: the checkpoint's)")
     parser.add_argument("--crop-pct", type=float, default=None,
                         help="center crop's share of the resized side (default: 0.875 = DINO's resize 256 / crop 224 "
                              "at 224 px and more, 1.0 = the whole image below)")
-    parser.add_argument("--batch-size", type=int, default=256, help="images per forward")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per forward (default: %(default)s)")
     parser.add_argument("--train-samples", type=int, default=0, help="random memory-bank subset (0: all)")
     parser.add_argument("--test-samples", type=int, default=0, help="random test subset (0: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the subsets")
     parser.add_argument("--data-root", default="~/.cache/lut/data", help="where downloadable data sets live")
     parser.add_argument("--download", action="store_true", help="download torchvision data sets when missing")
-    parser.add_argument("--num-workers", type=int, default=4, help="data loader processes")
+    parser.add_argument("--num-workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="data loader processes (default: 4, or this machine's cores if fewer: %(default)s)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--output", default="runs/knn", metavar="DIR", help="where results.json and knn.png go")
+    parser.add_argument("--output", default="runs/knn", metavar="DIR",
+                        help="where results.json and knn.png go (default: %(default)s)")
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="feature cache folder")
     parser.add_argument("--no-cache", action="store_true", help="extract features without reading or writing the cache")
     parser.set_defaults(handler=run)

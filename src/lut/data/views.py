@@ -206,6 +206,15 @@ class SingleViewTransform:
         return (self.view(img),)
 
 
+def eval_crop_pct(img_size: int) -> float:
+    """The center crop's share of the resized side in the evaluation view (k-NN, exports).
+
+    DINO resizes to 256 and center-crops 224 (0.875) at ImageNet's input size; small images
+    (CIFAR, Fashion-MNIST, 32 px) are used whole, as small-image k-NN monitors do.
+    """
+    return 0.875 if img_size >= 224 else 1.0
+
+
 class EvalTransform:
     """Deterministic view for evaluation: resize the shorter side, center crop, normalise.
 

@@ -141,6 +141,9 @@ def resolve_eval_config(cls: type[Config], kind: str, recipe: str, values: dict[
         raise UsageError(f"no {kind} recipe {recipe!r}: give a YAML path or one of {names}")
     settings = load_recipe(str(bundled) if bundled.is_file() else recipe)
     settings.update(values)
+    if isinstance(settings.get("checkpoint"), str) and settings["checkpoint"]:
+        # Stored in the run's checkpoints and config.yaml, which are read again from other folders (Grad-CAM).
+        settings["checkpoint"] = str(Path(settings["checkpoint"]).expanduser().absolute())
     config = build_config(settings, cls)
     check_eval_config(config)
     return config

@@ -3,22 +3,13 @@
 Features are L2-normalised; each query's k most cosine-similar training samples vote for their
 class with weight exp(similarity / T) (T = 0.07); the class with the largest summed weight wins.
 Images are seen as DINO's evaluation sees ImageNet: resized to 256 and center-cropped to 224
-(`knn_crop_pct`).
+(`lut.data.views.eval_crop_pct`).
 """
 
 from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
-
-
-def knn_crop_pct(img_size: int) -> float:
-    """The center crop's share of the resized side in the k-NN evaluation view.
-
-    DINO resizes to 256 and center-crops 224 (0.875) at ImageNet's input size; small images
-    (CIFAR, Fashion-MNIST, 32 px) are used whole, as small-image k-NN monitors do.
-    """
-    return 0.875 if img_size >= 224 else 1.0
 
 
 def neighbour_chunks(

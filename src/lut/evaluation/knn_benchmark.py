@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from lut.config import check_range
+from lut.data.views import eval_crop_pct
 from lut.errors import UsageError
 from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.feature_cache import split_features
 from lut.evaluation.features import POOLS
-from lut.evaluation.knn import knn_crop_pct, knn_sweep
+from lut.evaluation.knn import knn_sweep
 from lut.evaluation.plots import plot_knn_accuracy
 from lut.interchange import load_encoder
 from lut.training.distributed import select_device
@@ -34,7 +35,7 @@ class KnnSettings:
         ks: neighbour counts.
         temperature: T of the vote weights.
         img_size: input side; None keeps the checkpoint's.
-        crop_pct: share of the resized side kept by the center crop; None: `knn_crop_pct` (DINO's
+        crop_pct: share of the resized side kept by the center crop; None: `eval_crop_pct` (DINO's
             resize 256 / crop 224 at 224 px and more, the whole image below).
         batch_size: images per forward.
         train_samples: random memory-bank subset (0: the whole training split).
@@ -98,7 +99,7 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     splits = labelled_splits(settings.data, settings.data_root, settings.download, settings.train_samples,
                              settings.test_samples, settings.seed)
     img_size = info.architecture.img_size
-    crop_pct = settings.crop_pct or knn_crop_pct(img_size)
+    crop_pct = settings.crop_pct or eval_crop_pct(img_size)
     features = split_features(
         encoder, info.digest, splits, settings.data, img_size, mean, std, crop_pct,
         (settings.train_samples, settings.test_samples), settings.seed, settings.cache_dir, settings.batch_size,

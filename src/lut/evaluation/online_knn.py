@@ -4,10 +4,10 @@ from collections.abc import Sequence
 
 import torch
 
-from lut.data.views import EvalTransform
+from lut.data.views import EvalTransform, eval_crop_pct
 from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.features import TransformedDataset, extract_features
-from lut.evaluation.knn import knn_crop_pct, knn_sweep
+from lut.evaluation.knn import knn_sweep
 from lut.models.encoder import ViTEncoder
 
 
@@ -45,7 +45,7 @@ class OnlineKnn:
         num_workers: int = 0,
     ) -> None:
         splits = labelled_splits(data, data_root, False, train_samples, test_samples, seed)
-        transform = EvalTransform(img_size, mean, std, knn_crop_pct(img_size))
+        transform = EvalTransform(img_size, mean, std, eval_crop_pct(img_size))
         self.train = TransformedDataset(splits.train, transform)
         self.test = TransformedDataset(splits.test, transform)
         self.num_classes = len(splits.classes)

@@ -6,10 +6,10 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from lut.data.views import EvalTransform
+from lut.data.views import EvalTransform, eval_crop_pct
 from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.features import pool_tokens
-from lut.evaluation.knn import knn_crop_pct, knn_sweep
+from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import fit_logistic_regression, top_k_accuracy
 from lut.experiments.scale import FrozenEvalSettings
 from lut.models.encoder import ViTEncoder
@@ -38,7 +38,7 @@ class FrozenScorer:
     ) -> None:
         splits = labelled_splits(settings.data, train_samples=settings.train_samples,
                                  test_samples=settings.test_samples, seed=0)
-        transform = EvalTransform(img_size, mean, std, knn_crop_pct(img_size))
+        transform = EvalTransform(img_size, mean, std, eval_crop_pct(img_size))
         self.train = transformed_split(splits.train, transform, "training images")
         self.test = transformed_split(splits.test, transform, "test images")
         self.num_classes = len(splits.classes)

@@ -97,7 +97,8 @@ def compare_table(results: dict[str, Any]) -> str:
 def finetune_table(results: dict[str, Any]) -> str:
     """One row per encoder: budget, pre-training epochs, fine-tuned top-1 at the last and the best epoch."""
     lines = [
-        "| encoder | budget | pre-training epochs | fine-tuned top-1 (last epoch) | best epoch | top-5 | seeds |",
+        "| encoder | budget | pre-training epochs | fine-tuned top-1 (last epoch) | fine-tuned top-1 (best epoch) "
+        "| top-5 | seeds |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:

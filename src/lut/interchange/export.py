@@ -28,13 +28,13 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 from timm.models import save_for_hf
 
+from lut.data.views import eval_crop_pct
 from lut.errors import UsageError
 from lut.interchange.formats import EXPORT_METADATA_KEY
 from lut.interchange.loading import EncoderInfo
 from lut.models.encoder import ViTEncoder
 
 GLOBAL_POOLS = ("avg", "token")
-EVAL_CROP_PCT = 0.875  # resize 256, center crop 224
 
 
 def timm_state_dict(encoder: ViTEncoder, global_pool: str = "avg") -> dict[str, torch.Tensor]:
@@ -194,7 +194,9 @@ def write_hf_folder(
                                                     "hf_hub_id": None},
     )
     model.load_state_dict(state)  # strict: the folder is only written for weights that load
-    data_config = {"mean": tuple(mean), "std": tuple(std), "crop_pct": EVAL_CROP_PCT, "interpolation": "bicubic"}
+    # timm's evaluation view as ours: resize 256 and crop 224 at ImageNet's size, whole images below.
+    data_config = {"mean": tuple(mean), "std": tuple(std), "crop_pct": eval_crop_pct(info.architecture.img_size),
+                   "interpolation": "bicubic"}
     save_for_hf(model, str(folder), safe_serialization=True, data_config=data_config)
     shutil.copyfile(weights_file, folder / "model.safetensors")  # same tensors, plus our metadata
     os.chmod(folder / "model.safetensors", default_file_mode())  # save_for_hf created it with 0600

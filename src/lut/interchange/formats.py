@@ -64,7 +64,7 @@ def detect_format(payload: dict, metadata: dict[str, str] | None = None) -> str:
     if payload and all(isinstance(value, torch.Tensor) for value in payload.values()):
         return "timm"
     shown = ", ".join(sorted(map(str, payload))[:8])
-    raise UsageError(f"unrecognised checkpoint layout (top-level keys: {shown}); expected a LUT, MAE or timm file")
+    raise UsageError(f"its layout is not recognised (top-level keys: {shown}); expected a LUT, MAE or timm file")
 
 
 def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -90,22 +90,22 @@ def select_state(
     """
     if layout in ("lut", "lut-official"):
         if weights is None and not default_to_student and payload.get("model_ema"):
-            raise UsageError("this checkpoint holds a student and a teacher: choose one with --weights student or "
+            raise UsageError("it holds a student and a teacher: choose one with --weights student or "
                              "--weights teacher")
         chosen = weights or "student"
         if chosen == "student":
             return payload["model"], "student"
         teacher = payload.get("model_ema")
         if teacher is None:
-            raise UsageError("this checkpoint has no teacher (model_ema is empty: it comes from an MAE run)")
+            raise UsageError("it has no teacher (model_ema is empty: it comes from an MAE run)")
         return strip_prefix(teacher, "ema.") if layout == "lut-official" else teacher, "teacher"
     if layout == "lut-export":
         exported = metadata[EXPORT_METADATA_KEY]
         if weights is not None and weights != exported:
-            raise UsageError(f"this export holds the {exported} encoder, not the {weights}")
+            raise UsageError(f"it is an export of the {exported} encoder, not the {weights}")
         return payload, exported
     if weights == "teacher":
-        raise UsageError(f"a {layout} checkpoint holds a single encoder and no teacher; leave --weights out")
+        raise UsageError(f"it is a {layout} checkpoint, with a single encoder and no teacher; leave --weights out")
     state = payload["model"] if layout == "mae" else payload.get("state_dict", payload)
     return state, "encoder"
 

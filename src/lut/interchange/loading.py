@@ -140,7 +140,10 @@ def load_encoder(
     if img_size is not None and img_size <= 0:
         raise UsageError(f"img_size must be positive, got {img_size}")
     payload, metadata = read_checkpoint_file(path)
-    loaded = encoder_weights(payload, weights, metadata, default_to_student)
+    try:
+        loaded = encoder_weights(payload, weights, metadata, default_to_student)
+    except UsageError as error:
+        raise UsageError(f"{path}: {error}") from error
     state = dict(loaded.state)
     if arch is None:
         architecture = infer_architecture(state)

@@ -104,8 +104,21 @@ ARCHITECTURE_KEYS = (
     "model", "img_size", "patch_size", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
     "head_hidden_dim", "head_depth", "head_norm", "head_activation", "mim",
 )
+# What a run trains on and how: a resumed run may change them, with a warning (its schedules continue by step).
+TRAINING_KEYS = (
+    "data", "train_samples", "crop", "rrc_scale_min", "mean", "std", "mask_ratio", "norm_pix_loss", "mae_loss_weight",
+    "bc_loss_weight", "teacher_momentum", "bc_tokens", "context_token", "supervision", "bc_loss", "bc_temperature",
+    "target_mask_ratio", "views", "symmetric_heads", "epochs", "warmup_epochs", "blr", "lr", "lr_rule", "min_lr",
+    "weight_decay", "adam_beta1", "adam_beta2", "clip_grad", "seed",
+)
 # Architecture keys added later, with the value that checkpoints written before them were trained with.
 LATER_ARCHITECTURE_DEFAULTS = {"mim": "mae"}
+
+
+def changed_training_settings(saved_config: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """The `TRAINING_KEYS` whose values differ from the checkpoint's, as "key: old -> new"."""
+    return [f"{key}: {saved_config[key]!r} -> {config[key]!r}" for key in TRAINING_KEYS
+            if key in saved_config and saved_config[key] != config[key]]
 
 
 def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:

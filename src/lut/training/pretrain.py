@@ -29,6 +29,7 @@ from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_
 from lut.training.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
+    changed_training_settings,
     check_same_architecture,
     load_checkpoint,
     load_weights,
@@ -112,6 +113,11 @@ def _views(config: PretrainConfig, two_views: type, single_view: type) -> Any:
     return single_view(config.img_size, crop, config.mean, config.std, scale)
 
 
+def new_interval() -> dict[str, float]:
+    """Sums of the losses, micro-batches and images since the last metrics record, and when it began."""
+    return {"loss": 0.0, "mae_loss": 0.0, "bc_loss": 0.0, "count": 0, "images": 0, "start": time.time()}
+
+
 class PretrainRun:
     """One pre-training run; `run()` trains from scratch or from the last checkpoint."""
 
@@ -123,6 +129,10 @@ class PretrainRun:
         seed_everything(config.seed)
 
         base = build_dataset(config.data, "train", config.data_root, config.download)
+        if config.train_samples and context.is_main:
+            used = min(config.train_samples, len(base))
+            log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)", used, len(base),
+                     config.train_samples)
         base = random_subset(base, config.train_samples, config.seed)
         self.sampler = ShardedEpochSampler(len(base), context.world_size, context.rank, config.seed)
         self.loader = DataLoader(
@@ -285,10 +295,10 @@ class PretrainRun:
         restore_rng_state(payload["rng"])
         self.step = payload["step"]
         self.seconds_before_resume = float(payload.get("train_seconds", 0.0))
-        saved_data = payload.get("config", {}).get("data")
-        if saved_data is not None and saved_data != self.config.data:
-            log.warning("%s was trained on data=%s; resuming on data=%s (epochs and schedules now count its images)",
-                        path, saved_data, self.config.data)
+        changed = changed_training_settings(payload.get("config", {}), dataclasses.asdict(self.config))
+        if changed:
+            log.warning("resuming %s with other training settings (%s); the schedules continue from step %d",
+                        path, "; ".join(changed), self.step)
         if payload.get("effective_batch") != self.effective_batch:
             log.warning("effective batch changed from %s to %s on resume", payload.get("effective_batch"),
                         self.effective_batch)
@@ -305,8 +315,10 @@ class PretrainRun:
             # After a successful restore, so a refused resume leaves the folder as it was.
             self.output_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, self.output_dir / "config.yaml")
-            # A fresh run starts a new metrics file; a resumed one drops the steps it is about to redo.
-            truncate_metrics(self.output_dir / METRICS_FILE, self.step)
+            # A fresh run starts a new metrics file; a resumed one drops the steps it is about to redo, and a
+            # finished run started again drops its final k-NN, which it computes again.
+            redoes_final_knn = self.step >= self.stop_step and config.final_knn
+            truncate_metrics(self.output_dir / METRICS_FILE, self.step, not redoes_final_knn)
             if resume_from is not None:
                 print(f"resumed from {resume_from} at step {self.step}")
             print(
@@ -320,8 +332,10 @@ class PretrainRun:
             if config.knn_every_epochs and self.step == 0:
                 self.log_knn(run_log, progress)  # the randomly initialised encoder, as a reference
             self.segment_start = time.perf_counter()
+            # The logged averages run across epoch ends: each record covers the steps since the previous one.
+            interval = new_interval()
             while self.step < self.stop_step:
-                self.train_epoch(run_log, progress)
+                self.train_epoch(run_log, progress, interval)
             progress.close()
             return self.finish(run_log)
         finally:
@@ -334,13 +348,13 @@ class PretrainRun:
         rule = "blr * sqrt(batch) / 4" if self.config.lr_rule == "sqrt" else "blr * batch / 256"
         return f"{self.config.lr_rule} rule {rule}, blr {self.config.blr:g}"
 
-    def train_epoch(self, run_log: RunLog, progress: tqdm) -> None:
-        """Continue the current epoch from the current step until its end or `stop_step`."""
+    def train_epoch(self, run_log: RunLog, progress: tqdm, interval: dict) -> None:
+        """Continue the current epoch from the current step until its end or `stop_step`, summing the losses into
+        `interval` (`new_interval`) until the next metrics record."""
         config = self.config
         epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
         self.sampler.set_epoch(epoch, start=step_in_epoch * config.accum_iter * config.batch_size)
         self.trained.train()
-        interval = {"loss": 0.0, "mae_loss": 0.0, "bc_loss": 0.0, "count": 0, "images": 0, "start": time.time()}
         batches = iter(self.loader)
         while step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
             losses = self.optimiser_step(batches, interval)
@@ -470,7 +484,7 @@ class PretrainRun:
         }
         run_log.write(record)
         progress.set_postfix(loss=f"{loss:.4f}", img_s=f"{record['img_per_s']:.0f}", refresh=False)
-        interval.update(loss=0.0, mae_loss=0.0, bc_loss=0.0, count=0, images=0, start=time.time())
+        interval.update(new_interval())
 
     # ------------------------------------------------------------------ end of run
     def finish(self, run_log: RunLog) -> dict[str, Any]:

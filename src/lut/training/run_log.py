@@ -53,10 +53,12 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def truncate_metrics(path: Path, last_step: int) -> None:
-    """Drop records after `last_step`: a resumed run logs those steps again."""
+def truncate_metrics(path: Path, last_step: int, keep_evaluations_at_last_step: bool = True) -> None:
+    """Drop records after `last_step`, which a resumed run logs again, and, unless kept, the k-NN records at it
+    (a finished run that is run again evaluates its last step again)."""
     if path.is_file():
-        kept = [r for r in read_metrics(path) if r["step"] <= last_step]
+        kept = [r for r in read_metrics(path) if r["step"] < last_step or (
+            r["step"] == last_step and (keep_evaluations_at_last_step or "knn_top1" not in r))]
         path.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
 
