@@ -28,7 +28,17 @@ def test_unknown_arguments_are_a_usage_error(arguments, capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_arguments(build_parser(), arguments)
     assert exit_info.value.code == 2
-    assert "unrecognized arguments" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "unrecognized arguments" in error
+    assert error.startswith(f"usage: lut {arguments[0]} ")  # the sub-command's usage, not lut's
+
+
+def test_unknown_option_of_a_nested_command_shows_that_command_s_usage(capsys):
+    with pytest.raises(SystemExit):
+        parse_arguments(build_parser(), ["analyze", "reconstruct", "--checkpoint", "c.pth", "--bogus"])
+    error = capsys.readouterr().err
+    assert error.startswith("usage: lut analyze reconstruct ") and error.endswith(
+        "lut analyze reconstruct: error: unrecognized arguments: --bogus\n")
 
 
 def test_select_device():

@@ -22,14 +22,23 @@ PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, Permiss
 
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse, letting `key=value` settings come before, between or after the options."""
+    """Parse, letting `key=value` settings come before, between or after the options; an unknown argument is
+    reported with the usage of the sub-command it was given to."""
     args, unknown = parser.parse_known_args(argv)
     settings = [item for item in unknown if "=" in item and not item.startswith("-")]
     if len(settings) < len(unknown) or (settings and not hasattr(args, "settings")):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     if settings:
         args.settings = [*args.settings, *settings]
     return args
+
+
+def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost sub-command parser that `args` went through (`lut analyze gradcam`'s, say)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None) in action.choices:
+            return chosen_parser(action.choices[getattr(args, action.dest)], args)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
