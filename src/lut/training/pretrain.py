@@ -12,7 +12,6 @@ from typing import Any
 import torch
 from timm.optim import param_groups_weight_decay
 from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -41,6 +40,7 @@ from lut.training.distributed import (
     all_reduce_mean,
     average_batchnorm_statistics,
     broadcast_from_main,
+    ddp_syncing_buffers_once,
     distributed_session,
     wait_for_all,
 )
@@ -169,11 +169,7 @@ class PretrainRun:
         if self.fsdp:
             broadcast_from_rank0(self.student)
         elif context.is_distributed:
-            self.trained = DistributedDataParallel(
-                self.student,
-                device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                forward_sync_buffers=False,  # buffers are synced once, at construction
-            )
+            self.trained = ddp_syncing_buffers_once(self.student, self.device)
         # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
         self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
         self.amp_dtype = autocast_dtype(config.precision, self.device)
