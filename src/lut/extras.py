@@ -24,7 +24,7 @@ def install_hint(extra: str) -> str:
     return f"pip install 'lut[{extra}]'"
 
 
-def require(module: str, extra: str, purpose: str) -> ModuleType:
+def require(module: str, extra: str, purpose: str = "this command") -> ModuleType:
     """Import `module`, an optional dependency that `extra` installs.
 
     Args:
@@ -41,13 +41,10 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        raise MissingExtraError(
-            f"{purpose} needs the optional package {module.split('.')[0]!r} ({error}): install the '{extra}' extra "
-            f"with {install_hint(extra)}"
-        ) from None
+        raise MissingExtraError(f"{purpose} needs the '{extra}' extra ({error}): {install_hint(extra)}") from None
 
 
-def optional(module: str, extra: str, skipped: str) -> ModuleType | None:
+def optional(module: str, extra: str, skipped: str = "skipped") -> ModuleType | None:
     """Import `module` if it is installed; else say in one line what is skipped and which extra brings it.
 
     Args:
@@ -61,6 +58,5 @@ def optional(module: str, extra: str, skipped: str) -> ModuleType | None:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        logger.info("%s: %s is not available (%s); %s installs it", skipped, module.split(".")[0], error,
-                    install_hint(extra))
+        logger.info("%s (%s): %s installs it", skipped, error, install_hint(extra))
         return None
