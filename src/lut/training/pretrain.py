@@ -51,6 +51,7 @@ from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncat
 from lut.training.schedules import scaled_learning_rate, warmup_cosine
 from lut.training.sharding import (
     broadcast_from_rank0,
+    forget_forward_records,
     gather_full,
     no_gradient_sync,
     shard_models,
@@ -451,7 +452,7 @@ class PretrainRun:
         if self.ema is not None:
             self.ema.update(momentum)
             if self.fsdp:  # FSDP keeps records of each forward until a backward pass, which the teacher never runs
-                self.teacher.reset_iter_state()
+                forget_forward_records(self.teacher)
         self.step += 1
         return {"lr": lr, "momentum": momentum, "grad_norm": grad_norm}
 

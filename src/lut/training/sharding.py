@@ -66,6 +66,25 @@ def shard_models(
         register_fsdp_forward_method(teacher, "targets")
 
 
+def forget_forward_records(root: FSDPModule) -> None:
+    """Drop what FSDP recorded in `root`'s forward passes for a backward pass that never comes (the teacher's).
+
+    Each forward appends every FSDP unit it ran to lists that only a backward pass clears. torch 2.13 clears
+    them with `reset_iter_state`; on releases without it (2.8 has none) the same lists are cleared here, or
+    they would grow by one entry per block and step for the whole run.
+    """
+    if hasattr(root, "reset_iter_state"):
+        root.reset_iter_state()
+        return
+    for module in root.modules():
+        if isinstance(module, FSDPModule):
+            state = module._get_fsdp_state()
+            groups = getattr(state, "_fsdp_param_groups", None) or [state._fsdp_param_group]
+            for group in (group for group in groups if group is not None):
+                group._post_forward_indices.clear()
+                group.comm_ctx.post_forward_order.clear()
+
+
 @contextmanager
 def no_gradient_sync(module: FSDPModule):
     """Accumulate gradients without reduce-scattering them (FSDP's counterpart of DDP's `no_sync`)."""
