@@ -51,7 +51,7 @@ from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncat
 from lut.training.schedules import scaled_learning_rate, warmup_cosine
 from lut.training.sharding import (
     broadcast_from_rank0,
-    forget_forward_records,
+    check_fsdp_torch,
     gather_full,
     no_gradient_sync,
     shard_models,
@@ -164,6 +164,8 @@ class PretrainRun:
             # The predictor goes unused: frozen, DDP, FSDP and AdamW leave it out (no unused-parameter search).
             self.student.predictor.requires_grad_(False)
         self.fsdp = config.parallel == "fsdp" and context.is_distributed
+        if self.fsdp:
+            check_fsdp_torch()
         if config.parallel == "fsdp" and not context.is_distributed:
             log.warning("parallel=fsdp shards over the processes of torchrun; one process trains unsharded")
         self.trained = self.student
@@ -452,7 +454,7 @@ class PretrainRun:
         if self.ema is not None:
             self.ema.update(momentum)
             if self.fsdp:  # FSDP keeps records of each forward until a backward pass, which the teacher never runs
-                forget_forward_records(self.teacher)
+                self.teacher.reset_iter_state()
         self.step += 1
         return {"lr": lr, "momentum": momentum, "grad_norm": grad_norm}
 

@@ -25,7 +25,12 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard, register_fsdp_forward_method
 from torch.distributed.tensor import DTensor, distribute_tensor
 
+from lut.errors import UsageError
 from lut.models import PretrainModel, Teacher
+
+# The oldest torch release FSDP pre-training was checked on (tests/training/test_fsdp.py); it also has
+# `FSDPModule.reset_iter_state`. torch 2.8 fails those tests: its gradient norms of DTensor shards differ from DDP's.
+FSDP_MIN_TORCH = (2, 13)
 
 
 @torch.no_grad()
@@ -66,23 +71,17 @@ def shard_models(
         register_fsdp_forward_method(teacher, "targets")
 
 
-def forget_forward_records(root: FSDPModule) -> None:
-    """Drop what FSDP recorded in `root`'s forward passes for a backward pass that never comes (the teacher's).
+def check_fsdp_torch() -> None:
+    """Refuse FSDP on torch releases older than the oldest one it was checked on against DDP.
 
-    Each forward appends every FSDP unit it ran to lists that only a backward pass clears. torch 2.13 clears
-    them with `reset_iter_state`; on releases without it (2.8 has none) the same lists are cleared here, or
-    they would grow by one entry per block and step for the whole run.
+    Raises:
+        UsageError: torch is older than `FSDP_MIN_TORCH`.
     """
-    if hasattr(root, "reset_iter_state"):
-        root.reset_iter_state()
-        return
-    for module in root.modules():
-        if isinstance(module, FSDPModule):
-            state = module._get_fsdp_state()
-            groups = getattr(state, "_fsdp_param_groups", None) or [state._fsdp_param_group]
-            for group in (group for group in groups if group is not None):
-                group._post_forward_indices.clear()
-                group.comm_ctx.post_forward_order.clear()
+    release = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+    if release < FSDP_MIN_TORCH:
+        oldest = ".".join(str(part) for part in FSDP_MIN_TORCH)
+        raise UsageError(f"parallel=fsdp needs torch {oldest} or newer, this is {torch.__version__} (on torch 2.8 "
+                         "the gradient norm of the sharded parameters disagrees with DDP's); use parallel=ddp")
 
 
 @contextmanager
