@@ -15,7 +15,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         epilog=f"recipes: {', '.join(recipe_names())}\n\nconfig keys (key=built-in default; the recipe's values, "
                f"demo's when none is named, replace these):\n{config_help()}",
     )
-    parser.add_argument("settings", nargs="*", metavar="[RECIPE] key=value", help="recipe, then overrides")
+    parser.add_argument("settings", nargs="*", metavar="[RECIPE] key=value",
+                        help="recipe (or recipe=R), then overrides (--key value works too)")
     parser.set_defaults(handler=run)
 
 
@@ -25,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = list(args.settings)
     recipe = overrides.pop(0) if overrides and "=" not in overrides[0] else None
+    named = [item.partition("=")[2] for item in overrides if item.startswith("recipe=")]  # recipe=R, --recipe R
+    recipe = named[-1] if named else recipe
+    overrides = [item for item in overrides if not item.startswith("recipe=")]
     summary = pretrain(resolve_config(recipe, overrides))
     if summary["rank"] != 0:
         return 0
