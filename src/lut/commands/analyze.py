@@ -106,7 +106,7 @@ def encoders(args: argparse.Namespace) -> list["LabelledEncoder"]:
 
     loaded = load_encoders(args.checkpoint, args.labels, args.weights, args.arch, args.img_size)
     for model in loaded:
-        print(f"{model.label}: {model.info.describe()}")
+        print(f"{model.label}: {model.info.report()}")
     return loaded
 
 

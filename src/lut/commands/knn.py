@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=None if args.no_cache else args.cache_dir,
     )
     summary = knn_benchmark(settings)
-    print(f"{summary['encoder']}\nk-NN on {args.data}: {summary['train_samples']} memory, "
+    print("\n".join([summary["encoder"], *(f"  note: {note}" for note in summary["encoder_notes"])]))
+    print(f"k-NN on {args.data}: {summary['train_samples']} memory, "
           f"{summary['test_samples']} test images, T = {args.temperature}")
     for pool, records in summary["results"].items():
         for record in records:

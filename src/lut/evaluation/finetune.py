@@ -111,7 +111,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         effective_batch = config.batch_size * config.accum_iter * context.world_size
         peak_lr = finetune_lr(config, effective_batch)
         if context.is_main:
-            print(f"{inputs.info.describe()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
+            print(f"{inputs.info.report()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
                   f"lr {peak_lr:.3g} ({config.lr_rule} rule), layer decay {config.layer_decay}, "
                   f"{config.epochs} epochs")
         size = inputs.info.architecture.img_size

@@ -77,7 +77,8 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
     if not config.checkpoint:
         raise UsageError("no checkpoint given: pass --checkpoint PATH")
     check_eval_config(config)
-    encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None, config.img_size)
+    encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
+                                 config.img_size or None)
     splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
                              config.test_samples, config.seed)
     default_mean, default_std = info.normalisation()

@@ -48,6 +48,10 @@ class EncoderInfo:
         origin = f" ({method.upper()} pre-training)" if method in ("lut", "mae") else ""
         return f"{self.path}: {self.weights} of a {self.format} checkpoint{origin}, {self.architecture.describe()}"
 
+    def report(self) -> str:
+        """`describe()`, then one indented line per conversion made while loading (a resampled position table)."""
+        return "\n".join([self.describe(), *(f"  note: {note}" for note in self.notes)])
+
     def normalisation(self) -> tuple[list[float], list[float]]:
         """The input mean and std the encoder was pre-trained with (ImageNet's when not recorded)."""
         config = self.config or {}
