@@ -104,8 +104,12 @@ def check_output_path(path: Path, what: str, folder: bool = False) -> None:
 
 
 def check_export_paths(out: Path, hf_folder: Path | None = None) -> None:
-    """Refuse an `out` file and an `hf_folder` that cannot be written (see `check_output_path`)."""
+    """Refuse an `out` file and an `hf_folder` that cannot be written (see `check_output_path`), and an `out`
+    not named `.safetensors` (a `.pth` name would promise a file that `torch.load` reads)."""
     check_output_path(out, "--out")
+    if out.suffix != ".safetensors":
+        raise UsageError(f"--out {out}: the export is a safetensors file, which torch.load cannot read; name it "
+                         f"{out.with_suffix('.safetensors').name}")
     if hf_folder is not None:
         check_output_path(hf_folder, "--hf-folder", folder=True)
 
