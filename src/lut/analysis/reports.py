@@ -89,7 +89,8 @@ def attention_distance_report(models: list[LabelledEncoder], source: ImageSource
                         "distance": values.tolist(), "layer_mean": values.mean(axis=1).tolist()})
     title = (f"mean attention distance over {len(names)} images ({source.data}); patch tokens, "
              f"{'rows re-normalised' if renormalise else 'CLS share at distance 0'}")
-    save_distance_figure(distances, unit, records[0]["uniform_attention"], title, output / "attention-distance.png")
+    uniform = {record["label"]: record["uniform_attention"] for record in records}
+    save_distance_figure(distances, unit, uniform, title, output / "attention-distance.png")
     record = {"analysis": "attention-distance", "unit": unit, "renormalise": renormalise,
               "images": source.describe(names), "models": records}
     write_json(record, output / "attention-distance.json")
