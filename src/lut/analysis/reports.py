@@ -186,8 +186,9 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
         heat, explained = grad_cam(classifier.model, classifier.target_layer, classifier.grid, images, wanted)
         pixels = to_pixels(images, classifier.mean, classifier.std) if pixels is None else pixels
         maps[label] = heat
-        captions[label] = [f"class {index}" for index in explained]
+        captions[label] = [classifier.class_names[index] for index in explained]
         records.append({"label": label, "checkpoint": path, "classifier": classifier.kind, "classes": explained,
+                        "class_names": captions[label],
                         "peak_pixel": [[int(v) for v in np.unravel_index(int(m.argmax()), m.shape)] for m in heat]})
     save_gradcam_figure(pixels, maps, captions, output / "gradcam.png")
     record = {"analysis": "gradcam", "target_layer": "blocks[-1].norm1, CLS dropped, tokens on the patch grid",

@@ -153,7 +153,7 @@ def run_gradcam(args: argparse.Namespace) -> int:
     record = gradcam_report(args.checkpoint, args.labels, image_source(args), args.pool, args.classes,
                             output_folder(args))
     for model in record["models"]:
-        print(f"{model['label']} ({model['classifier']}): classes {model['classes']}")
+        print(f"{model['label']} ({model['classifier']}): classes {model['class_names']}")
     print(f"results in {args.output}/gradcam.png and .json")
     return 0
 

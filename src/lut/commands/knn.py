@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['test_samples']} test images, T = {args.temperature}")
     for pool, records in summary["results"].items():
         for record in records:
-            print(f"  {pool:<5} k={record['k']:<4} top-1 {record['top1']:6.2f}%  top-5 {record['top5']:6.2f}%")
+            top5 = f"  top-5 {record['top5']:6.2f}%" if "top5" in record else ""
+            print(f"  {pool:<5} k={record['k']:<4} top-1 {record['top1']:6.2f}%{top5}")
     print(f"results in {summary['output_dir']}")
     return 0

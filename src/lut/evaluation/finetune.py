@@ -120,5 +120,5 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
         loss_fn, mixup = training_loss(config, num_classes)
         run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
-                            batch_transform=mixup)
+                            batch_transform=mixup, classes=inputs.splits.classes)
         return run.run()

@@ -88,5 +88,5 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         optimizer = create_lars(probe.heads, weight_decay=config.weight_decay, momentum=config.momentum,
                                 trust_coefficient=config.trust_coefficient)
         run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(), config, context, peak_lr,
-                            inputs.info.digest, saved=probe.heads)
+                            inputs.info.digest, saved=probe.heads, classes=inputs.splits.classes)
         return run.run()

@@ -23,16 +23,17 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
-from tqdm import tqdm
 
 from lut import __version__
 from lut.config import save_config
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import SupervisedConfig, check_eval_config
 from lut.evaluation.datasets import LabelledSplits, data_identity, labelled_splits
+from lut.evaluation.knn import reports_top5
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
+from lut.progress import Progress
 from lut.seeding import derive_seed, seed_everything
 from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint, load_weights
 from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
@@ -120,6 +121,7 @@ class SupervisedRun:
         encoder_digest: the pre-trained encoder's weights digest; a run only resumes a checkpoint of the same.
         saved: the module whose state dict the checkpoints hold (default: `model`).
         batch_transform: applied to `(images, labels)` on the device before the forward (e.g. mixup).
+        classes: class names indexed by label, stored in the checkpoints (Grad-CAM titles).
     """
 
     def __init__(
@@ -135,8 +137,10 @@ class SupervisedRun:
         encoder_digest: str,
         saved: nn.Module | None = None,
         batch_transform: BatchTransform | None = None,
+        classes: list[str] | None = None,
     ) -> None:
         self.config = config
+        self.classes = list(classes or [])
         self.encoder_digest = encoder_digest
         self.context = context
         self.device = context.device
@@ -179,6 +183,7 @@ class SupervisedRun:
             "best": self.best,
             "config": dataclasses.asdict(self.config),
             "encoder_digest": self.encoder_digest,
+            "classes": self.classes,
             "lut_version": __version__,
         }
         atomic_save(payload, self.output_dir / LAST_CHECKPOINT)
@@ -232,7 +237,7 @@ class SupervisedRun:
         if self.context.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.output_dir / "config.yaml")
-        progress = tqdm(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
+        progress = Progress(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
                         disable=not self.context.is_main, dynamic_ncols=True)
         record: dict[str, float] = {}
         kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
@@ -255,7 +260,7 @@ class SupervisedRun:
             run_log.close()
         return self.summary(record)
 
-    def train_epoch(self, progress: tqdm) -> dict[str, float]:
+    def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
         config = self.config
         self.sampler.set_epoch(self.epoch)
@@ -295,14 +300,16 @@ class SupervisedRun:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Top-1 and top-5 accuracy (%) of every head on the whole test split."""
+        """Top-1 and top-5 accuracy (%) of every head on the whole test split (top-1 alone with 5 classes or fewer)."""
         self.model.eval()
         hits: dict[str, torch.Tensor] = {}
+        classes_per_head: dict[str, int] = {}
         for images, targets in self.test_loader:
             images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 outputs = head_outputs(self.model(images))
             for head, logits in outputs.items():
+                classes_per_head[head] = logits.shape[1]
                 ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices  # (B, 5)
                 correct = ranked == targets[:, None]
                 counts = torch.stack(
@@ -314,7 +321,8 @@ class SupervisedRun:
             if self.context.is_distributed:
                 dist.all_reduce(counts)
             metrics[metric_name(head, "top1")] = (counts[0] / counts[2]).item() * 100
-            metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
+            if reports_top5(classes_per_head[head]):
+                metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
         return metrics
 
     def update_best(self, record: dict[str, float]) -> bool:

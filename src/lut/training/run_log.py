@@ -70,15 +70,16 @@ def plot_loss_curves(metrics_path: Path, png_path: Path) -> None:
     if not training:
         return
     steps = [r["step"] for r in training]
+    marker = "o" if len(steps) < 20 else None  # a run shorter than log_every_steps has one record: a lone point
     panels = 3 if knn else 2
     figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.5))
     for key in ("loss", "mae_loss", "bc_loss"):
         values = [r.get(key) for r in training]
         if any(v is not None for v in values):
-            axes[0].plot(steps, values, label=key)
+            axes[0].plot(steps, values, label=key, marker=marker)
     axes[0].set_ylabel("loss")
     axes[0].legend()
-    axes[1].plot(steps, [r["lr"] for r in training], color="tab:gray")
+    axes[1].plot(steps, [r["lr"] for r in training], color="tab:gray", marker=marker)
     axes[1].set_ylabel("learning rate")
     if knn:
         axes[2].plot([r["step"] for r in knn], [r["knn_top1"] for r in knn], marker="o")
