@@ -17,7 +17,7 @@ from lut.config import (
     save_config,
 )
 from lut.errors import UsageError
-from lut.training.pretrain import build_student
+from lut.training.pretrain_models import build_student
 
 
 def test_defaults_are_the_released_lut_recipe():

@@ -33,7 +33,8 @@ from lut.data.sampling import AugmentedDataset
 from lut.data.views import SRC_PADDING
 from lut.errors import UsageError
 from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
-from lut.training.pretrain import batch_augmenter, pretrain, view_transform
+from lut.training.pretrain import pretrain
+from lut.training.pretrain_data import batch_augmenter, view_transform
 from lut.training.run_log import METRICS_FILE
 
 MANY = 20000

@@ -13,7 +13,7 @@ from lut.experiments.plan import base_run, run_config
 from lut.experiments.scale import load_scale, scale_names
 from lut.interchange import load_encoder
 from lut.seeding import seed_everything
-from lut.training.pretrain import build_student
+from lut.training.pretrain_models import build_student
 
 TINY_FINETUNE = {"recipe": "small", "epochs": 1, "warmup_epochs": 0, "batch_size": 8, "img_size": 16,
                  "num_workers": 0, "device": "cpu", "auto_augment": "", "reprob": 0.0, "mixup": 0.0, "cutmix": 0.0}

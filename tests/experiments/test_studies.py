@@ -14,7 +14,8 @@ from lut.experiments.scale import FrozenEvalSettings, load_scale, scale_names
 from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
 from lut.seeding import seed_everything
-from lut.training.pretrain import build_student, pretrain
+from lut.training.pretrain import pretrain
+from lut.training.pretrain_models import build_student
 
 
 def test_compare_trains_scores_and_reuses_runs(tiny_scale, tmp_path, image_folder):

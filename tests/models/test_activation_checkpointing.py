@@ -10,7 +10,7 @@ from lut.config import build_config
 from lut.models import Teacher
 from lut.training.checkpoint import ARCHITECTURE_KEYS
 from lut.training.lut_step import LossSettings, pretrain_losses
-from lut.training.pretrain import build_student
+from lut.training.pretrain_models import build_student
 
 TINY_KWARGS = {k: v for k, v in TINY_MODEL.items() if k != "model"}
 

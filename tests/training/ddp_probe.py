@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-import lut.training.pretrain as pretrain_module
+import lut.training.pretrain_models as models_module
 from lut.config import build_config
 from lut.training.distributed import init_distributed, shutdown_distributed
 from lut.training.pretrain import PretrainRun
@@ -26,7 +26,7 @@ def main(data: str, output: str, steps: int) -> None:
 
     # Give every rank a different initialisation: DDP must broadcast rank 0's weights before the
     # teacher is copied, or each rank would start from its own teacher (a defect of the released code).
-    build_student = pretrain_module.build_student
+    build_student = models_module.build_student
 
     def build_student_per_rank(config):
         torch.manual_seed(1000 + rank)
@@ -34,7 +34,7 @@ def main(data: str, output: str, steps: int) -> None:
         record["initial_student"] = {k: v.clone() for k, v in student.state_dict().items()}
         return student
 
-    pretrain_module.build_student = build_student_per_rank
+    models_module.build_student = build_student_per_rank
     run = PretrainRun(build_config(tiny_values(Path(data), Path(output), max_steps=steps)), context)
     record["teacher_at_start"] = {k: v.clone() for k, v in run.teacher.state_dict().items()}
 

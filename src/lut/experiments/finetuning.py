@@ -14,7 +14,7 @@ from lut.experiments.scale import ExperimentScale
 from lut.experiments.studies import Study, pretrain_comparison
 from lut.seeding import seed_everything
 from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save
-from lut.training.pretrain import build_student
+from lut.training.pretrain_models import build_student
 
 FINETUNE_DIR = "finetune"
 

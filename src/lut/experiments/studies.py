@@ -20,7 +20,7 @@ from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
 from lut.seeding import seed_everything
 from lut.training.distributed import select_device
-from lut.training.pretrain import build_student
+from lut.training.pretrain_models import build_student
 
 Scores = dict[str, float]
 

@@ -10,21 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from timm.optim import param_groups_weight_decay
-from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lut import __version__
 from lut.config import PretrainConfig, save_config
-from lut.data.batch_views import AUGMENT_SEED_TAG, BatchSingleView, BatchTwoViews, CanvasTransform
-from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
-from lut.data.sources import build_dataset
-from lut.data.views import SingleViewTransform, TwoViewTransform
+from lut.data.batch_views import AUGMENT_SEED_TAG
 from lut.errors import NonFiniteLossError, UsageError
-from lut.masking import checked_visible_patches
-from lut.models import PretrainModel, Teacher, create_model
+from lut.models import PretrainModel, Teacher
 from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.checkpoint import (
     LAST_CHECKPOINT,
@@ -35,7 +27,6 @@ from lut.training.checkpoint import (
     load_weights,
     non_finite_weights,
 )
-from lut.training.compiling import compile_forward
 from lut.training.distributed import (
     DistributedContext,
     all_reduce_mean,
@@ -45,20 +36,19 @@ from lut.training.distributed import (
     wait_for_all,
 )
 from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
-from lut.training.lut_step import LossSettings, pretrain_losses
-from lut.training.precision import autocast_dtype
+from lut.training.lut_step import pretrain_losses
+from lut.training.pretrain_data import build_pretrain_data
+from lut.training.pretrain_models import build_loss_settings, build_optimizer, build_pretrain_models, build_student
 from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
 from lut.training.schedules import scaled_learning_rate, warmup_cosine
 from lut.training.sharding import (
-    broadcast_from_rank0,
     gather_full,
     no_gradient_sync,
-    shard_models,
     shard_optimizer_state,
     shard_state_dict,
     unsharded_copy,
 )
-from lut.training.teacher import EMAUpdater, teacher_momentum
+from lut.training.teacher import teacher_momentum
 
 log = logging.getLogger("lut")
 
@@ -70,47 +60,6 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     """
     with distributed_session(config.device) as context:
         return PretrainRun(config, context).run()
-
-
-def build_student(config: PretrainConfig) -> PretrainModel:
-    """The pre-training model the config describes."""
-    return create_model(
-        config.model,
-        img_size=config.img_size,
-        patch_size=config.patch_size or None,
-        decoder_embed_dim=config.decoder_embed_dim,
-        decoder_depth=config.decoder_depth,
-        decoder_num_heads=config.decoder_num_heads,
-        head_hidden_dim=config.head_hidden_dim,
-        head_depth=config.head_depth,
-        head_norm=config.head_norm,
-        head_activation=config.head_activation,
-        activation_checkpointing=config.activation_checkpointing,
-        mim=config.mim,
-    )
-
-
-def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform | CanvasTransform:
-    """The loader's per-image transform: two views (weak, strong) for LUT, one for MAE; with augment_on=device
-    only the uint8 canvas, from which `batch_augmenter` draws the views on the training device."""
-    if config.augment_on == "device":
-        return CanvasTransform(config.canvas_size or config.img_size)
-    return _views(config, TwoViewTransform, SingleViewTransform)
-
-
-def batch_augmenter(config: PretrainConfig) -> BatchTwoViews | BatchSingleView | None:
-    """The views drawn batched on the training device from the loader's canvases (augment_on=device), else None."""
-    return _views(config, BatchTwoViews, BatchSingleView) if config.augment_on == "device" else None
-
-
-def _views(config: PretrainConfig, two_views: type, single_view: type) -> Any:
-    """`two_views` for LUT, `single_view` for MAE, built from the config's crop, normalisation and crop scale."""
-    scale = (config.rrc_scale_min, 1.0)
-    if config.method == "lut":
-        crop = "src" if config.crop == "auto" else config.crop
-        return two_views(config.img_size, crop, config.mean, config.std, scale)
-    crop = "rrc" if config.crop == "auto" else config.crop
-    return single_view(config.img_size, crop, config.mean, config.std, scale)
 
 
 def new_interval() -> dict[str, float]:
@@ -128,92 +77,20 @@ class PretrainRun:
         self.output_dir = Path(config.output_dir).expanduser()
         seed_everything(config.seed)
 
-        base = build_dataset(config.data, "train", config.data_root, config.download)
-        if config.train_samples and context.is_main:
-            used = min(config.train_samples, len(base))
-            log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)", used, len(base),
-                     config.train_samples)
-        base = random_subset(base, config.train_samples, config.seed)
-        self.sampler = ShardedEpochSampler(len(base), context.world_size, context.rank, config.seed)
-        self.loader = DataLoader(
-            AugmentedDataset(base, view_transform(config), config.seed),
-            batch_size=config.batch_size,
-            sampler=self.sampler,
-            num_workers=config.num_workers,
-            pin_memory=self.device.type == "cuda",
-            drop_last=True,
-            persistent_workers=config.num_workers > 0,
-        )
-        micro_batches = self.sampler.num_samples // config.batch_size
-        self.steps_per_epoch = micro_batches // config.accum_iter
-        if self.steps_per_epoch == 0:
-            raise UsageError(
-                f"{config.data} has {len(base)} images: too few for one optimiser step of "
-                f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes; lower batch_size"
-            )
+        data = build_pretrain_data(config, context)
+        self.loader, self.sampler, self.augmenter = data.loader, data.sampler, data.augmenter
+        self.steps_per_epoch = data.steps_per_epoch
         self.total_steps = config.epochs * self.steps_per_epoch
         self.stop_step = min(self.total_steps, config.max_steps) if config.max_steps else self.total_steps
 
-        self.student = build_student(config).to(self.device)
-        # SyncBatchNorm only works on GPUs; on CPU the BatchNorm statistics are averaged after each step.
-        self.sync_batchnorm = context.is_distributed and self.device.type == "cuda"
-        if self.sync_batchnorm:
-            self.student = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
-        if config.method == "lut" and config.symmetric_heads:
-            # The predictor goes unused: frozen, DDP, FSDP and AdamW leave it out (no unused-parameter search).
-            self.student.predictor.requires_grad_(False)
-        self.fsdp = config.parallel == "fsdp" and context.is_distributed
-        if config.parallel == "fsdp" and not context.is_distributed:
-            log.warning("parallel=fsdp shards over the processes of torchrun; one process trains unsharded")
-        self.trained = self.student
-        if self.fsdp:
-            broadcast_from_rank0(self.student)
-        elif context.is_distributed:
-            self.trained = DistributedDataParallel(
-                self.student,
-                device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                forward_sync_buffers=False,  # buffers are synced once, at construction
-            )
-        # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
-        self.teacher = Teacher.from_student(self.student) if config.method == "lut" else None
-        self.amp_dtype = autocast_dtype(config.precision, self.device)
-        if self.fsdp:
-            shard_models(self.student, self.teacher, self.device,
-                         compute_dtype=self.amp_dtype if self.amp_dtype == torch.bfloat16 else None)
-        self.ema = EMAUpdater(self.teacher, self.student) if self.teacher is not None else None
-        if config.compile:
-            compile_forward(self.trained, config.compile_mode)
-            if self.teacher is not None:
-                compile_forward(self.teacher, config.compile_mode)
-
-        # The fused kernel rejects ShardedGradScaler's found-inf tensor (shape (1,)): FSDP with fp16 runs foreach AdamW.
-        sharded_fp16 = self.fsdp and self.amp_dtype == torch.float16
-        self.optimizer = torch.optim.AdamW(
-            param_groups_weight_decay(self.student, config.weight_decay),
-            lr=0.0,
-            betas=(config.adam_beta1, config.adam_beta2),
-            fused=self.device.type == "cuda" and not sharded_fp16,
-        )
-        # Under FSDP each rank sees only its gradient shards: ShardedGradScaler agrees on inf/NaN across ranks.
-        scaler_type = ShardedGradScaler if self.fsdp else torch.amp.GradScaler
-        self.scaler = scaler_type(self.device.type, enabled=self.amp_dtype == torch.float16)
+        models = build_pretrain_models(config, context)
+        self.student, self.trained, self.teacher, self.ema = models.student, models.trained, models.teacher, models.ema
+        self.fsdp, self.sync_batchnorm, self.amp_dtype = models.fsdp, models.sync_batchnorm, models.amp_dtype
+        self.optimizer, self.scaler = build_optimizer(config, models, self.device)
         self.effective_batch = config.batch_size * config.accum_iter * context.world_size
         self.peak_lr = config.lr or scaled_learning_rate(config.blr, self.effective_batch, config.lr_rule)
-        self.loss_settings = LossSettings(
-            self.student.patch_size, self.student.num_patches, config.mask_ratio, config.norm_pix_loss,
-            config.mae_loss_weight, config.bc_loss_weight,
-            bc_tokens=config.bc_tokens, context_token=config.context_token, supervision=config.supervision,
-            bc_loss=config.bc_loss, bc_temperature=config.bc_temperature,
-            target_mask_ratio=config.target_mask_ratio, views=config.views, symmetric_heads=config.symmetric_heads,
-            mim=config.mim,
-        )
-        student_views = 2 if config.method == "lut" and config.views == "cross" else 1
-        try:
-            checked_visible_patches(self.student.num_patches, config.mask_ratio, student_views)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        self.loss_settings = build_loss_settings(config, self.student)
         self.mask_generator = torch.Generator()
-        self.augmenter = batch_augmenter(config)
         self.augment_generator = torch.Generator()
         wants_knn = config.knn_every_epochs or config.final_knn
         self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None

@@ -1,0 +1,77 @@
+"""The pre-training data: the image source, the views drawn from each image and the sharded, resumable loader."""
+
+import dataclasses
+import logging
+from typing import Any
+
+from torch.utils.data import DataLoader
+
+from lut.config import PretrainConfig
+from lut.data.batch_views import BatchSingleView, BatchTwoViews, CanvasTransform
+from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
+from lut.data.sources import build_dataset
+from lut.data.views import SingleViewTransform, TwoViewTransform
+from lut.errors import UsageError
+from lut.training.distributed import DistributedContext
+
+log = logging.getLogger("lut")
+
+
+@dataclasses.dataclass
+class PretrainData:
+    """The loader of one process, its sampler (for the epoch and resume position) and the epoch length."""
+
+    loader: DataLoader
+    sampler: ShardedEpochSampler
+    steps_per_epoch: int
+    augmenter: BatchTwoViews | BatchSingleView | None  # views drawn on the device from uint8 canvases, or None
+
+
+def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> PretrainData:
+    """The training images of `config.data` (a fixed subset with `train_samples`), sharded over the processes."""
+    images = build_dataset(config.data, "train", config.data_root, config.download)
+    if config.train_samples and context.is_main:
+        used = min(config.train_samples, len(images))
+        log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)", used, len(images),
+                 config.train_samples)
+    images = random_subset(images, config.train_samples, config.seed)
+    sampler = ShardedEpochSampler(len(images), context.world_size, context.rank, config.seed)
+    loader = DataLoader(
+        AugmentedDataset(images, view_transform(config), config.seed),
+        batch_size=config.batch_size,
+        sampler=sampler,
+        num_workers=config.num_workers,
+        pin_memory=context.device.type == "cuda",
+        drop_last=True,
+        persistent_workers=config.num_workers > 0,
+    )
+    steps_per_epoch = sampler.num_samples // config.batch_size // config.accum_iter
+    if steps_per_epoch == 0:
+        raise UsageError(
+            f"{config.data} has {len(images)} images: too few for one optimiser step of "
+            f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes; lower batch_size"
+        )
+    return PretrainData(loader, sampler, steps_per_epoch, batch_augmenter(config))
+
+
+def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform | CanvasTransform:
+    """The loader's per-image transform: two views (weak, strong) for LUT, one for MAE; with augment_on=device
+    only the uint8 canvas, from which `batch_augmenter` draws the views on the training device."""
+    if config.augment_on == "device":
+        return CanvasTransform(config.canvas_size or config.img_size)
+    return _views(config, TwoViewTransform, SingleViewTransform)
+
+
+def batch_augmenter(config: PretrainConfig) -> BatchTwoViews | BatchSingleView | None:
+    """The views drawn batched on the training device from the loader's canvases (augment_on=device), else None."""
+    return _views(config, BatchTwoViews, BatchSingleView) if config.augment_on == "device" else None
+
+
+def _views(config: PretrainConfig, two_views: type, single_view: type) -> Any:
+    """`two_views` for LUT, `single_view` for MAE, built from the config's crop, normalisation and crop scale."""
+    scale = (config.rrc_scale_min, 1.0)
+    if config.method == "lut":
+        crop = "src" if config.crop == "auto" else config.crop
+        return two_views(config.img_size, crop, config.mean, config.std, scale)
+    crop = "rrc" if config.crop == "auto" else config.crop
+    return single_view(config.img_size, crop, config.mean, config.std, scale)
