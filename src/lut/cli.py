@@ -2,8 +2,10 @@
 
 import argparse
 import logging
+import os
 import re
 import sys
+import warnings
 
 import yaml
 
@@ -137,9 +139,20 @@ def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     return parser
 
 
+def configure_logging() -> None:
+    """Messages at INFO and above; under torchrun, only the main process (RANK 0) shows warnings, so each is shown
+    once rather than once per process (errors still come from every process)."""
+    main_process = os.environ.get("RANK", "0") == "0"
+    level = logging.INFO if main_process else logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+    if not main_process:
+        warnings.simplefilter("ignore")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad usage or input, 130 interrupted, 1 anything else)."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     args = parse_arguments(build_parser(), argv)
     try:
         return args.handler(args)

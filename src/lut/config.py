@@ -218,10 +218,18 @@ def load_recipe(recipe: str) -> dict[str, Any]:
     try:
         values = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise UsageError(f"recipe {recipe}: invalid YAML: {error}".splitlines()[0]) from error
+        raise UsageError(f"recipe {recipe}: invalid YAML{yaml_error_place(error)}") from error
     if not isinstance(values, dict):
         raise UsageError(f"recipe {recipe}: expected a mapping of config keys")
     return values
+
+
+def yaml_error_place(error: yaml.YAMLError) -> str:
+    """" at line L, column C: PROBLEM" of a YAML error (as much of it as the error knows)."""
+    mark = getattr(error, "problem_mark", None)
+    place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{place}: {problem}"
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

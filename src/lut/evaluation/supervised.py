@@ -11,6 +11,7 @@ checkpoint continues exactly as it would have.
 
 import dataclasses
 import json
+import logging
 import math
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -33,9 +34,17 @@ from lut.evaluation.knn import reports_top5
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
+from lut.paths import check_output_path
 from lut.progress import Progress
 from lut.seeding import derive_seed, seed_everything
-from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint, load_weights
+from lut.training.checkpoint import (
+    LAST_CHECKPOINT,
+    atomic_save,
+    changed_training_settings,
+    key_summary,
+    load_checkpoint,
+    load_weights,
+)
 from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
@@ -48,6 +57,10 @@ BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torc
 # weights digest was stored are also matched on the settings that chose the encoder.
 RUN_KEYS = ("data", "pools")
 ENCODER_KEYS = ("checkpoint", "weights", "arch", "img_size")
+# Settings a resumed run may change, with a warning: the schedule continues by epoch.
+SCHEDULE_KEYS = ("epochs", "warmup_epochs", "batch_size", "accum_iter", "blr", "lr", "lr_rule", "min_lr",
+                 "weight_decay", "layer_decay", "drop_path", "mixup", "cutmix", "label_smoothing", "seed")
+log = logging.getLogger("lut")
 
 
 @dataclass
@@ -78,6 +91,7 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
     if not config.checkpoint:
         raise UsageError("no checkpoint given: pass --checkpoint PATH")
     check_eval_config(config)
+    check_output_path(Path(config.output_dir).expanduser(), "output_dir", folder=True)
     encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
                                  config.img_size or None)
     splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
@@ -199,12 +213,17 @@ class SupervisedRun:
             return
         payload = load_checkpoint(path)
         if not {"model", "optimizer", "epoch"} <= set(payload):
-            raise UsageError(f"{path} is not a checkpoint of this evaluation (keys: {', '.join(sorted(payload))})")
+            raise UsageError(f"{path} is not a checkpoint of this evaluation ({key_summary(payload)})")
         self.check_same_run(payload, path)
         load_weights(self.saved, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.epoch = payload["epoch"]
         self.best = payload.get("best", {})
+        changed = changed_training_settings(payload.get("config") or {}, dataclasses.asdict(self.config),
+                                            SCHEDULE_KEYS)
+        if changed:
+            log.warning("resuming %s with other training settings (%s); the schedule continues from epoch %d",
+                        path, "; ".join(changed), self.epoch)
         if self.context.is_main:
             truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
             print(f"resumed from {path} after epoch {self.epoch}")

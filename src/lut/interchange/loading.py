@@ -24,7 +24,7 @@ class EncoderInfo:
 
     Attributes:
         path: the checkpoint file.
-        format: "lut", "lut-official", "mae", "timm" or "lut-export".
+        format: "lut", "lut-official", "mae", "timm", "lut-export" or "lut-finetune".
         weights: "student", "teacher" or "encoder" (a file holding a single encoder).
         architecture: the encoder's architecture (at the requested input size).
         ignored: keys of the file that are not part of the encoder.

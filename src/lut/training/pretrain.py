@@ -17,12 +17,14 @@ from lut.config import PretrainConfig, save_config
 from lut.data.batch_views import AUGMENT_SEED_TAG
 from lut.errors import NonFiniteLossError, UsageError
 from lut.models import PretrainModel, Teacher
+from lut.paths import check_output_path
 from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
     changed_training_settings,
     check_same_architecture,
+    key_summary,
     load_checkpoint,
     load_weights,
     non_finite_weights,
@@ -75,6 +77,7 @@ class PretrainRun:
         self.context = context
         self.device = context.device
         self.output_dir = Path(config.output_dir).expanduser()
+        check_output_path(self.output_dir, "output_dir", folder=True)  # before the data is scanned
         seed_everything(config.seed)
 
         data = build_pretrain_data(config, context)
@@ -155,7 +158,7 @@ class PretrainRun:
         """Load student, teacher, optimiser, scaler, step and RNG states from `path`."""
         payload = load_checkpoint(path)
         if "model" not in payload or "step" not in payload:
-            raise UsageError(f"{path} is not a pre-training checkpoint (keys: {', '.join(sorted(payload))})")
+            raise UsageError(f"{path} is not a pre-training checkpoint ({key_summary(payload)})")
         damaged = non_finite_weights(payload)
         if damaged is not None:
             raise UsageError(f"{path} holds non-finite values ({damaged}): the run that wrote it diverged; resume "
