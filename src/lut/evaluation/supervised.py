@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from lut import __version__
 from lut.config import save_config
+from lut.data.workers import loader_workers
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import SupervisedConfig, check_eval_config
 from lut.evaluation.datasets import LabelledSplits, data_identity, labelled_splits
@@ -173,10 +174,11 @@ class SupervisedRun:
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
         self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
                                           seed=config.seed, drop_last=True)
+        workers = loader_workers(config.num_workers, announce=context.is_main)
         self.train_loader = DataLoader(train_data, config.batch_size, sampler=self.sampler, drop_last=True,
-                                       num_workers=config.num_workers, pin_memory=self.device.type == "cuda")
+                                       num_workers=workers, pin_memory=self.device.type == "cuda")
         test_shard = Subset(test_data, range(context.rank, len(test_data), context.world_size))
-        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=config.num_workers)
+        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=workers)
         self.steps_per_epoch = len(self.train_loader) // config.accum_iter
         if self.steps_per_epoch == 0:
             raise UsageError(

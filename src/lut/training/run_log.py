@@ -62,13 +62,14 @@ def truncate_metrics(path: Path, last_step: int, keep_evaluations_at_last_step: 
         path.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
 
-def plot_loss_curves(metrics_path: Path, png_path: Path) -> None:
-    """Losses, learning rate and (when monitored) k-NN accuracy against the optimiser step."""
+def plot_loss_curves(metrics_path: Path, png_path: Path) -> bool:
+    """Losses, learning rate and (when monitored) k-NN accuracy against the optimiser step; False (nothing written)
+    when the metrics hold no training record."""
     records = read_metrics(metrics_path)
     training = [r for r in records if "loss" in r]
     knn = [r for r in records if "knn_top1" in r]
     if not training:
-        return
+        return False
     steps = [r["step"] for r in training]
     marker = "o" if len(steps) < 20 else None  # a run shorter than log_every_steps has one record: a lone point
     panels = 3 if knn else 2
@@ -89,3 +90,4 @@ def plot_loss_curves(metrics_path: Path, png_path: Path) -> None:
     figure.tight_layout()
     figure.savefig(png_path, dpi=100)
     plt.close(figure)
+    return True
