@@ -222,14 +222,17 @@ class PretrainRun:
             elif self.teacher is not None:
                 self.teacher.encoder.load_state_dict(self.student.encoder.state_dict())
             what = "student and teacher" if payload.get("model_ema") and self.teacher is not None else "student"
+            notes: tuple[str, ...] = ()
         else:
             encoder, info = load_encoder(path, img_size=self.config.img_size)
             state = encoder.state_dict()
             for model in [self.student, self.teacher] if self.teacher is not None else [self.student]:
                 load_weights(model.encoder, shard_state_dict(model.encoder, state), f"encoder weights in {path}")
-            what = info.report()
+            what, notes = info.describe().removeprefix(f"{info.path}: "), info.notes
         if self.context.is_main:
             print(f"initialised from {path} ({what}): weights only, from step 0 with a new optimiser and schedule")
+            for note in notes:
+                print(f"  note: {note}")
 
     # ------------------------------------------------------------------ training
     def run(self) -> dict[str, Any]:
