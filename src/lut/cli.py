@@ -10,15 +10,20 @@ import warnings
 import yaml
 
 from lut.commands import COMMAND_MODULES
+from lut.commands.usage import with_common_commands
 from lut.errors import LutError
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="lut", description="LUT: Learning with Unmasked Tokens for ViTs.")
-    subcommands = parser.add_subparsers(dest="command", required=True)
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                        title="commands (lut COMMAND --help for each one's options)")
     for module in COMMAND_MODULES:
         module.register(subcommands)
+    with_common_commands(parser, "lut")
+    for name, subparser in subcommands.choices.items():
+        with_common_commands(subparser, name)
     return parser
 
 
@@ -153,7 +158,11 @@ def configure_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad usage or input, 130 interrupted, 1 anything else)."""
     configure_logging()
-    args = parse_arguments(build_parser(), argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 0
+    args = parse_arguments(parser, argv)
     try:
         return args.handler(args)
     except LutError as error:

@@ -1,0 +1,52 @@
+"""The most common commands, shown in `lut`'s and each sub-command's help before the full list of options."""
+
+import argparse
+import textwrap
+
+COMMON_COMMANDS = {
+    "lut": [
+        ("lut pretrain", "the demo: LUT on Fashion-MNIST on the CPU"),
+        ("lut pretrain data=FOLDER output_dir=runs/mine", "pre-train on your own images"),
+        ("lut knn --checkpoint runs/mine/checkpoint-last.pth --data FOLDER", "how good are its features?"),
+    ],
+    "pretrain": [
+        ("lut pretrain", "the demo recipe"),
+        ("lut pretrain data=FOLDER output_dir=runs/mine", "your own images (a folder of class folders, or flat)"),
+        ("torchrun --nproc_per_node 8 -m lut.cli pretrain lut_vit_base data=FOLDER", "the paper's ViT-B, 8 GPUs"),
+    ],
+    "knn": [
+        ("lut knn --checkpoint runs/demo/checkpoint-last.pth --data fashion-mnist", "DINO's k-NN of the student"),
+        ("lut knn --checkpoint C --data FOLDER --weights teacher", "the teacher's features on your data"),
+    ],
+    "linprobe": [
+        ("lut linprobe --checkpoint C --data fashion-mnist", "recipe small"),
+        ("lut linprobe --checkpoint C --data FOLDER --recipe imagenet", "the MAE protocol, 90 epochs"),
+    ],
+    "finetune": [
+        ("lut finetune --checkpoint C --data fashion-mnist", "recipe small"),
+        ("torchrun --nproc_per_node 8 -m lut.cli finetune --checkpoint C --data FOLDER --recipe vit_base",
+         "the paper's ViT-B recipe"),
+    ],
+    "export": [
+        ("lut export --checkpoint C --weights teacher --out teacher.safetensors", "encoder weights for timm"),
+    ],
+    "analyze": [
+        ("lut analyze attention-distance --checkpoint A B --labels LUT MAE --data fashion-mnist", "Fig. 4a"),
+        ("lut analyze spectrum --checkpoint A B --labels LUT MAE --data fashion-mnist", "Fig. 4b"),
+    ],
+    "experiment": [
+        ("lut experiment compare fashion_mnist_cpu", "LUT vs MAE over 3 seeds on the CPU"),
+    ],
+}
+
+
+def with_common_commands(parser: argparse.ArgumentParser, name: str) -> None:
+    """Put the common commands of `name` (if any) after the parser's description, before its options."""
+    examples = COMMON_COMMANDS.get(name)
+    if not examples:
+        return
+    width = max(len(command) for command, _ in examples)
+    lines = [f"  {command:<{width}}  # {meaning}" for command, meaning in examples]
+    description = "\n".join(textwrap.wrap(parser.description or "", 100))
+    parser.description = f"{description}\n\ncommon commands:\n" + "\n".join(lines)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
