@@ -65,7 +65,7 @@ def finetune_run(study: Study, name: str, checkpoint: Path, seed: int) -> dict[s
         print(f"fine-tuning {name} -> {run_dir}")
         summary = finetune(config)
     return {"run": name, "seed": seed, "epochs": summary["epochs"], "top1": summary["final"]["top1"],
-            "top5": summary["final"]["top5"], "best_top1": summary["best"]["top1"]["value"]}
+            "top5": summary["final"].get("top5"), "best_top1": summary["best"]["top1"]["value"]}
 
 
 def finetune_study(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict[str, Any]:
