@@ -21,7 +21,7 @@ def test_study_settings_may_follow_the_options():
 
 
 @pytest.mark.parametrize("arguments", [
-    ["finetune", "--checkpoint", "c.pth", "--bogus"],
+    ["export", "--checkpoint", "c.pth", "--out", "x.safetensors", "--bogus"],
     ["knn", "--checkpoint", "c.pth", "--data", "d", "epochs=1"],  # knn takes flags only
 ])
 def test_unknown_arguments_are_a_usage_error(arguments, capsys):

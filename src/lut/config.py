@@ -19,6 +19,7 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 # No CUDA-graph modes (reduce-overhead, max-autotune): replaying the student's graph overwrites the teacher's
 # targets, which the loss reads after the student has run.
 COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
+DEMO_DATA = "fashion-mnist"
 
 
 def option(
@@ -144,8 +145,13 @@ class PretrainConfig:
     rrc_scale_min: float = option(0.2, "smallest area fraction of random resized crop", above=0.0, maximum=1.0)
     mean: list = option(IMAGENET_MEAN, "per-channel normalisation mean")
     std: list = option(IMAGENET_STD, "per-channel normalisation std")
+    hold_out: bool = option(
+        True, "a labelled folder without a test split: never train on its held-out fifth (a fixed draw, the "
+        "images that the online and final k-NN and lut knn/linprobe/finetune test on); false trains on all of them"
+    )
     train_samples: int = option(0, "train on a fixed random subset of this many images (0: all)", minimum=0)
-    num_workers: int = option(8, "data loader processes per training process", minimum=0)
+    num_workers: int = option(8, "data loader processes per training process (at most its share of the cores)",
+                              minimum=0)
     augment_on: str = option(
         "loader",
         "loader: each image's views are augmented in the loader processes (CPU); device: the loader only resizes "
@@ -177,6 +183,11 @@ class PretrainConfig:
     # output
     output_dir: str = option("runs/lut", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+    init: str = option(
+        "", "start a new schedule (step 0, new optimiser) from these weights: a lut pretrain checkpoint of the same "
+        "model (student and teacher), else any encoder lut imports (LUT, MAE, timm, lut export), which starts "
+        "student and teacher encoders; once output_dir holds a checkpoint, resume=auto continues that instead"
+    )
     save_every_steps: int = option(
         0, "also write checkpoint-last.pth every N optimiser steps (0: per epoch only)", minimum=0
     )
@@ -218,10 +229,18 @@ def load_recipe(recipe: str) -> dict[str, Any]:
     try:
         values = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise UsageError(f"recipe {recipe}: invalid YAML: {error}".splitlines()[0]) from error
+        raise UsageError(f"recipe {recipe}: invalid YAML{yaml_error_place(error)}") from error
     if not isinstance(values, dict):
         raise UsageError(f"recipe {recipe}: expected a mapping of config keys")
     return values
+
+
+def yaml_error_place(error: yaml.YAMLError) -> str:
+    """" at line L, column C: PROBLEM" of a YAML error (as much of it as the error knows)."""
+    mark = getattr(error, "problem_mark", None)
+    place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{place}: {problem}"
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -324,10 +343,17 @@ def check_config_ranges(config: Any) -> None:
 
 
 def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:
-    """Defaults <- recipe (the demo when None) <- command-line overrides."""
-    values = load_recipe(recipe or "demo")
-    values.update(parse_overrides(overrides))
-    return build_config(values)
+    """Defaults <- recipe <- command-line overrides; with no recipe named, `default_recipe` chooses."""
+    values = parse_overrides(overrides)
+    settings = load_recipe(recipe or default_recipe(values))
+    settings.update(values)
+    return build_config(settings)
+
+
+def default_recipe(overrides: dict[str, Any]) -> str:
+    """The recipe of a run that names none: `default` for other data than the demo's, else `demo`."""
+    own_data = overrides.get("data", DEMO_DATA) != DEMO_DATA
+    return "default" if own_data else "demo"
 
 
 def config_help(cls: type = PretrainConfig) -> str:

@@ -88,7 +88,7 @@ def test_output_folder_that_cannot_be_created(tmp_path, image_folder):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     result = pretrain(image_folder, blocker / "run")
-    assert_usage_error(result, f"cannot use {blocker / 'run'}: Not a directory")
+    assert_usage_error(result, f"cannot write output_dir {blocker / 'run'}: {blocker} is not a writable folder")
 
 
 @pytest.mark.parametrize(("device", "message"), [

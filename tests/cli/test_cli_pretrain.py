@@ -91,4 +91,4 @@ def test_pretrain_help_lists_every_config_key():
     assert result.returncode == 0
     for name in [f.name for f in dataclasses.fields(PretrainConfig)]:
         assert f"  {name}=" in result.stdout, name
-    assert "recipes: demo" in result.stdout
+    assert "recipes: default, demo" in result.stdout

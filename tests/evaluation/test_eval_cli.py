@@ -88,7 +88,7 @@ def test_usage_errors_exit_2_without_traceback(arguments, message, capsys):
 )
 def test_bad_values_exit_2_before_any_work(arguments, message, tiny_checkpoint, stripes, tmp_path, capsys):
     command, *rest = arguments
-    output = tmp_path / "out"
+    output = tmp_path / ("out.safetensors" if command == "export" else "out")
     where = ["--out", str(output)] if command == "export" else ["--data", str(stripes), "--output", str(output)]
     assert main([command, "--checkpoint", str(tiny_checkpoint), *where, *rest]) == 2
     error = capsys.readouterr().err

@@ -30,7 +30,7 @@ def test_bundled_recipes():
 
 def test_overrides_and_their_errors(tmp_path):
     config = resolve_eval_config(LinprobeConfig, "linprobe", "small", {"epochs": "3", "pools": ["mean"]})
-    assert (config.epochs, config.pools, config.img_size) == (3, ["mean"], 32)
+    assert (config.epochs, config.pools, config.img_size) == (3, ["mean"], 0)  # 0: the checkpoint's
     with pytest.raises(UsageError, match="did you mean epochs"):
         build_config({"epoch": 3}, FinetuneConfig)
     with pytest.raises(UsageError, match="not one of fresh, pretrained"):

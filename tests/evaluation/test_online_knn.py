@@ -10,7 +10,7 @@ def test_online_knn_on_a_held_out_subset(stripes, make_tiny_encoder):
     encoder = make_tiny_encoder().train()
     result = monitor.evaluate(encoder, "cpu")
     assert result["knn_top1"] >= 90.0  # stripes are obvious even to a random encoder
-    assert result["knn_top5"] == 100.0  # two classes
+    assert set(result) == {"knn_top1"}  # two classes: top-5 would always be 100
     assert encoder.training
 
 

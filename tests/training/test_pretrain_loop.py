@@ -72,16 +72,18 @@ def test_saved_config_rebuilds_the_run_config(tiny_lut_run, image_folder):
     )
 
 
-@pytest.mark.parametrize(("train_samples", "used"), [(12, 12), (1000, 40)])
-def test_a_training_subset_is_announced(tiny_config, tmp_path, caplog, train_samples, used):
+@pytest.mark.parametrize(("train_samples", "used", "message"), [
+    (12, 12, "training on a fixed random subset of 12 of the 40 images (train_samples=12)"),
+    (1000, 40, "train_samples=1000 is not fewer than the 40 training images: training on all of them"),
+])
+def test_a_training_subset_is_announced(tiny_config, tmp_path, caplog, train_samples, used, message):
     from lut.training.distributed import DistributedContext
     from lut.training.pretrain import PretrainRun
 
     with caplog.at_level(logging.INFO, logger="lut"):
         run = PretrainRun(tiny_config(tmp_path / "run", train_samples=train_samples), DistributedContext())
     assert len(run.sampler) == used
-    assert (f"training on a fixed random subset of {used} of the 40 images (train_samples={train_samples})"
-            in caplog.messages)
+    assert message in caplog.messages
 
 
 def test_running_a_finished_run_again_keeps_one_final_knn_record(tiny_config, tmp_path):

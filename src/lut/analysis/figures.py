@@ -27,24 +27,32 @@ def save(figure: plt.Figure, path: Path) -> None:
     plt.close(figure)
 
 
-def save_distance_figure(distances: dict[str, np.ndarray], unit: str, uniform: float, title: str, path: Path) -> None:
+def save_distance_figure(distances: dict[str, np.ndarray], unit: str, uniform: dict[str, float], title: str,
+                         path: Path) -> None:
     """One dot per head and layer, a line through the head means, one colour per model (Fig. 4a).
 
     Args:
         distances: label -> (depth, heads) mean attention distances in `unit`.
         unit: "px", "grid" or "normalised" (axis label).
-        uniform: the distance of uniform attention, drawn as a dashed reference.
+        uniform: label -> the distance of uniform attention at that model's grid, drawn as a dashed reference:
+            one grey line when every model shares it, else one per model in its colour.
         title: figure title.
         path: PNG to write.
     """
     figure, axis = plt.subplots(figsize=(7, 4))
     offsets = np.linspace(-0.15, 0.15, len(distances)) if len(distances) > 1 else [0.0]
+    shared_reference = len(set(uniform.values())) == 1
     for (label, values), offset in zip(distances.items(), offsets):
         layers = np.arange(1, values.shape[0] + 1)
         line = axis.plot(layers + offset, values.mean(axis=1), alpha=0.6, label=label)[0]
         for head in range(values.shape[1]):
             axis.scatter(layers + offset, values[:, head], s=14, color=line.get_color())
-    axis.axhline(uniform, color="grey", linestyle="--", linewidth=1, label="uniform attention")
+        if not shared_reference:
+            axis.axhline(uniform[label], color=line.get_color(), linestyle="--", linewidth=1,
+                         label=f"uniform attention, {label}")
+    if shared_reference:
+        axis.axhline(next(iter(uniform.values())), color="grey", linestyle="--", linewidth=1,
+                     label="uniform attention")
     axis.set_xlabel("layer")
     axis.set_ylabel(f"mean attention distance ({unit})")
     axis.set_xticks(np.arange(1, next(iter(distances.values())).shape[0] + 1))

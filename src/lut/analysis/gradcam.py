@@ -75,6 +75,7 @@ class Classifier:
         std: input normalisation std.
         kind: "finetune" or "linprobe (POOL)".
         num_classes: logits per image.
+        class_names: name of each class (the training data's class folders; "class N" when not recorded).
     """
 
     model: nn.Module
@@ -85,6 +86,7 @@ class Classifier:
     std: list[float]
     kind: str
     num_classes: int
+    class_names: list[str]
 
 
 def source_normalisation(config: dict) -> tuple[list[float], list[float]]:
@@ -113,6 +115,7 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
     if not isinstance(state, dict) or not isinstance(config, dict):
         raise UsageError(f"{path} is not a lut finetune or linprobe checkpoint (no `model` weights and `config`)")
     mean, std = source_normalisation(config)
+    recorded = list(payload.get("classes") or [])
     if "head.weight" in state and "blocks.0.norm1.weight" in state:
         architecture = infer_architecture(state)
         name, arguments = architecture.timm_model()
@@ -120,7 +123,8 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
                                   num_classes=state["head.weight"].shape[0], **arguments)
         model.load_state_dict(state)
         return Classifier(model.eval(), model.blocks[-1].norm1, architecture.img_size // architecture.patch_size,
-                          architecture.img_size, mean, std, "finetune", model.num_classes)
+                          architecture.img_size, mean, std, "finetune", model.num_classes,
+                          class_names(recorded, model.num_classes))
     pools = [name for name in POOLS if f"{name}.1.weight" in state]
     if not pools or not config.get("checkpoint"):
         what = "a pre-training checkpoint" if "mask_ratio" in config else "not a classifier checkpoint"
@@ -132,13 +136,19 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
     weights = None if config.get("weights") in (None, "auto") else config["weights"]
     if not Path(config["checkpoint"]).expanduser().exists():
         raise UsageError(f"{path} probes the encoder in {config['checkpoint']}, which does not exist (anymore)")
-    encoder, _ = load_encoder(config["checkpoint"], weights, config.get("arch") or None, config.get("img_size"))
+    encoder, _ = load_encoder(config["checkpoint"], weights, config.get("arch") or None,
+                              config.get("img_size") or None)
     num_classes = state[f"{pool}.1.weight"].shape[0]
     head = probe_head(encoder.embed_dim, num_classes)
     head.load_state_dict({key[len(pool) + 1:]: value for key, value in state.items() if key.startswith(f"{pool}.")})
     model = ProbeClassifier(encoder, head, pool).eval()
     return Classifier(model, encoder.blocks[-1].norm1, encoder.grid_size, encoder.grid_size * encoder.patch_size,
-                      mean, std, f"linprobe ({pool})", num_classes)
+                      mean, std, f"linprobe ({pool})", num_classes, class_names(recorded, num_classes))
+
+
+def class_names(recorded: list[str], num_classes: int) -> list[str]:
+    """The recorded class names when there is one per logit, else "class 0", "class 1", ..."""
+    return recorded if len(recorded) == num_classes else [f"class {index}" for index in range(num_classes)]
 
 
 def grad_cam(

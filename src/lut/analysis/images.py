@@ -5,8 +5,10 @@ from types import ModuleType
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils.data import Dataset
 
-from lut.data.sources import build_dataset
+from lut.data.held_out import split_dataset
+from lut.data.sources import ImageFolderSource
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.extras import require
@@ -61,10 +63,17 @@ def analysis_images(
         names = list(SKIMAGE_PHOTOS[: num_images or len(SKIMAGE_PHOTOS)])
         pictures = [skimage_photo(name) for name in names]
     else:
-        data = build_dataset(source, split, data_root, download=False)
+        data = split_dataset(source, split, data_root, download=False)
         count = min(num_images or 16, len(data))
         if count == 0:
             raise UsageError(f"data {source!r} holds no images")
         pictures = [data[index][0] for index in range(count)]
-        names = [f"{source}[{split}][{index}]" for index in range(count)]
+        names = image_names(data, source, split, count)
     return torch.stack([transform(picture) for picture in pictures]), names  # (B, 3, size, size)
+
+
+def image_names(data: Dataset, source: str, split: str, count: int) -> list[str]:
+    """Names of the first `count` images: a folder's file paths below it, else `DATA[SPLIT][INDEX]`."""
+    if isinstance(data, ImageFolderSource):
+        return [path.relative_to(data.root).as_posix() for path, _ in data.samples[:count]]
+    return [f"{source}[{split}][{index}]" for index in range(count)]

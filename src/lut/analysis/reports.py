@@ -89,7 +89,8 @@ def attention_distance_report(models: list[LabelledEncoder], source: ImageSource
                         "distance": values.tolist(), "layer_mean": values.mean(axis=1).tolist()})
     title = (f"mean attention distance over {len(names)} images ({source.data}); patch tokens, "
              f"{'rows re-normalised' if renormalise else 'CLS share at distance 0'}")
-    save_distance_figure(distances, unit, records[0]["uniform_attention"], title, output / "attention-distance.png")
+    uniform = {record["label"]: record["uniform_attention"] for record in records}
+    save_distance_figure(distances, unit, uniform, title, output / "attention-distance.png")
     record = {"analysis": "attention-distance", "unit": unit, "renormalise": renormalise,
               "images": source.describe(names), "models": records}
     write_json(record, output / "attention-distance.json")
@@ -185,8 +186,9 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
         heat, explained = grad_cam(classifier.model, classifier.target_layer, classifier.grid, images, wanted)
         pixels = to_pixels(images, classifier.mean, classifier.std) if pixels is None else pixels
         maps[label] = heat
-        captions[label] = [f"class {index}" for index in explained]
+        captions[label] = [classifier.class_names[index] for index in explained]
         records.append({"label": label, "checkpoint": path, "classifier": classifier.kind, "classes": explained,
+                        "class_names": captions[label],
                         "peak_pixel": [[int(v) for v in np.unravel_index(int(m.argmax()), m.shape)] for m in heat]})
     save_gradcam_figure(pixels, maps, captions, output / "gradcam.png")
     record = {"analysis": "gradcam", "target_layer": "blocks[-1].norm1, CLS dropped, tokens on the patch grid",

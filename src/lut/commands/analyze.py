@@ -109,7 +109,7 @@ def encoders(args: argparse.Namespace) -> list["LabelledEncoder"]:
 
     loaded = load_encoders(args.checkpoint, args.labels, args.weights, args.arch, args.img_size)
     for model in loaded:
-        print(f"{model.label}: {model.info.describe()}")
+        print(f"{model.label}: {model.info.report()}")
     return loaded
 
 
@@ -159,7 +159,7 @@ def run_gradcam(args: argparse.Namespace) -> int:
     record = gradcam_report(args.checkpoint, args.labels, image_source(args), args.pool, args.classes,
                             output_folder(args))
     for model in record["models"]:
-        print(f"{model['label']} ({model['classifier']}): classes {model['classes']}")
+        print(f"{model['label']} ({model['classifier']}): classes {model['class_names']}")
     print(f"results in {args.output}/gradcam.png and .json")
     return 0
 

@@ -37,9 +37,7 @@ def run(args: argparse.Namespace) -> int:
     hf_folder = None if args.hf_folder is None else Path(args.hf_folder).expanduser()
     check_export_paths(Path(args.out).expanduser(), hf_folder)
     encoder, info = load_encoder(args.checkpoint, args.weights, args.arch, args.img_size, default_to_student=False)
-    print(info.describe())
-    for note in info.notes:
-        print(f"  note: {note}")
+    print(info.report())
     for path in export_encoder(encoder, info, args.out, args.global_pool, hf_folder):
         print(f"wrote {path}")
     return 0

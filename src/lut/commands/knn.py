@@ -54,10 +54,12 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=None if args.no_cache else args.cache_dir,
     )
     summary = knn_benchmark(settings)
-    print(f"{summary['encoder']}\nk-NN on {args.data}: {summary['train_samples']} memory, "
+    print("\n".join([summary["encoder"], *(f"  note: {note}" for note in summary["encoder_notes"])]))
+    print(f"k-NN on {args.data}: {summary['train_samples']} memory, "
           f"{summary['test_samples']} test images, T = {args.temperature}")
     for pool, records in summary["results"].items():
         for record in records:
-            print(f"  {pool:<5} k={record['k']:<4} top-1 {record['top1']:6.2f}%  top-5 {record['top5']:6.2f}%")
+            top5 = f"  top-5 {record['top5']:6.2f}%" if "top5" in record else ""
+            print(f"  {pool:<5} k={record['k']:<4} top-1 {record['top1']:6.2f}%{top5}")
     print(f"results in {summary['output_dir']}")
     return 0

@@ -28,7 +28,8 @@ class SupervisedConfig:
     data: str = option("fashion-mnist", "labelled data: built-in name or folder of class sub-folders (+ train/, val/)")
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
     download: bool = option(True, "download torchvision data sets when missing")
-    img_size: int = option(224, "input side in pixels; the position table is resampled when it differs", minimum=1)
+    img_size: int = option(0, "input side in pixels; 0: the checkpoint's (another size resamples the position "
+                              "table, and says so)", minimum=0)
     train_samples: int = option(0, "random training subset (0: all)", minimum=0)
     test_samples: int = option(0, "random test subset (0: all)", minimum=0)
     mean: list = option([], "input normalisation mean; empty: the checkpoint's (ImageNet's if not recorded)")

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Subset
 
+from lut.data.held_out import is_unsplit_labelled_folder, split_part
 from lut.data.sources import BUILTIN_DATASETS, ImageFolderSource, build_dataset, dataset_has_labels
 from lut.errors import UsageError
 
@@ -71,8 +72,8 @@ def labelled_splits(
 ) -> LabelledSplits:
     """Open the training and test splits of a labelled data set.
 
-    A folder without `train`/`test` (or `val`) sub-folders has one split: a seeded
-    `held_out_fraction` of it becomes the test set and the rest the training set.
+    A folder without `train`/`test` (or `val`) sub-folders has one split: `held_out_fraction` of it, drawn
+    with a fixed seed (`lut.data.held_out`), becomes the test set and the rest the training set.
 
     Args:
         data: built-in name or folder with class sub-folders (see `lut.data.sources.build_dataset`).
@@ -80,28 +81,25 @@ def labelled_splits(
         download: whether torchvision data sets may be downloaded.
         train_samples: random training subset size (0: all).
         test_samples: random test subset size (0: all).
-        seed: seed of the subsets and of the held-out split.
+        seed: seed of the subsets.
         held_out_fraction: test share of a folder that is not split.
 
     Raises:
         UsageError: unlabelled data, or data that cannot be found.
     """
-    train = build_dataset(data, "train", data_root, download)
-    if not dataset_has_labels(train):
+    whole = build_dataset(data, "train", data_root, download)
+    if not dataset_has_labels(whole):
         raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set"
-                         f"{loose_images_note(train)}")
-    test = build_dataset(data, "test", data_root, download)
-    classes = list(train.classes)
+                         f"{loose_images_note(whole)}")
+    if is_unsplit_labelled_folder(whole, data):
+        train, test = (split_part(whole, data, split, held_out_fraction) for split in ("train", "test"))
+    else:
+        train, test = whole, build_dataset(data, "test", data_root, download)
+    classes = list(whole.classes)
     if len(classes) < 2:
         raise UsageError(f"{data} has {len(classes)} class ({', '.join(classes)}): classification needs at least 2")
-    if isinstance(train, ImageFolderSource) and isinstance(test, ImageFolderSource):
-        if train.root == test.root:
-            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
-            held_out = max(1, round(len(train) * held_out_fraction))
-            log.warning("%s has no test split: holding out %d of its %d images for testing", data, held_out,
-                        len(train))
-            train, test = train.select(order[held_out:]), train.select(order[:held_out])
-        elif not dataset_has_labels(test):
+    if isinstance(train, ImageFolderSource) and isinstance(test, ImageFolderSource) and train.root != test.root:
+        if not dataset_has_labels(test):
             raise UsageError(f"the test split of {data} has no class labels{loose_images_note(test)}")
         elif test.classes != classes:
             # Labels follow the class names, not the folders' positions in each split.

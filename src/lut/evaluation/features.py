@@ -4,9 +4,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from lut.models.encoder import ViTEncoder
+from lut.progress import Progress
 
 POOLS = ("cls", "mean")
 
@@ -73,7 +73,7 @@ def extract_pooled_features(
         encoder.eval()
     features: dict[str, list[torch.Tensor]] = {pool: [] for pool in pools}
     labels = []
-    for images, targets in tqdm(loader, desc=description, unit="batch", leave=False):
+    for images, targets in Progress(loader, desc=description, unit="batch", leave=False):
         images = images.to(device)
         tokens = None if encoder is None else encoder.forward_features(images)  # (B, 1 + N, D)
         for pool in pools:

@@ -111,7 +111,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         effective_batch = config.batch_size * config.accum_iter * context.world_size
         peak_lr = finetune_lr(config, effective_batch)
         if context.is_main:
-            print(f"{inputs.info.describe()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
+            print(f"{inputs.info.report()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
                   f"lr {peak_lr:.3g} ({config.lr_rule} rule), layer decay {config.layer_decay}, "
                   f"{config.epochs} epochs")
         size = inputs.info.architecture.img_size
@@ -120,5 +120,5 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
         loss_fn, mixup = training_loss(config, num_classes)
         run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
-                            batch_transform=mixup)
+                            batch_transform=mixup, classes=inputs.splits.classes)
         return run.run()

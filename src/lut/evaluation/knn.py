@@ -12,6 +12,11 @@ import torch
 import torch.nn.functional as F
 
 
+def reports_top5(num_classes: int) -> bool:
+    """Whether top-5 accuracy says anything: with 5 classes or fewer every label is among the top 5."""
+    return num_classes > 5
+
+
 def neighbour_chunks(
     train_features: torch.Tensor, test_features: torch.Tensor, k: int, chunk_size: int = 1024
 ) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
@@ -127,7 +132,8 @@ def knn_sweep(
         chunk_size: queries per similarity block.
 
     Returns:
-        One `{"k", "top1", "top5"}` record per distinct capped k, in the order of `ks`.
+        One `{"k", "top1", "top5"}` record per distinct capped k, in the order of `ks` (no "top5" with 5 classes
+        or fewer).
     """
     if num_classes is None:
         num_classes = int(max(train_labels.max(), test_labels.max())) + 1
@@ -143,4 +149,8 @@ def knn_sweep(
             ranked = scores.topk(min(5, k, num_classes), dim=1).indices  # (q, <=5)
             hits[k] += torch.stack([(ranked[:, :1] == targets).sum(), (ranked == targets).any(dim=1).sum()]).cpu()
     total = test_features.shape[0]
-    return [{"k": k, "top1": hits[k][0].item() * 100 / total, "top5": hits[k][1].item() * 100 / total} for k in ks]
+    records = [{"k": k, "top1": hits[k][0].item() * 100 / total, "top5": hits[k][1].item() * 100 / total} for k in ks]
+    if not reports_top5(num_classes):
+        for record in records:
+            del record["top5"]
+    return records

@@ -114,6 +114,7 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     summary = {
         "settings": asdict(settings),
         "encoder": info.describe(),
+        "encoder_notes": list(info.notes),
         "crop_pct": crop_pct,
         "weights_digest": info.digest,
         "train_samples": len(train_labels),

@@ -79,7 +79,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         effective_batch = config.batch_size * config.accum_iter * context.world_size
         peak_lr = config.lr or config.blr * effective_batch / 256
         if context.is_main:
-            print(f"{inputs.info.describe()}\nlinear probe ({', '.join(config.pools)}): effective batch "
+            print(f"{inputs.info.report()}\nlinear probe ({', '.join(config.pools)}): effective batch "
                   f"{effective_batch}, lr {peak_lr:.3g}, LARS, {config.epochs} epochs")
         size = inputs.info.architecture.img_size
         train = TransformedDataset(inputs.splits.train,
@@ -88,5 +88,5 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         optimizer = create_lars(probe.heads, weight_decay=config.weight_decay, momentum=config.momentum,
                                 trust_coefficient=config.trust_coefficient)
         run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(), config, context, peak_lr,
-                            inputs.info.digest, saved=probe.heads)
+                            inputs.info.digest, saved=probe.heads, classes=inputs.splits.classes)
         return run.run()

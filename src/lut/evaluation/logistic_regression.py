@@ -14,6 +14,7 @@ from torch import nn
 
 from lut.evaluation.config import LinprobeConfig
 from lut.evaluation.feature_cache import split_features
+from lut.evaluation.knn import reports_top5
 from lut.evaluation.supervised import load_inputs
 from lut.training.distributed import select_device
 
@@ -70,10 +71,13 @@ def fit_logistic_regression(
 
 
 def top_k_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """Top-1 and top-5 accuracy (%) of (M, C) logits."""
+    """Top-1 and top-5 accuracy (%) of (M, C) logits (top-1 alone with 5 classes or fewer)."""
     ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices
     correct = ranked == labels[:, None]
-    return {"top1": correct[:, 0].float().mean().item() * 100, "top5": correct.any(dim=1).float().mean().item() * 100}
+    accuracy = {"top1": correct[:, 0].float().mean().item() * 100}
+    if reports_top5(logits.shape[1]):
+        accuracy["top5"] = correct.any(dim=1).float().mean().item() * 100
+    return accuracy
 
 
 def feature_probe(config: LinprobeConfig) -> dict[str, Any]:

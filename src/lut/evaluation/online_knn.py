@@ -71,4 +71,4 @@ class OnlineKnn:
         )
         (result,) = knn_sweep(train_features, train_labels, test_features, test_labels, (self.k,),
                               self.temperature, self.num_classes)
-        return {"knn_top1": result["top1"], "knn_top5": result["top5"]}
+        return {f"knn_{key}": value for key, value in result.items() if key != "k"}

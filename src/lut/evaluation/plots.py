@@ -19,7 +19,8 @@ def plot_knn_accuracy(results: dict[str, list[dict[str, float]]], path: Path) ->
     for (pool, records), colour in zip(results.items(), ("tab:blue", "tab:orange", "tab:green")):
         ks = [record["k"] for record in records]
         axis.plot(ks, [record["top1"] for record in records], "o-", color=colour, label=f"{pool} top-1")
-        axis.plot(ks, [record["top5"] for record in records], "s--", color=colour, label=f"{pool} top-5")
+        if "top5" in records[0]:
+            axis.plot(ks, [record["top5"] for record in records], "s--", color=colour, label=f"{pool} top-5")
     axis.set_xscale("log")
     axis.set_xlabel("k (neighbours)")
     axis.set_ylabel("accuracy (%)")

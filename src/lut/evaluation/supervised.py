@@ -11,6 +11,7 @@ checkpoint continues exactly as it would have.
 
 import dataclasses
 import json
+import logging
 import math
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -23,18 +24,28 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
-from tqdm import tqdm
 
 from lut import __version__
 from lut.config import save_config
+from lut.data.workers import loader_workers
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import SupervisedConfig, check_eval_config
 from lut.evaluation.datasets import LabelledSplits, data_identity, labelled_splits
+from lut.evaluation.knn import reports_top5
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
+from lut.paths import check_output_path
+from lut.progress import Progress
 from lut.seeding import derive_seed, seed_everything
-from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint, load_weights
+from lut.training.checkpoint import (
+    LAST_CHECKPOINT,
+    atomic_save,
+    changed_training_settings,
+    key_summary,
+    load_checkpoint,
+    load_weights,
+)
 from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
@@ -47,6 +58,10 @@ BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torc
 # weights digest was stored are also matched on the settings that chose the encoder.
 RUN_KEYS = ("data", "pools")
 ENCODER_KEYS = ("checkpoint", "weights", "arch", "img_size")
+# Settings a resumed run may change, with a warning: the schedule continues by epoch.
+SCHEDULE_KEYS = ("epochs", "warmup_epochs", "batch_size", "accum_iter", "blr", "lr", "lr_rule", "min_lr",
+                 "weight_decay", "layer_decay", "drop_path", "mixup", "cutmix", "label_smoothing", "seed")
+log = logging.getLogger("lut")
 
 
 @dataclass
@@ -77,7 +92,9 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
     if not config.checkpoint:
         raise UsageError("no checkpoint given: pass --checkpoint PATH")
     check_eval_config(config)
-    encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None, config.img_size)
+    check_output_path(Path(config.output_dir).expanduser(), "output_dir", folder=True)
+    encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
+                                 config.img_size or None)
     splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
                              config.test_samples, config.seed)
     default_mean, default_std = info.normalisation()
@@ -119,6 +136,7 @@ class SupervisedRun:
         encoder_digest: the pre-trained encoder's weights digest; a run only resumes a checkpoint of the same.
         saved: the module whose state dict the checkpoints hold (default: `model`).
         batch_transform: applied to `(images, labels)` on the device before the forward (e.g. mixup).
+        classes: class names indexed by label, stored in the checkpoints (Grad-CAM titles).
     """
 
     def __init__(
@@ -134,8 +152,10 @@ class SupervisedRun:
         encoder_digest: str,
         saved: nn.Module | None = None,
         batch_transform: BatchTransform | None = None,
+        classes: list[str] | None = None,
     ) -> None:
         self.config = config
+        self.classes = list(classes or [])
         self.encoder_digest = encoder_digest
         self.context = context
         self.device = context.device
@@ -154,10 +174,11 @@ class SupervisedRun:
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
         self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
                                           seed=config.seed, drop_last=True)
+        workers = loader_workers(config.num_workers, announce=context.is_main)
         self.train_loader = DataLoader(train_data, config.batch_size, sampler=self.sampler, drop_last=True,
-                                       num_workers=config.num_workers, pin_memory=self.device.type == "cuda")
+                                       num_workers=workers, pin_memory=self.device.type == "cuda")
         test_shard = Subset(test_data, range(context.rank, len(test_data), context.world_size))
-        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=config.num_workers)
+        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=workers)
         self.steps_per_epoch = len(self.train_loader) // config.accum_iter
         if self.steps_per_epoch == 0:
             raise UsageError(
@@ -178,6 +199,7 @@ class SupervisedRun:
             "best": self.best,
             "config": dataclasses.asdict(self.config),
             "encoder_digest": self.encoder_digest,
+            "classes": self.classes,
             "lut_version": __version__,
         }
         atomic_save(payload, self.output_dir / LAST_CHECKPOINT)
@@ -193,12 +215,17 @@ class SupervisedRun:
             return
         payload = load_checkpoint(path)
         if not {"model", "optimizer", "epoch"} <= set(payload):
-            raise UsageError(f"{path} is not a checkpoint of this evaluation (keys: {', '.join(sorted(payload))})")
+            raise UsageError(f"{path} is not a checkpoint of this evaluation ({key_summary(payload)})")
         self.check_same_run(payload, path)
         load_weights(self.saved, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.epoch = payload["epoch"]
         self.best = payload.get("best", {})
+        changed = changed_training_settings(payload.get("config") or {}, dataclasses.asdict(self.config),
+                                            SCHEDULE_KEYS)
+        if changed:
+            log.warning("resuming %s with other training settings (%s); the schedule continues from epoch %d",
+                        path, "; ".join(changed), self.epoch)
         if self.context.is_main:
             truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
             print(f"resumed from {path} after epoch {self.epoch}")
@@ -231,7 +258,7 @@ class SupervisedRun:
         if self.context.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.output_dir / "config.yaml")
-        progress = tqdm(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
+        progress = Progress(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
                         disable=not self.context.is_main, dynamic_ncols=True)
         record: dict[str, float] = {}
         kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
@@ -254,7 +281,7 @@ class SupervisedRun:
             run_log.close()
         return self.summary(record)
 
-    def train_epoch(self, progress: tqdm) -> dict[str, float]:
+    def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
         config = self.config
         self.sampler.set_epoch(self.epoch)
@@ -294,14 +321,16 @@ class SupervisedRun:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Top-1 and top-5 accuracy (%) of every head on the whole test split."""
+        """Top-1 and top-5 accuracy (%) of every head on the whole test split (top-1 alone with 5 classes or fewer)."""
         self.model.eval()
         hits: dict[str, torch.Tensor] = {}
+        classes_per_head: dict[str, int] = {}
         for images, targets in self.test_loader:
             images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 outputs = head_outputs(self.model(images))
             for head, logits in outputs.items():
+                classes_per_head[head] = logits.shape[1]
                 ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices  # (B, 5)
                 correct = ranked == targets[:, None]
                 counts = torch.stack(
@@ -313,7 +342,8 @@ class SupervisedRun:
             if self.context.is_distributed:
                 dist.all_reduce(counts)
             metrics[metric_name(head, "top1")] = (counts[0] / counts[2]).item() * 100
-            metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
+            if reports_top5(classes_per_head[head]):
+                metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
         return metrics
 
     def update_best(self, record: dict[str, float]) -> bool:

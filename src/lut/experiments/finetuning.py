@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from lut import __version__
+from lut.config import PretrainConfig, load_recipe
 from lut.evaluation.config import FinetuneConfig, resolve_eval_config
 from lut.evaluation.finetune import finetune
 from lut.experiments.launcher import claim_run_dir, read_summary
@@ -24,8 +25,10 @@ def finetune_config(scale: ExperimentScale, checkpoint: Path, output_dir: Path, 
     Raises:
         UsageError: the scale's fine-tuning settings are not valid.
     """
-    values = {**scale.finetune, "checkpoint": str(checkpoint), "weights": "student", "output_dir": str(output_dir),
-              "seed": seed}
+    # The pre-training's input size, written out so that the study's finished runs keep their settings.
+    pretrained_size = {**load_recipe(scale.recipe), **scale.pretrain}.get("img_size", PretrainConfig.img_size)
+    values = {"img_size": pretrained_size, **scale.finetune, "checkpoint": str(checkpoint), "weights": "student",
+              "output_dir": str(output_dir), "seed": seed}
     return resolve_eval_config(FinetuneConfig, "finetune", scale.finetune_recipe, values)
 
 
@@ -62,7 +65,7 @@ def finetune_run(study: Study, name: str, checkpoint: Path, seed: int) -> dict[s
         print(f"fine-tuning {name} -> {run_dir}")
         summary = finetune(config)
     return {"run": name, "seed": seed, "epochs": summary["epochs"], "top1": summary["final"]["top1"],
-            "top5": summary["final"]["top5"], "best_top1": summary["best"]["top1"]["value"]}
+            "top5": summary["final"].get("top5"), "best_top1": summary["best"]["top1"]["value"]}
 
 
 def finetune_study(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict[str, Any]:

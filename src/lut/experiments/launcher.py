@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tqdm import tqdm
 
 from lut.config import PretrainConfig, build_config, save_config
 from lut.errors import LutError, UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
+from lut.progress import Progress
 
 SUMMARY_FILE = "summary.json"
 LOG_FILE = "log.txt"
@@ -90,7 +90,7 @@ def launch(scale: ExperimentScale, specs: list[RunSpec], root: Path, jobs: int, 
     run_dirs = {spec.name: prepare_run(scale, spec, root) for spec in specs}
     todo = [name for name, run_dir in run_dirs.items() if read_summary(run_dir) is None]
     if todo:
-        progress = tqdm(total=len(todo), desc=phase, unit="run", dynamic_ncols=True)
+        progress = Progress(total=len(todo), desc=phase, unit="run", dynamic_ncols=True)
         progress.write(f"{phase}: training {', '.join(todo)} ({jobs} at a time; logs in {root}/<run>/{LOG_FILE})")
         failures = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:

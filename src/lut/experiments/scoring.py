@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 import torch
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from lut.data.views import EvalTransform, eval_crop_pct
 from lut.evaluation.datasets import labelled_splits
@@ -13,12 +12,13 @@ from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import fit_logistic_regression, top_k_accuracy
 from lut.experiments.scale import FrozenEvalSettings
 from lut.models.encoder import ViTEncoder
+from lut.progress import Progress
 from lut.training.distributed import select_device
 
 
 def transformed_split(dataset: Dataset, transform: EvalTransform, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image of a labelled split through the evaluation transform, once: (M, C, H, W) and (M,) labels."""
-    pairs = [dataset[index] for index in tqdm(range(len(dataset)), desc=name, unit="img", leave=False)]
+    pairs = [dataset[index] for index in Progress(range(len(dataset)), desc=name, unit="img", leave=False)]
     images = torch.stack([transform(image) for image, _ in pairs])
     return images, torch.tensor([label for _, label in pairs], dtype=torch.long)
 
@@ -54,7 +54,7 @@ class FrozenScorer:
         batches = images.split(self.settings.batch_size)
         return torch.cat([
             pool_tokens(encoder.forward_features(batch.to(self.device)), "mean").float().cpu()  # (B, D)
-            for batch in tqdm(batches, desc="features", unit="batch", leave=False)
+            for batch in Progress(batches, desc="features", unit="batch", leave=False)
         ])
 
     def score(self, encoder: ViTEncoder | None) -> dict[str, float]:

@@ -63,7 +63,10 @@ def check_results(results: Any, path: Path) -> None:
 
 
 def mean_std(values: list[float]) -> str:
-    """"81.23 ± 0.45" over seeds (sample standard deviation), or the single value."""
+    """"81.23 ± 0.45" over seeds (sample standard deviation), the single value, or "" (none: top-5 of 5 classes or
+    fewer is not reported)."""
+    if not values:
+        return ""
     if len(values) == 1:
         return f"{values[0]:.2f}"
     return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"

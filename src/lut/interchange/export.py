@@ -33,6 +33,7 @@ from lut.errors import UsageError
 from lut.interchange.formats import EXPORT_METADATA_KEY
 from lut.interchange.loading import EncoderInfo
 from lut.models.encoder import ViTEncoder
+from lut.paths import check_output_path
 
 GLOBAL_POOLS = ("avg", "token")
 
@@ -80,32 +81,13 @@ def export_metadata(info: EncoderInfo, global_pool: str) -> dict[str, str]:
     }
 
 
-def check_output_path(path: Path, what: str, folder: bool = False) -> None:
-    """Refuse an output that cannot be written: a folder given for a file (or the reverse), or a read-only place.
-
-    Missing parent folders are fine (they are created); the nearest existing one must be a writable folder.
-
-    Args:
-        path: the file (or folder) to write.
-        what: how the user named it, for the message (e.g. "--out").
-        folder: whether `path` is a folder to write into.
-
-    Raises:
-        UsageError: naming the path and what is wrong with it.
-    """
-    if path.exists() and path.is_dir() != folder:
-        kind = "a file" if folder else "a folder"
-        raise UsageError(f"{what} {path} is {kind}; give the {'folder' if folder else 'file'} to write")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {what} {path}: {parent} is not a writable folder")
-
-
 def check_export_paths(out: Path, hf_folder: Path | None = None) -> None:
-    """Refuse an `out` file and an `hf_folder` that cannot be written (see `check_output_path`)."""
+    """Refuse an `out` file and an `hf_folder` that cannot be written (see `check_output_path`), and an `out`
+    not named `.safetensors` (a `.pth` name would promise a file that `torch.load` reads)."""
     check_output_path(out, "--out")
+    if out.suffix != ".safetensors":
+        raise UsageError(f"--out {out}: the export is a safetensors file, which torch.load cannot read; name it "
+                         f"{out.with_suffix('.safetensors').name}")
     if hf_folder is not None:
         check_output_path(hf_folder, "--hf-folder", folder=True)
 

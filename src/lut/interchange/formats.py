@@ -6,6 +6,8 @@
 - `mae`: official MAE `.pth` files: one encoder (+ maybe decoder) under `model`.
 - `timm`: a bare timm ViT state dict (or a timm training checkpoint's `state_dict`), `.pth` or safetensors.
 - `lut-export`: the safetensors files `lut export` writes (timm keys plus our metadata).
+- `lut-finetune`: `lut finetune` checkpoints (a timm classifier under `model`); `lut-linprobe` checkpoints hold
+  probe heads only and are refused, naming the encoder they probe.
 """
 
 from dataclasses import dataclass
@@ -57,6 +59,8 @@ def detect_format(payload: dict, metadata: dict[str, str] | None = None) -> str:
         if "lut_version" in payload:
             return "lut"
         return "lut-official"
+    if isinstance(payload.get("model"), dict) and "encoder_digest" in payload:  # `lut finetune` / `lut linprobe`
+        return "lut-finetune" if "head.weight" in payload["model"] else "lut-linprobe"
     if isinstance(payload.get("model"), dict):
         return "mae"
     if isinstance(payload.get("state_dict"), dict):
@@ -104,9 +108,13 @@ def select_state(
         if weights is not None and weights != exported:
             raise UsageError(f"it is an export of the {exported} encoder, not the {weights}")
         return payload, exported
+    if layout == "lut-linprobe":
+        probed = (payload.get("config") or {}).get("checkpoint") or "the checkpoint it was trained on"
+        raise UsageError(f"it is a lut linprobe checkpoint, which holds the probe heads only; use the encoder it "
+                         f"probes: {probed}")
     if weights == "teacher":
         raise UsageError(f"it is a {layout} checkpoint, with a single encoder and no teacher; leave --weights out")
-    state = payload["model"] if layout == "mae" else payload.get("state_dict", payload)
+    state = payload["model"] if layout in ("mae", "lut-finetune") else payload.get("state_dict", payload)
     return state, "encoder"
 
 

@@ -24,7 +24,7 @@ class EncoderInfo:
 
     Attributes:
         path: the checkpoint file.
-        format: "lut", "lut-official", "mae", "timm" or "lut-export".
+        format: "lut", "lut-official", "mae", "timm", "lut-export" or "lut-finetune".
         weights: "student", "teacher" or "encoder" (a file holding a single encoder).
         architecture: the encoder's architecture (at the requested input size).
         ignored: keys of the file that are not part of the encoder.
@@ -47,6 +47,10 @@ class EncoderInfo:
         method = str((self.config or {}).get("model", "")).split("_", 1)[0]
         origin = f" ({method.upper()} pre-training)" if method in ("lut", "mae") else ""
         return f"{self.path}: {self.weights} of a {self.format} checkpoint{origin}, {self.architecture.describe()}"
+
+    def report(self) -> str:
+        """`describe()`, then one indented line per conversion made while loading (a resampled position table)."""
+        return "\n".join([self.describe(), *(f"  note: {note}" for note in self.notes)])
 
     def normalisation(self) -> tuple[list[float], list[float]]:
         """The input mean and std the encoder was pre-trained with (ImageNet's when not recorded)."""

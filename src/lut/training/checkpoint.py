@@ -115,10 +115,18 @@ TRAINING_KEYS = (
 LATER_ARCHITECTURE_DEFAULTS = {"mim": "mae"}
 
 
-def changed_training_settings(saved_config: dict[str, Any], config: dict[str, Any]) -> list[str]:
-    """The `TRAINING_KEYS` whose values differ from the checkpoint's, as "key: old -> new"."""
-    return [f"{key}: {saved_config[key]!r} -> {config[key]!r}" for key in TRAINING_KEYS
-            if key in saved_config and saved_config[key] != config[key]]
+def changed_training_settings(saved_config: dict[str, Any], config: dict[str, Any],
+                              keys: tuple[str, ...] = TRAINING_KEYS) -> list[str]:
+    """The `keys` (default `TRAINING_KEYS`) that both configs hold with other values, as "key: old -> new"."""
+    return [f"{key}: {saved_config[key]!r} -> {config[key]!r}" for key in keys
+            if key in saved_config and key in config and saved_config[key] != config[key]]
+
+
+def key_summary(payload: dict[str, Any], shown: int = 6) -> str:
+    """"keys: a, b, c" or, for a long state dict, "1204 keys: a, b, ..." (a message line, not a listing)."""
+    names = sorted(map(str, payload))
+    head = ", ".join(names[:shown])
+    return f"keys: {head}" if len(names) <= shown else f"{len(names)} keys: {head}, ..."
 
 
 def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:

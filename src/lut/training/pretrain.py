@@ -10,19 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from lut import __version__
 from lut.config import PretrainConfig, save_config
 from lut.data.batch_views import AUGMENT_SEED_TAG
 from lut.errors import NonFiniteLossError, UsageError
+from lut.interchange.loading import load_encoder, read_checkpoint_file
 from lut.models import PretrainModel, Teacher
+from lut.paths import check_output_path
+from lut.progress import Progress
 from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
     changed_training_settings,
     check_same_architecture,
+    key_summary,
     load_checkpoint,
     load_weights,
     non_finite_weights,
@@ -75,6 +78,7 @@ class PretrainRun:
         self.context = context
         self.device = context.device
         self.output_dir = Path(config.output_dir).expanduser()
+        check_output_path(self.output_dir, "output_dir", folder=True)  # before the data is scanned
         seed_everything(config.seed)
 
         data = build_pretrain_data(config, context)
@@ -155,7 +159,7 @@ class PretrainRun:
         """Load student, teacher, optimiser, scaler, step and RNG states from `path`."""
         payload = load_checkpoint(path)
         if "model" not in payload or "step" not in payload:
-            raise UsageError(f"{path} is not a pre-training checkpoint (keys: {', '.join(sorted(payload))})")
+            raise UsageError(f"{path} is not a pre-training checkpoint ({key_summary(payload)})")
         damaged = non_finite_weights(payload)
         if damaged is not None:
             raise UsageError(f"{path} holds non-finite values ({damaged}): the run that wrote it diverged; resume "
@@ -181,6 +185,55 @@ class PretrainRun:
                         self.effective_batch)
         self.last_checkpoint = path
 
+    def check_steps_left(self, path: Path) -> None:
+        """Refuse a checkpoint beyond this schedule's last step (a finished run at exactly that step is redone).
+
+        Raises:
+            UsageError: naming the checkpoint's step, the schedule's last step and `init=` for a new schedule.
+        """
+        if self.step <= self.stop_step:
+            return
+        limit = f", max_steps={self.config.max_steps}" if self.config.max_steps else ""
+        raise UsageError(f"{path} is at step {self.step}, past the last step of this schedule ({self.stop_step}: "
+                         f"epochs={self.config.epochs} of {self.steps_per_epoch} steps{limit}); nothing to train. "
+                         f"To train its weights on a new schedule: init={path} with resume=none or another "
+                         "output_dir")
+
+    def initialise(self, path: Path) -> None:
+        """Start from the weights in `path` with this run's schedule: the student and teacher of a checkpoint of the
+        same model, else the encoder of any checkpoint `load_encoder` reads, for student and teacher.
+
+        Raises:
+            UsageError: unreadable files and weights that do not fit (naming the keys).
+        """
+        payload, metadata = read_checkpoint_file(path)
+        saved_config = payload.get("config") if metadata is None else None
+        same_model = isinstance(saved_config, dict) and isinstance(payload.get("model"), dict)
+        if same_model:
+            try:
+                check_same_architecture(saved_config, dataclasses.asdict(self.config), str(path))
+            except UsageError:
+                same_model = False
+        if same_model:
+            load_weights(self.student, shard_state_dict(self.student, payload["model"]), f"student weights in {path}")
+            if self.teacher is not None and payload.get("model_ema"):
+                teacher_state = shard_state_dict(self.teacher, payload["model_ema"])
+                load_weights(self.teacher, teacher_state, f"teacher weights in {path}")
+            elif self.teacher is not None:
+                self.teacher.encoder.load_state_dict(self.student.encoder.state_dict())
+            what = "student and teacher" if payload.get("model_ema") and self.teacher is not None else "student"
+            notes: tuple[str, ...] = ()
+        else:
+            encoder, info = load_encoder(path, img_size=self.config.img_size)
+            state = encoder.state_dict()
+            for model in [self.student, self.teacher] if self.teacher is not None else [self.student]:
+                load_weights(model.encoder, shard_state_dict(model.encoder, state), f"encoder weights in {path}")
+            what, notes = info.describe().removeprefix(f"{info.path}: "), info.notes
+        if self.context.is_main:
+            print(f"initialised from {path} ({what}): weights only, from step 0 with a new optimiser and schedule")
+            for note in notes:
+                print(f"  note: {note}")
+
     # ------------------------------------------------------------------ training
     def run(self) -> dict[str, Any]:
         """Train until `stop_step`, then write the figures and the summary."""
@@ -188,6 +241,9 @@ class PretrainRun:
         resume_from = self.resume_path()
         if resume_from is not None:
             self.restore(resume_from)
+            self.check_steps_left(resume_from)
+        elif config.init:
+            self.initialise(Path(config.init).expanduser())
         if is_main:
             # After a successful restore, so a refused resume leaves the folder as it was.
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +260,8 @@ class PretrainRun:
                 f"{self.effective_batch}; lr = {self.peak_lr:.3g} ({self._lr_origin()}); device {self.device}"
             )
         run_log = RunLog(self.output_dir, enabled=is_main)
-        progress = tqdm(total=self.stop_step, initial=self.step, unit="step", disable=not is_main, dynamic_ncols=True)
+        progress = Progress(total=self.stop_step, initial=self.step, unit="step", disable=not is_main,
+                            dynamic_ncols=True)
         try:
             if config.knn_every_epochs and self.step == 0:
                 self.log_knn(run_log, progress)  # the randomly initialised encoder, as a reference
@@ -225,7 +282,7 @@ class PretrainRun:
         rule = "blr * sqrt(batch) / 4" if self.config.lr_rule == "sqrt" else "blr * batch / 256"
         return f"{self.config.lr_rule} rule {rule}, blr {self.config.blr:g}"
 
-    def train_epoch(self, run_log: RunLog, progress: tqdm, interval: dict) -> None:
+    def train_epoch(self, run_log: RunLog, progress: Progress, interval: dict) -> None:
         """Continue the current epoch from the current step until its end or `stop_step`, summing the losses into
         `interval` (`new_interval`) until the next metrics record."""
         config = self.config
@@ -250,7 +307,7 @@ class PretrainRun:
         if monitor_due and step_in_epoch == self.steps_per_epoch and not final_step:
             self.log_knn(run_log, progress)
 
-    def log_knn(self, run_log: RunLog, progress: tqdm) -> None:
+    def log_knn(self, run_log: RunLog, progress: Progress) -> None:
         """k-NN accuracy of the student's encoder now, into the metrics (all processes call it, the main one logs)."""
         student, _ = self.evaluated_models()
         if self.knn_monitor is None:
@@ -342,7 +399,7 @@ class PretrainRun:
         raise NonFiniteLossError(f"{what}; stopped, {kept}. Lower the learning rate, set clip_grad, or use "
                                  "precision=fp32.")
 
-    def log_interval(self, run_log: RunLog, progress: tqdm, interval: dict, step_values: dict) -> None:
+    def log_interval(self, run_log: RunLog, progress: Progress, interval: dict, step_values: dict) -> None:
         """Average the interval's losses over micro-batches and ranks, write them, reset the interval."""
         count = max(interval["count"], 1)
         averages = torch.tensor([interval[k] / count for k in ("loss", "mae_loss", "bc_loss")])
@@ -367,8 +424,9 @@ class PretrainRun:
     def finish(self, run_log: RunLog) -> dict[str, Any]:
         """Final k-NN, figures and `summary.json`; returns the summary."""
         summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step, "rank": self.context.rank,
-                                   "checkpoint": str(self.output_dir / LAST_CHECKPOINT),
                                    "train_seconds": self.train_seconds()}
+        if self.last_checkpoint is not None:
+            summary["checkpoint"] = str(self.last_checkpoint)
         student, teacher = self.evaluated_models(with_teacher=self.config.final_knn)
         wait_for_all(self.context)  # the last collective: from here on the main process works alone
         if not self.context.is_main:
@@ -377,8 +435,8 @@ class PretrainRun:
             summary["knn"] = final_knn(self.knn_monitor, student, teacher, self.device)
             epoch = self.step / self.steps_per_epoch
             run_log.write({"step": self.step, "epoch": epoch, "knn_top1": summary["knn"]["student"]})
-        plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png")
-        summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
+        if plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png"):
+            summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
         if self.config.num_visualize:
             path = self.output_dir / "reconstructions.png"
             save_reconstructions(student, self.config, self.device, path)

@@ -8,9 +8,11 @@ from torch.utils.data import DataLoader
 
 from lut.config import PretrainConfig
 from lut.data.batch_views import BatchSingleView, BatchTwoViews, CanvasTransform
+from lut.data.held_out import HELD_OUT_FRACTION, split_part
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
 from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
+from lut.data.workers import loader_workers
 from lut.errors import UsageError
 from lut.training.distributed import DistributedContext
 
@@ -29,21 +31,27 @@ class PretrainData:
 
 def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> PretrainData:
     """The training images of `config.data` (a fixed subset with `train_samples`), sharded over the processes."""
-    images = build_dataset(config.data, "train", config.data_root, config.download)
+    fraction = HELD_OUT_FRACTION if config.hold_out else 0.0
+    images = split_part(build_dataset(config.data, "train", config.data_root, config.download), config.data, "train",
+                        fraction)
     if config.train_samples and context.is_main:
-        used = min(config.train_samples, len(images))
-        log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)", used, len(images),
-                 config.train_samples)
+        if config.train_samples < len(images):
+            log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)",
+                     config.train_samples, len(images), config.train_samples)
+        else:
+            log.info("train_samples=%d is not fewer than the %d training images: training on all of them",
+                     config.train_samples, len(images))
     images = random_subset(images, config.train_samples, config.seed)
     sampler = ShardedEpochSampler(len(images), context.world_size, context.rank, config.seed)
+    workers = loader_workers(config.num_workers, announce=context.is_main)
     loader = DataLoader(
         AugmentedDataset(images, view_transform(config), config.seed),
         batch_size=config.batch_size,
         sampler=sampler,
-        num_workers=config.num_workers,
+        num_workers=workers,
         pin_memory=context.device.type == "cuda",
         drop_last=True,
-        persistent_workers=config.num_workers > 0,
+        persistent_workers=workers > 0,
     )
     steps_per_epoch = sampler.num_samples // config.batch_size // config.accum_iter
     if steps_per_epoch == 0:

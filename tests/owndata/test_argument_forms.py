@@ -1,0 +1,72 @@
+"""Every sub-command takes its settings as `--key value` and as `key=value` (issue: own data, item 5)."""
+
+import pytest
+
+from lut.cli import build_parser, parse_arguments
+
+
+def parsed(arguments: list[str]) -> dict:
+    return vars(parse_arguments(build_parser(), arguments))
+
+
+@pytest.mark.parametrize("command", [
+    ["knn", "--checkpoint", "c.pth"],
+    ["analyze", "attention-distance", "--checkpoint", "c.pth"],
+    ["analyze", "gradcam", "--checkpoint", "c.pth"],
+    ["linprobe", "--checkpoint", "c.pth"],
+    ["finetune", "--checkpoint", "c.pth"],
+])
+def test_option_commands_take_key_value_settings(command):
+    option_form = parsed([*command, "--data", "my images/x=1", "--output", "out"])
+    key_value_form = parsed([*command, "data=my images/x=1", "output=out"])
+    assert key_value_form == option_form
+    assert (key_value_form["data"], key_value_form["output"]) == ("my images/x=1", "out")
+
+
+def test_export_takes_key_value_settings():
+    assert parsed(["export", "checkpoint=c.pth", "out=x.safetensors", "weights=teacher", "img_size=32"]) == parsed(
+        ["export", "--checkpoint", "c.pth", "--out", "x.safetensors", "--weights", "teacher", "--img-size", "32"])
+
+
+def test_settings_that_are_lists_and_switches_become_option_values():
+    args = parsed(["knn", "checkpoint=c.pth", "data=d", "k=[10,20]", "download=true", "no_cache=false",
+                   "img_size=32", "output_dir=o"])
+    assert (args["k"], args["download"], args["no_cache"], args["img_size"], args["output"]) == (
+        [10, 20], True, False, 32, "o")
+
+
+def test_pretrain_takes_options_as_settings():
+    args = parsed(["pretrain", "demo", "--data", "my dir", "--epochs=2", "--final-knn", "max_steps=3",
+                   "--output", "o", "--recipe", "small"])
+    assert args["settings"] == ["demo", "data=my dir", "epochs=2", "final_knn=true", "max_steps=3",
+                                "output_dir=o", "recipe=small"]
+
+
+def test_a_recipe_given_as_a_setting_is_the_recipe(monkeypatch):
+    from lut.commands import pretrain as command
+
+    seen = {}
+    monkeypatch.setattr("lut.training.pretrain.pretrain",
+                        lambda config: seen.update(config=config) or {"rank": 1})
+    args = parse_arguments(build_parser(), ["pretrain", "--recipe", "lut_vit_small", "epochs=3"])
+    assert command.run(args) == 0
+    assert (seen["config"].model, seen["config"].epochs) == ("lut_vit_small_patch16", 3)
+
+
+def test_an_option_value_that_looks_like_a_setting_stays_a_value():
+    assert parsed(["knn", "--checkpoint", "a=b.pth", "--data", "d"])["checkpoint"] == "a=b.pth"
+
+
+def test_an_unknown_setting_is_still_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parsed(["knn", "--checkpoint", "c.pth", "--data", "d", "epochs=1"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: epochs=1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["finetune", "--checkpoint", "c.pth"], ["pretrain"]])
+def test_an_unknown_option_of_a_settings_command_is_an_unknown_key(command, capsys):
+    from lut.cli import main
+
+    assert main([*command, "--bogus", "1"]) == 2
+    assert "unknown config key 'bogus'" in capsys.readouterr().err
