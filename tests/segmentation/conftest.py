@@ -21,7 +21,8 @@ def write_generic(folder: Path, scenes: FashionScenes, splits: dict[str, range],
         for index in indices:
             image, labels = scenes[index]
             image.resize((side, side), Image.BILINEAR).save(folder / "images" / split / f"scene{index}.png")
-            Image.fromarray(labels).resize((side, side), Image.NEAREST).save(folder / "masks" / split / f"scene{index}.png")
+            mask = Image.fromarray(labels).resize((side, side), Image.NEAREST)
+            mask.save(folder / "masks" / split / f"scene{index}.png")
     (folder / "classes.txt").write_text("\n".join(scenes.classes) + "\n")
     return folder
 

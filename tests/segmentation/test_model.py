@@ -45,7 +45,8 @@ def test_out_indices_outside_the_encoder_are_refused():
 
 def test_layer_decay_scales_for_vit_base_at_065():
     with torch.device("meta"):  # names and shapes only: no memory, no initialisation work
-        model = build_segmenter(EncoderArchitecture(768, 12, 12, 16, 64), SegmenterShape(150, channels=16, aux_channels=8))
+        shape = SegmenterShape(150, channels=16, aux_channels=8)
+        model = build_segmenter(EncoderArchitecture(768, 12, 12, 16, 64), shape)
     groups = layer_decay_groups(model, 12, 0.65, 0.05)
     scale = {name: group["lr_scale"] for group in groups for name in group["names"]}
     decay = {name: group["weight_decay"] for group in groups for name in group["names"]}
