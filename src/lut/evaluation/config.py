@@ -16,14 +16,24 @@ Config = TypeVar("Config", bound="SupervisedConfig")
 
 
 @dataclass
-class SupervisedConfig:
-    """Settings shared by fine-tuning and linear probing."""
+class EncoderSettings:
+    """Which pre-trained encoder a downstream run starts from (the first settings of every such run)."""
 
-    # input
     checkpoint: str = option("", "pre-trained checkpoint: LUT, MAE or timm .pth, or a safetensors export")
     weights: str = option("auto", "network of a pre-training checkpoint (auto: the student, or the only encoder)",
                           ("auto", "student", "teacher"))
     arch: str = option("", "architecture, e.g. vit_base_patch16; empty infers it from the weights")
+
+    @property
+    def weights_choice(self) -> str | None:
+        """`weights` as `load_encoder` takes it."""
+        return None if self.weights == "auto" else self.weights
+
+
+@dataclass
+class SupervisedConfig(EncoderSettings):
+    """Settings shared by fine-tuning and linear probing."""
+
     # data
     data: str = option("fashion-mnist", "labelled data: built-in name or folder of class sub-folders (+ train/, val/)")
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
@@ -53,11 +63,6 @@ class SupervisedConfig:
     # output
     output_dir: str = option("runs/eval", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
-
-    @property
-    def weights_choice(self) -> str | None:
-        """`weights` as `load_encoder` takes it."""
-        return None if self.weights == "auto" else self.weights
 
 
 @dataclass

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from lut.config import check_config_ranges, option
 from lut.errors import UsageError
-from lut.evaluation.config import eval_recipe_names, resolve_eval_config
+from lut.evaluation.config import EncoderSettings, eval_recipe_names, resolve_eval_config
 from lut.segmentation.scenes import SCENES_NAME
 
 RECIPES_PACKAGE = "lut.segmentation.recipes"
@@ -12,14 +12,12 @@ RECIPE_KIND = "segment"
 
 
 @dataclass
-class SegmentConfig:
-    """UperNet fine-tuning of a pre-trained ViT; the defaults are mmseg's MAE ViT-B ADE20K recipe per process."""
+class SegmentConfig(EncoderSettings):
+    """UperNet fine-tuning of a pre-trained ViT; the defaults are mmseg's MAE ViT-B ADE20K recipe per process.
 
-    # input
-    checkpoint: str = option("", "pre-trained encoder: LUT, MAE or timm .pth, or a safetensors export")
-    weights: str = option("auto", "network of a pre-training checkpoint (auto: the student, or the only encoder)",
-                          ("auto", "student", "teacher"))
-    arch: str = option("", "architecture, e.g. vit_base_patch16; empty infers it from the weights")
+    Without a checkpoint, `arch` names a randomly initialised backbone.
+    """
+
     # data
     data: str = option(SCENES_NAME, f"{SCENES_NAME}, an ADE20K release folder, or a folder with images/{{train,val}}, "
                        "masks/{train,val} and classes.txt")
@@ -68,11 +66,6 @@ class SegmentConfig:
     log_every_iters: int = option(50, "metrics line every N optimiser steps", minimum=1)
     output_dir: str = option("runs/segment", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
-
-    @property
-    def weights_choice(self) -> str | None:
-        """`weights` as `load_encoder` takes it."""
-        return None if self.weights == "auto" else self.weights
 
 
 def check_segment_config(config: SegmentConfig) -> None:

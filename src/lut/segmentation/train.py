@@ -38,7 +38,13 @@ from lut.segmentation.layer_decay import layer_decay_groups
 from lut.segmentation.model import Segmenter, build_segmenter
 from lut.segmentation.plots import plot_segmentation_curves
 from lut.segmentation.transforms import EvalPairs, TrainPairs
-from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save, load_checkpoint, load_weights
+from lut.training.checkpoint import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    checkpoint_to_resume,
+    load_weights,
+    save_last_and_best,
+)
 from lut.training.distributed import (
     DistributedContext,
     all_reduce_mean,
@@ -49,7 +55,6 @@ from lut.training.distributed import (
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 
-BEST_CHECKPOINT = "checkpoint-best.pth"
 RUN_KEYS = ("data",)  # a resumed run must share these (and the encoder weights) with its checkpoint
 
 
@@ -137,20 +142,15 @@ class SegmentationRun:
         payload.update({"optimizer": self.optimizer.state_dict(), "iteration": self.iteration, "best": self.best,
                         "config": dataclasses.asdict(self.config), "encoder_digest": self.backbone.digest,
                         "lut_version": __version__})
-        atomic_save(payload, self.output_dir / LAST_CHECKPOINT)
-        if improved:
-            atomic_save(payload, self.output_dir / BEST_CHECKPOINT)
+        save_last_and_best(payload, self.output_dir, improved)
 
     def restore(self) -> None:
         """Continue from the checkpoint `config.resume` names ("auto": the last one, if any)."""
-        if self.config.resume == "none":
+        required = {"model", "optimizer", "iteration", "classes"}
+        found = checkpoint_to_resume(self.output_dir, self.config.resume, required, "a segmentation run")
+        if found is None:
             return
-        path = self.output_dir / LAST_CHECKPOINT if self.config.resume == "auto" else Path(self.config.resume)
-        if self.config.resume == "auto" and not path.is_file():
-            return
-        payload = load_checkpoint(path)
-        if not {"model", "optimizer", "iteration", "classes"} <= set(payload):
-            raise UsageError(f"{path} is not a checkpoint of a segmentation run (keys: {', '.join(sorted(payload))})")
+        path, payload = found
         ours = run_settings(dataclasses.asdict(self.config), RUN_KEYS)
         theirs = run_settings(payload.get("config") or {}, RUN_KEYS)
         differing = [f"{key}={value!r} there, {ours[key]!r} here" for key, value in theirs.items()
