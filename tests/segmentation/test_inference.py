@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+from lut.segmentation.evaluate import same_size_batches
 from lut.segmentation.inference import predict_scores, window_starts
 
 
@@ -31,3 +32,11 @@ def test_flip_averages_the_probabilities_of_the_mirrored_image():
         expected = (network(images).softmax(1) + network(images.flip(-1)).flip(-1).softmax(1)) / 2
     torch.testing.assert_close(scores, expected)
     torch.testing.assert_close(scores.sum(1), torch.ones(1, 8, 8))
+
+
+def test_equal_sized_neighbours_are_batched_in_order():
+    samples = [(torch.full((3, 4, 4), float(i)), torch.zeros(4, 4, dtype=torch.long)) for i in range(3)]
+    samples.insert(2, (torch.zeros(3, 5, 4), torch.zeros(5, 4, dtype=torch.long)))
+    batches = same_size_batches(samples)
+    assert [tuple(images.shape) for images, _ in batches] == [(2, 3, 4, 4), (1, 3, 5, 4), (1, 3, 4, 4)]
+    assert batches[0][0][:, 0, 0, 0].tolist() == [0.0, 1.0] and batches[2][0][0, 0, 0, 0].item() == 2.0

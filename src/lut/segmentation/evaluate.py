@@ -34,6 +34,7 @@ def evaluate_segmenter(
     amp_dtype: torch.dtype | None = None,
     num_workers: int = 0,
     show_progress: bool = False,
+    images_per_batch: int = 8,
 ) -> dict[str, Any]:
     """Dataset-level mIoU, mean and pixel accuracy, per-class IoU (images sharded over ranks, counts summed).
 
@@ -49,22 +50,37 @@ def evaluate_segmenter(
         amp_dtype: autocast type, or None for fp32.
         num_workers: loader processes.
         show_progress: a progress bar on the main process.
+        images_per_batch: images (of equal size) run through the network together.
     """
     model.eval()
     device = context.device
     shard = Subset(dataset, range(context.rank, len(dataset), context.world_size))
-    loader = DataLoader(shard, batch_size=1, num_workers=num_workers)  # images differ in size
+    # Images may differ in size: the loader hands over lists, and equal-sized neighbours run as one batch.
+    loader = DataLoader(shard, batch_size=images_per_batch, num_workers=num_workers, collate_fn=list)
     confusion = torch.zeros(len(classes), len(classes), dtype=torch.int64, device=device)
-    for images, labels in tqdm(loader, disable=not (show_progress and context.is_main), unit="img",
-                               desc="evaluating", leave=False, dynamic_ncols=True):
-        images, labels = images.to(device), labels.to(device)  # (1, 3, h, w), (1, H, W)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            scores = predict_scores(model.predict, images, mode, crop, stride, flip)  # (1, C, h, w)
-        predictions = scores_at(scores.float(), labels.shape[-2:]).argmax(dim=1)  # (1, H, W)
-        confusion += confusion_matrix(predictions, labels, len(classes))
+    for samples in tqdm(loader, disable=not (show_progress and context.is_main), unit="batch",
+                        desc="evaluating", leave=False, dynamic_ncols=True):
+        for images, labels in same_size_batches(samples):
+            images, labels = images.to(device), labels.to(device)  # (B, 3, h, w), (B, H, W)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                scores = predict_scores(model.predict, images, mode, crop, stride, flip)  # (B, C, h, w)
+            predictions = scores_at(scores.float(), labels.shape[-2:]).argmax(dim=1)  # (B, H, W)
+            confusion += confusion_matrix(predictions, labels, len(classes))
     if context.is_distributed:
         dist.all_reduce(confusion)
     return segmentation_metrics(confusion.cpu(), classes)
+
+
+def same_size_batches(samples: list[tuple[torch.Tensor, torch.Tensor]]
+                      ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Stack runs of consecutive (image, labels) pairs whose images and labels have equal sizes."""
+    batches: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+    for image, labels in samples:
+        if batches and (batches[-1][0][0].shape, batches[-1][0][1].shape) == (image.shape, labels.shape):
+            batches[-1].append((image, labels))
+        else:
+            batches.append([(image, labels)])
+    return [(torch.stack([image for image, _ in run]), torch.stack([labels for _, labels in run])) for run in batches]
 
 
 def evaluate_checkpoint(checkpoint: str, data: str | None, output: str, mode: str | None, stride: int | None,
