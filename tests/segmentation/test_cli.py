@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import tiny_settings
-from helpers import as_overrides
+from helpers import as_overrides, torchrun
 from PIL import Image
 
 from lut.cli import main
@@ -59,6 +59,7 @@ def test_predict_writes_labels_masks_and_overlays(trained, four_scenes, tmp_path
     (["segment", "train", "arch=vit_tiny_patch4", "crop_sise=32"], "unknown config key 'crop_sise'"),
     (["segment", "train", "arch=vit_tiny_patch4", "out_indices=[1,2]"], "out_indices"),
     (["segment", "train"], "no checkpoint given"),
+    (["segment", "train", "arch=vit_tiny_patch4", "batch_size=1"], "batch_size 1: the heads' BatchNorm"),
     (["segment", "eval", "--checkpoint", "NOWHERE.pth"], "does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(arguments, message, capsys):
@@ -74,3 +75,14 @@ def test_checkpoints_of_the_wrong_kind_are_refused(tmp_path, tiny_encoder, capsy
     assert main(["segment", "eval", "--checkpoint", str(tiny_encoder)]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and "not a `lut segment train` checkpoint" in errors[1]
+
+
+def test_two_processes_under_torchrun_train_one_model(four_scenes, tiny_encoder, tmp_path):
+    values = tiny_settings(four_scenes, tiny_encoder, tmp_path / "run", max_iters=2, eval_every_iters=2)
+    result = torchrun("-m", "lut.cli", "segment", "train", *as_overrides(values))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("best mIoU") == 1  # only the main process reports
+    payload = torch.load(tmp_path / "run" / "checkpoint-last.pth", weights_only=True)
+    assert payload["iteration"] == 2
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [1, 2, 2]

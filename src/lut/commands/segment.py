@@ -62,6 +62,8 @@ def run_train(args: argparse.Namespace) -> int:
     from lut.segmentation.train import train_segmentation
 
     summary = train_segmentation(resolve_segment_config(args.recipe, recipe_overrides(args)))
+    if summary["rank"] != 0:
+        return 0
     final, best = summary["final"], summary["best"]
     if final.get("mIoU") is not None:
         print(f"  mIoU {final['mIoU']:6.2f}%  mAcc {final['mAcc']:6.2f}%  aAcc {final['aAcc']:6.2f}%")

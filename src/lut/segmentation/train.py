@@ -103,6 +103,11 @@ class SegmentationRun:
         self.config, self.context, self.device = config, context, context.device
         self.output_dir = Path(config.output_dir).expanduser()
         check_segment_config(config)
+        synced_batchnorm = context.is_distributed and self.device.type == "cuda"
+        if config.batch_size < 2 and not synced_batchnorm:
+            raise UsageError("batch_size 1: the heads' BatchNorm needs at least 2 crops per process (SyncBatchNorm "
+                             "pools them over GPUs under torchrun); raise batch_size, lower accum_iter to keep the "
+                             "effective batch")
         seed_everything(config.seed)
         backbone = load_backbone(config)
         train_source = segmentation_source(config.data, "train", config.ignore_index)
@@ -113,7 +118,7 @@ class SegmentationRun:
                                                 config.drop_path, backbone.encoder).to(self.device)
         self.trained: nn.Module = self.model
         if context.is_distributed:
-            if self.device.type == "cuda":
+            if synced_batchnorm:
                 self.trained = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             self.trained = DistributedDataParallel(self.trained, device_ids=device_ids)
@@ -264,6 +269,7 @@ class SegmentationRun:
         if not last_eval:
             last_eval = next((r for r in reversed(records) if "mIoU" in r), {})
         summary = {
+            "rank": self.context.rank,
             "output_dir": str(self.output_dir),
             "iterations": self.iteration,
             "final": {key: last_eval.get(key) for key in ("mIoU", "mAcc", "aAcc")},
