@@ -5,6 +5,7 @@ import torch
 from conftest import tiny_settings
 
 from lut.config import build_config
+from lut.errors import NonFiniteLossError
 from lut.segmentation.config import SegmentConfig
 from lut.segmentation.train import MicroBatches, SegmentationRun, train_segmentation, warmup_poly
 from lut.training.checkpoint import load_checkpoint
@@ -77,3 +78,13 @@ def test_warmup_then_poly_schedule():
     assert warmup_poly(1500, config) == pytest.approx(1e-4 * (1 - 1500 / 160000))
     assert warmup_poly(80000, config) == pytest.approx(0.5e-4)
     assert warmup_poly(160000, config) == 0.0
+
+
+def test_a_diverging_run_stops_with_one_message_and_keeps_the_last_checkpoint(four_scenes, tiny_encoder, tmp_path):
+    config = config_for(four_scenes, tiny_encoder, tmp_path / "run", lr=1e12, warmup_iters=0, max_iters=6,
+                        eval_every_iters=1)
+    with pytest.raises(NonFiniteLossError, match="lower the lr"):
+        train_segmentation(config)
+    payload = load_checkpoint(tmp_path / "run" / "checkpoint-last.pth")
+    assert 1 <= payload["iteration"] < 6
+    assert all(torch.isfinite(value).all() for value in payload["model"].values() if value.is_floating_point())

@@ -42,6 +42,7 @@ from lut.training.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     checkpoint_to_resume,
+    first_non_finite,
     load_weights,
     save_last_and_best,
 )
@@ -144,6 +145,10 @@ class SegmentationRun:
         """`checkpoint-last.pth`, and `checkpoint-best.pth` when the validation mIoU improved."""
         payload = checkpoint_payload(self.model, self.backbone.architecture, self.classes, self.backbone.mean,
                                      self.backbone.std)
+        bad = first_non_finite(payload["model"])
+        if bad is not None:
+            raise NonFiniteLossError(f"weights became non-finite ({bad}) by iteration {self.iteration}; lower the lr "
+                                     "(the last checkpoint is kept)")
         payload.update({"optimizer": self.optimizer.state_dict(), "iteration": self.iteration, "best": self.best,
                         "config": dataclasses.asdict(self.config), "encoder_digest": self.backbone.digest,
                         "lut_version": __version__})
