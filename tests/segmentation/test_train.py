@@ -5,7 +5,7 @@ import torch
 from conftest import tiny_settings
 
 from lut.config import build_config
-from lut.errors import NonFiniteLossError
+from lut.errors import NonFiniteLossError, UsageError
 from lut.segmentation.config import SegmentConfig
 from lut.segmentation.train import MicroBatches, SegmentationRun, train_segmentation, warmup_poly
 from lut.training.checkpoint import load_checkpoint
@@ -88,3 +88,11 @@ def test_a_diverging_run_stops_with_one_message_and_keeps_the_last_checkpoint(fo
     payload = load_checkpoint(tmp_path / "run" / "checkpoint-last.pth")
     assert 1 <= payload["iteration"] < 6
     assert all(torch.isfinite(value).all() for value in payload["model"].values() if value.is_floating_point())
+
+
+def test_resuming_onto_another_encoder_is_refused(four_scenes, tiny_encoder, tmp_path):
+    train_segmentation(config_for(four_scenes, tiny_encoder, tmp_path / "run", max_iters=1, eval_every_iters=1))
+    before = (tmp_path / "run" / "checkpoint-last.pth").read_bytes()
+    with pytest.raises(UsageError, match=r"holds another run \(encoder .* there, .* here\)"):
+        train_segmentation(config_for(four_scenes, tiny_encoder, tmp_path / "run", weights="teacher", max_iters=2))
+    assert (tmp_path / "run" / "checkpoint-last.pth").read_bytes() == before

@@ -185,6 +185,11 @@ def generic_source(root: Path, split: str, ignore_index: int) -> MaskFolderSourc
 SegmentationSource = FashionScenes | MaskFolderSource
 
 
+def data_identity(data: str) -> str:
+    """What names a data set when a run is resumed: the built-in name, or the folder's absolute path."""
+    return data if data == SCENES_NAME else str(Path(data).expanduser().resolve())
+
+
 def segmentation_source(data: str, split: str, ignore_index: int = IGNORE_INDEX) -> SegmentationSource:
     """The split ("train" or "val") of a built-in name, an ADE20K release folder or a generic folder.
 

@@ -28,11 +28,10 @@ from tqdm import tqdm
 from lut import __version__
 from lut.config import save_config
 from lut.errors import NonFiniteLossError, UsageError
-from lut.evaluation.supervised import run_settings
 from lut.seeding import derive_seed, seed_everything
 from lut.segmentation.checkpoint import checkpoint_payload, load_backbone, segmenter_shape
 from lut.segmentation.config import SegmentConfig, check_segment_config
-from lut.segmentation.data import IGNORE_INDEX, segmentation_source
+from lut.segmentation.data import IGNORE_INDEX, data_identity, segmentation_source
 from lut.segmentation.evaluate import evaluate_segmenter
 from lut.segmentation.layer_decay import layer_decay_groups
 from lut.segmentation.model import Segmenter, build_segmenter
@@ -55,8 +54,6 @@ from lut.training.distributed import (
 )
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
-
-RUN_KEYS = ("data",)  # a resumed run must share these (and the encoder weights) with its checkpoint
 
 
 def warmup_poly(step: int, config: SegmentConfig) -> float:
@@ -161,10 +158,9 @@ class SegmentationRun:
         if found is None:
             return
         path, payload = found
-        ours = run_settings(dataclasses.asdict(self.config), RUN_KEYS)
-        theirs = run_settings(payload.get("config") or {}, RUN_KEYS)
-        differing = [f"{key}={value!r} there, {ours[key]!r} here" for key, value in theirs.items()
-                     if value != ours[key]]
+        theirs = data_identity(str((payload.get("config") or {}).get("data", "")))
+        differing = [] if theirs == data_identity(self.config.data) else [
+            f"data={theirs!r} there, {data_identity(self.config.data)!r} here"]
         if payload.get("encoder_digest") != self.backbone.digest:
             differing.insert(0, f"encoder {payload.get('encoder_digest')} there, {self.backbone.digest} here")
         if differing:
