@@ -78,6 +78,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.stride is not None and args.stride <= 0:
         raise UsageError(f"--stride must be positive, got {args.stride}")
+    if args.val_samples < 0:
+        raise UsageError(f"--val-samples must be 0 (all) or positive, got {args.val_samples}")
     output = args.output or str(Path(args.checkpoint).expanduser().parent / "eval")
     results = evaluate_checkpoint(args.checkpoint, args.data, output, args.mode, args.stride, args.flip,
                                   args.device, args.val_samples)

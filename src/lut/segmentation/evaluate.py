@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 from lut.errors import UsageError
+from lut.interchange.export import check_output_path
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.data import segmentation_source
 from lut.segmentation.inference import predict_scores, scores_at
@@ -100,6 +101,7 @@ def evaluate_checkpoint(checkpoint: str, data: str | None, output: str, mode: st
     Returns:
         The results written to results.json.
     """
+    check_output_path(Path(output).expanduser(), "--output", folder=True)  # before the work, not after
     loaded = load_segmenter(checkpoint)
     config = loaded.config
     data = data or config.get("data")
