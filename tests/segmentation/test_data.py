@@ -110,3 +110,10 @@ def test_scenes_are_fixed_and_labelled_where_the_garments_are():
     assert set(np.unique(labels)) <= set(range(11))
     train_image, _ = FashionScenes("train", count=3)[2]
     assert not np.array_equal(np.asarray(train_image), np.asarray(image))
+
+
+def test_an_unreadable_image_is_a_usage_error_naming_it(tmp_path):
+    root = write_generic(tmp_path, np.zeros((2, 2), np.uint8))
+    (root / "images" / "train" / "one.jpg").write_bytes(b"not an image")
+    with pytest.raises(UsageError, match=r"cannot read image .*one.jpg"):
+        segmentation_source(str(root), "train")[0]
