@@ -16,14 +16,24 @@ Config = TypeVar("Config", bound="SupervisedConfig")
 
 
 @dataclass
-class SupervisedConfig:
-    """Settings shared by fine-tuning and linear probing."""
+class EncoderSettings:
+    """Which pre-trained encoder a downstream run starts from (the first settings of every such run)."""
 
-    # input
     checkpoint: str = option("", "pre-trained checkpoint: LUT, MAE or timm .pth, or a safetensors export")
     weights: str = option("auto", "network of a pre-training checkpoint (auto: the student, or the only encoder)",
                           ("auto", "student", "teacher"))
     arch: str = option("", "architecture, e.g. vit_base_patch16; empty infers it from the weights")
+
+    @property
+    def weights_choice(self) -> str | None:
+        """`weights` as `load_encoder` takes it."""
+        return None if self.weights == "auto" else self.weights
+
+
+@dataclass
+class SupervisedConfig(EncoderSettings):
+    """Settings shared by fine-tuning and linear probing."""
+
     # data
     data: str = option("fashion-mnist", "labelled data: built-in name or folder of class sub-folders (+ train/, val/)")
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
@@ -54,11 +64,6 @@ class SupervisedConfig:
     # output
     output_dir: str = option("runs/eval", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
-
-    @property
-    def weights_choice(self) -> str | None:
-        """`weights` as `load_encoder` takes it."""
-        return None if self.weights == "auto" else self.weights
 
 
 @dataclass
@@ -120,25 +125,27 @@ def check_eval_config(config: SupervisedConfig) -> None:
         check_auto_augment(config.auto_augment)
 
 
-def eval_recipe_names(kind: str) -> list[str]:
-    """Bundled recipes of one kind ("finetune" or "linprobe"), without the prefix."""
+def eval_recipe_names(kind: str, package: str = RECIPES_PACKAGE) -> list[str]:
+    """Bundled recipes of one kind ("finetune", "linprobe", ...) in `package`, without the prefix."""
     prefix = f"{kind}_"
     return sorted(
         entry.name[len(prefix):-5]
-        for entry in resources.files(RECIPES_PACKAGE).iterdir()
+        for entry in resources.files(package).iterdir()
         if entry.name.startswith(prefix) and entry.name.endswith(".yaml")
     )
 
 
-def resolve_eval_config(cls: type[Config], kind: str, recipe: str, values: dict[str, Any]) -> Config:
-    """Defaults <- recipe (bundled name or YAML path) <- `values`.
+def resolve_eval_config(
+    cls: type[Config], kind: str, recipe: str, values: dict[str, Any], package: str = RECIPES_PACKAGE
+) -> Config:
+    """Defaults <- recipe (bundled name in `package`, or YAML path) <- `values`.
 
     Raises:
         UsageError: unknown recipe, bad YAML, unknown key or bad or out-of-range value.
     """
-    bundled = resources.files(RECIPES_PACKAGE) / f"{kind}_{recipe}.yaml"
+    bundled = resources.files(package) / f"{kind}_{recipe}.yaml"
     if not bundled.is_file() and not Path(recipe).is_file():
-        names = ", ".join(eval_recipe_names(kind))
+        names = ", ".join(eval_recipe_names(kind, package))
         raise UsageError(f"no {kind} recipe {recipe!r}: give a YAML path or one of {names}")
     settings = load_recipe(str(bundled) if bundled.is_file() else recipe)
     settings.update(values)

@@ -39,19 +39,18 @@ from lut.paths import check_output_path
 from lut.progress import Progress
 from lut.seeding import derive_seed, seed_everything
 from lut.training.checkpoint import (
+    BEST_CHECKPOINT,
     LAST_CHECKPOINT,
-    atomic_save,
     changed_training_settings,
-    key_summary,
-    load_checkpoint,
+    checkpoint_to_resume,
     load_weights,
+    save_last_and_best,
 )
 from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.training.precision import autocast_dtype
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.training.schedules import warmup_cosine
 
-BEST_CHECKPOINT = "checkpoint-best.pth"
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 # Settings a resumed run must share with the checkpoint it continues; checkpoints written before the encoder's
@@ -202,20 +201,15 @@ class SupervisedRun:
             "classes": self.classes,
             "lut_version": __version__,
         }
-        atomic_save(payload, self.output_dir / LAST_CHECKPOINT)
-        if improved:
-            atomic_save(payload, self.output_dir / BEST_CHECKPOINT)
+        save_last_and_best(payload, self.output_dir, improved)
 
     def restore(self) -> None:
         """Continue from the checkpoint `config.resume` names ("auto": the last one, if any)."""
-        if self.config.resume == "none":
+        found = checkpoint_to_resume(self.output_dir, self.config.resume, {"model", "optimizer", "epoch"},
+                                     "this evaluation")
+        if found is None:
             return
-        path = self.output_dir / LAST_CHECKPOINT if self.config.resume == "auto" else Path(self.config.resume)
-        if self.config.resume == "auto" and not path.is_file():
-            return
-        payload = load_checkpoint(path)
-        if not {"model", "optimizer", "epoch"} <= set(payload):
-            raise UsageError(f"{path} is not a checkpoint of this evaluation ({key_summary(payload)})")
+        path, payload = found
         self.check_same_run(payload, path)
         load_weights(self.saved, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])

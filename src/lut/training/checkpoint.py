@@ -10,6 +10,7 @@ from torch import nn
 from lut.errors import UsageError
 
 LAST_CHECKPOINT = "checkpoint-last.pth"
+BEST_CHECKPOINT = "checkpoint-best.pth"
 
 
 def atomic_save(payload: dict[str, Any], path: Path) -> None:
@@ -28,6 +29,37 @@ def atomic_save(payload: dict[str, Any], path: Path) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def save_last_and_best(payload: dict[str, Any], output_dir: Path, improved: bool) -> None:
+    """Write `checkpoint-last.pth` in `output_dir`, and `checkpoint-best.pth` too when the run improved."""
+    atomic_save(payload, output_dir / LAST_CHECKPOINT)
+    if improved:
+        atomic_save(payload, output_dir / BEST_CHECKPOINT)
+
+
+def checkpoint_to_resume(output_dir: Path, resume: str, required: set[str], what: str
+                         ) -> tuple[Path, dict[str, Any]] | None:
+    """The checkpoint a run continues from, as its `resume` setting names it, or None for a fresh start.
+
+    Args:
+        output_dir: the run folder.
+        resume: "auto" (`output_dir/checkpoint-last.pth` when it exists), "none", or a checkpoint path.
+        required: keys the checkpoint must hold.
+        what: the kind of run, for the message ("a checkpoint of WHAT").
+
+    Raises:
+        UsageError: unreadable files and checkpoints without the required keys.
+    """
+    if resume == "none":
+        return None
+    path = output_dir / LAST_CHECKPOINT if resume == "auto" else Path(resume)
+    if resume == "auto" and not path.is_file():
+        return None
+    payload = load_checkpoint(path)
+    if not required <= set(payload):
+        raise UsageError(f"{path} is not a checkpoint of {what} ({key_summary(payload)})")
+    return path, payload
 
 
 def first_non_finite(state: dict[str, Any]) -> str | None:

@@ -1,0 +1,1 @@
+"""Semantic segmentation: UperNet on a pre-trained ViT with the ADE20K protocol (mmseg's MAE recipe)."""
