@@ -28,8 +28,9 @@ from torch.distributed.tensor import DTensor, distribute_tensor
 from lut.errors import UsageError
 from lut.models import PretrainModel, Teacher
 
-# The oldest torch release FSDP pre-training was checked on (tests/training/test_fsdp.py); it also has
-# `FSDPModule.reset_iter_state`. torch 2.8 fails those tests: its gradient norms of DTensor shards differ from DDP's.
+# The oldest torch release with `FSDPModule.reset_iter_state` (read in the 2.13.0 wheel). The FSDP tests
+# (tests/training/test_fsdp.py) pass on 2.14.1 and fail on 2.8, whose gradient norms of DTensor shards differ from
+# DDP's; releases in between were not run.
 FSDP_MIN_TORCH = (2, 13)
 
 
@@ -72,7 +73,7 @@ def shard_models(
 
 
 def check_fsdp_torch() -> None:
-    """Refuse FSDP on torch releases older than the oldest one it was checked on against DDP.
+    """Refuse FSDP on torch releases older than `FSDP_MIN_TORCH`.
 
     Raises:
         UsageError: torch is older than `FSDP_MIN_TORCH`.
