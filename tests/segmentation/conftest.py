@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -43,21 +42,3 @@ def tiny_encoder(tmp_path_factory) -> Path:
     torch.save({"model": student.state_dict(), "model_ema": teacher.state_dict(), "lut_version": "0.1.0",
                 "config": {"mean": [0.2, 0.2, 0.2], "std": [0.3, 0.3, 0.3]}}, path)
     return path
-
-
-def tiny_settings(data: Path, checkpoint: Path, output: Path, **overrides) -> dict:
-    """Settings of a tiny CPU run on `data`: whole 24 px scenes, no random resize or colour changes."""
-    values = {
-        "checkpoint": str(checkpoint), "data": str(data), "output_dir": str(output), "crop_size": 24,
-        "scale": [24, 24], "ratio_range": [1.0, 1.0], "cat_max_ratio": 1.0, "photometric": False,
-        "out_indices": [0, 1, 2, 3], "channels": 32, "aux_channels": 16, "max_iters": 4, "warmup_iters": 1,
-        "batch_size": 2, "lr": 1e-3, "layer_decay": 0.9, "eval_every_iters": 2, "eval_mode": "whole",
-        "log_every_iters": 1, "num_workers": 0, "device": "cpu",
-    }
-    values.update(overrides)
-    return values
-
-
-def random_labels(shape: tuple[int, ...], classes: int, seed: int) -> np.ndarray:
-    """Uniform random class ids."""
-    return np.random.default_rng(seed).integers(0, classes, shape).astype(np.uint8)

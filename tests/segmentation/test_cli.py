@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_settings
 from helpers import as_overrides, torchrun
 from PIL import Image
+from segment_settings import tiny_settings
 
 from lut.cli import main
 

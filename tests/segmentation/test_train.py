@@ -2,7 +2,7 @@ import json
 
 import pytest
 import torch
-from conftest import tiny_settings
+from segment_settings import tiny_settings
 
 from lut.config import build_config
 from lut.errors import NonFiniteLossError, UsageError
