@@ -2,18 +2,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
+CONSTRAINTS := constraints.txt
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install data benchmark clean
+.PHONY: demo test install data benchmark lint wheel-check clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every extra at the exact versions of constraints.txt (pyproject.toml has the supported ranges).
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(VENV)/bin/pip install --quiet -e ".[test]"
+	$(VENV)/bin/pip install --quiet -c $(CONSTRAINTS) -e ".[all,test]"
 	touch $(STAMP)
 
 data: $(FASHION_MNIST)
@@ -28,8 +29,15 @@ demo: install data
 test: install data
 	$(VENV)/bin/python -m pytest
 
+lint: install
+	$(VENV)/bin/ruff check .
+
+# Build the sdist and wheel, install the wheel into a fresh venv beside the pinned torch, run the installed `lut`.
+wheel-check: install data
+	$(VENV)/bin/python -m pytest tests/distribution/wheel_check.py
+
 benchmark: install
 	$(VENV)/bin/python benchmarks/step_benchmark.py --size tiny --img-size 224 --batch-size 32
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs dist build

@@ -9,6 +9,7 @@ import warnings
 
 import yaml
 
+from lut import __version__
 from lut.commands import COMMAND_MODULES
 from lut.commands.usage import with_common_commands
 from lut.errors import LutError
@@ -17,6 +18,7 @@ from lut.errors import LutError
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="lut", description="LUT: Learning with Unmasked Tokens for ViTs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                         title="commands (lut COMMAND --help for each one's options)")
     for module in COMMAND_MODULES:

@@ -8,21 +8,32 @@ drops CLS and lays the N patch tokens out on the grid as channels-first feature 
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import timm
 import torch
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import nn
 
 from lut.errors import UsageError
 from lut.evaluation.features import POOLS, pool_tokens
 from lut.evaluation.linear_probe import probe_head
+from lut.extras import require
 from lut.interchange import infer_architecture, load_encoder
 from lut.interchange.loading import read_checkpoint_file
 from lut.models.encoder import ViTEncoder
+
+
+def grad_cam_package() -> tuple[ModuleType, ModuleType]:
+    """The `grad-cam` package and its `utils.model_targets` module (the "analysis" extra installs them).
+
+    Raises:
+        MissingExtraError: grad-cam is not installed.
+    """
+    purpose = "Grad-CAM (lut analyze gradcam)"
+    return require("pytorch_grad_cam", "analysis", purpose), require("pytorch_grad_cam.utils.model_targets",
+                                                                     "analysis", purpose)
 
 
 def vit_reshape_transform(tokens: torch.Tensor, grid: int) -> torch.Tensor:
@@ -155,11 +166,12 @@ def grad_cam(
     Returns:
         (B, H, W) maps scaled to [0, 1] per image, and the explained class of each image.
     """
+    cam_package, model_targets = grad_cam_package()
     with torch.no_grad():
         logits = model(images)  # (B, num_classes)
     explained = classes if classes is not None else logits.argmax(dim=-1).tolist()
-    targets = [ClassifierOutputTarget(index) for index in explained]
+    targets = [model_targets.ClassifierOutputTarget(index) for index in explained]
     reshape = partial(vit_reshape_transform, grid=grid)
-    with GradCAM(model=model, target_layers=[target_layer], reshape_transform=reshape) as cam:
+    with cam_package.GradCAM(model=model, target_layers=[target_layer], reshape_transform=reshape) as cam:
         maps = cam(input_tensor=images, targets=targets)  # (B, H, W)
     return maps, explained

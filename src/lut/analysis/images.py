@@ -1,5 +1,7 @@
 """The fixed image sets the analyses run on."""
 
+from types import ModuleType
+
 import numpy as np
 import torch
 from PIL import Image
@@ -9,17 +11,25 @@ from lut.data.held_out import split_dataset
 from lut.data.sources import ImageFolderSource
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
+from lut.extras import require
 
 SKIMAGE = "skimage"
 SKIMAGE_PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "moon", "immunohistochemistry")
 """scikit-image's bundled sample photos used by default (grey ones are repeated over RGB), in this order."""
 
 
+def skimage_data() -> ModuleType:
+    """`skimage.data`, imported on first use: loading scikit-image is slow and only these photos need it.
+
+    Raises:
+        MissingExtraError: scikit-image (the "analysis" extra) is not installed.
+    """
+    return require("skimage.data", "analysis", f"--data {SKIMAGE} (the scikit-image sample photos)")
+
+
 def skimage_photo(name: str) -> Image.Image:
     """One of `SKIMAGE_PHOTOS` as an RGB PIL image."""
-    import skimage.data  # imported here: loading scikit-image is slow and only these photos need it
-
-    pixels = getattr(skimage.data, name)()
+    pixels = getattr(skimage_data(), name)()
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=-1)
     return Image.fromarray(pixels[..., :3])

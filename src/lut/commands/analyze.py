@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lut.analysis.distance import UNITS
-from lut.analysis.images import SKIMAGE, SKIMAGE_PHOTOS
+from lut.analysis.images import SKIMAGE, SKIMAGE_PHOTOS, skimage_data
 from lut.analysis.spectrum import POOLS
 from lut.errors import UsageError
 
@@ -82,6 +82,7 @@ def image_source(args: argparse.Namespace, num_images: int | None = None) -> "Im
 
     Raises:
         UsageError: a negative `--num-images` or a `--batch-size` below 1.
+        MissingExtraError: `--data skimage` without scikit-image installed.
     """
     from lut.analysis.reports import ImageSource
 
@@ -89,6 +90,8 @@ def image_source(args: argparse.Namespace, num_images: int | None = None) -> "Im
         raise UsageError(f"--num-images must be 0 (the default set) or more, got {args.num_images}")
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.data == SKIMAGE:
+        skimage_data()
     count = args.num_images or (num_images or 0)
     return ImageSource(args.data, count, args.split, args.data_root, args.batch_size)
 
@@ -148,7 +151,10 @@ def run_attention_maps(args: argparse.Namespace) -> int:
 
 def run_gradcam(args: argparse.Namespace) -> int:
     """Grad-CAM of each classifier."""
+    from lut.analysis.gradcam import grad_cam_package
     from lut.analysis.reports import gradcam_report
+
+    grad_cam_package()  # without the extra, stop before any file is read or written
 
     record = gradcam_report(args.checkpoint, args.labels, image_source(args), args.pool, args.classes,
                             output_folder(args))

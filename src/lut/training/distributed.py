@@ -1,5 +1,6 @@
 """Process-group set-up: one plain process, or torchrun (nccl on GPU, gloo on CPU)."""
 
+import inspect
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,8 +9,12 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from lut.errors import UsageError
+
+# torch >= 2.13 names "sync buffers at construction only" forward_sync_buffers=False (broadcast_buffers is deprecated).
+DDP_HAS_FORWARD_SYNC_BUFFERS = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
 
 
 @dataclass(frozen=True)
@@ -137,3 +142,17 @@ def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.T
     value = value.clone()
     dist.all_reduce(value)
     return value / context.world_size
+
+
+def ddp_syncing_buffers_once(module: torch.nn.Module, device: torch.device) -> DistributedDataParallel:
+    """`module` under DDP whose buffers are broadcast from rank 0 at construction only, not before each forward.
+
+    torch >= 2.13 does this with `forward_sync_buffers=False`; older releases skip the buffers at construction too
+    when `broadcast_buffers=False`, so they are broadcast here first.
+    """
+    device_ids = [device.index] if device.type == "cuda" else None
+    if DDP_HAS_FORWARD_SYNC_BUFFERS:
+        return DistributedDataParallel(module, device_ids=device_ids, forward_sync_buffers=False)
+    for buffer in module.buffers():
+        dist.broadcast(buffer, src=0)
+    return DistributedDataParallel(module, device_ids=device_ids, broadcast_buffers=False)

@@ -6,17 +6,16 @@ import logging
 import torch
 from timm.optim import param_groups_weight_decay
 from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
-from torch.nn.parallel import DistributedDataParallel
 
 from lut.config import PretrainConfig
 from lut.errors import UsageError
 from lut.masking import checked_visible_patches
 from lut.models import PretrainModel, Teacher, create_model
 from lut.training.compiling import compile_forward
-from lut.training.distributed import DistributedContext
+from lut.training.distributed import DistributedContext, ddp_syncing_buffers_once
 from lut.training.lut_step import LossSettings
 from lut.training.precision import autocast_dtype
-from lut.training.sharding import broadcast_from_rank0, shard_models
+from lut.training.sharding import broadcast_from_rank0, check_fsdp_torch, shard_models
 from lut.training.teacher import EMAUpdater
 
 log = logging.getLogger("lut")
@@ -64,17 +63,15 @@ def build_pretrain_models(config: PretrainConfig, context: DistributedContext) -
         # The predictor goes unused: frozen, DDP, FSDP and AdamW leave it out (no unused-parameter search).
         student.predictor.requires_grad_(False)
     fsdp = config.parallel == "fsdp" and context.is_distributed
+    if fsdp:
+        check_fsdp_torch()
     if config.parallel == "fsdp" and not context.is_distributed:
         log.warning("parallel=fsdp shards over the processes of torchrun; one process trains unsharded")
     trained: torch.nn.Module = student
     if fsdp:
         broadcast_from_rank0(student)
     elif context.is_distributed:
-        trained = DistributedDataParallel(
-            student,
-            device_ids=[device.index] if device.type == "cuda" else None,
-            forward_sync_buffers=False,  # buffers are synced once, at construction
-        )
+        trained = ddp_syncing_buffers_once(student, device)
     # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
     teacher = Teacher.from_student(student) if config.method == "lut" else None
     amp_dtype = autocast_dtype(config.precision, device)

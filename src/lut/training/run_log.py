@@ -1,4 +1,5 @@
-"""What a run writes besides checkpoints: JSON-lines metrics, TensorBoard events, a loss plot."""
+"""What a run writes besides checkpoints: JSON-lines metrics, TensorBoard events (with the "tensorboard" extra),
+a loss plot."""
 
 import json
 from pathlib import Path
@@ -8,11 +9,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lut.extras import optional  # noqa: E402
+
 METRICS_FILE = "metrics.jsonl"
 
 
 class RunLog:
-    """Appends metric records to `metrics.jsonl` and TensorBoard (main process only).
+    """Appends metric records to `metrics.jsonl` and, when TensorBoard is installed, to its events (main process only).
 
     Args:
         output_dir: the run folder.
@@ -26,9 +29,9 @@ class RunLog:
         self.path = output_dir / METRICS_FILE
         self.writer = None
         if enabled:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(output_dir / "tensorboard"))
+            tensorboard = optional("torch.utils.tensorboard", "tensorboard",
+                                   f"metrics go to {METRICS_FILE} only, no TensorBoard events")
+            self.writer = tensorboard.SummaryWriter(str(output_dir / "tensorboard")) if tensorboard else None
 
     def write(self, record: dict[str, float | int]) -> None:
         """Append one record; its "step" key is the x axis in TensorBoard."""
@@ -36,6 +39,8 @@ class RunLog:
             return
         with open(self.path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
+        if self.writer is None:
+            return
         for key, value in record.items():
             if key not in ("step", "epoch") and value is not None:
                 self.writer.add_scalar(f"{self.tag_prefix}/{key}", value, record["step"])

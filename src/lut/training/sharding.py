@@ -25,7 +25,12 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard, register_fsdp_forward_method
 from torch.distributed.tensor import DTensor, distribute_tensor
 
+from lut.errors import UsageError
 from lut.models import PretrainModel, Teacher
+
+# The oldest torch release FSDP pre-training was checked on (tests/training/test_fsdp.py); it also has
+# `FSDPModule.reset_iter_state`. torch 2.8 fails those tests: its gradient norms of DTensor shards differ from DDP's.
+FSDP_MIN_TORCH = (2, 13)
 
 
 @torch.no_grad()
@@ -64,6 +69,19 @@ def shard_models(
         fully_shard(model, mesh=mesh, reshard_after_forward=reshard_root)
     if teacher is not None:
         register_fsdp_forward_method(teacher, "targets")
+
+
+def check_fsdp_torch() -> None:
+    """Refuse FSDP on torch releases older than the oldest one it was checked on against DDP.
+
+    Raises:
+        UsageError: torch is older than `FSDP_MIN_TORCH`.
+    """
+    release = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+    if release < FSDP_MIN_TORCH:
+        oldest = ".".join(str(part) for part in FSDP_MIN_TORCH)
+        raise UsageError(f"parallel=fsdp needs torch {oldest} or newer, this is {torch.__version__} (on torch 2.8 "
+                         "the gradient norm of the sharded parameters disagrees with DDP's); use parallel=ddp")
 
 
 @contextmanager
