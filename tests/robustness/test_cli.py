@@ -57,7 +57,8 @@ def test_occlusion_curves_and_two_checkpoints_in_one_table(tmp_path, predicts_te
                              str(tmp_path / "out"), "--num-workers", "0", "--no-cache", capsys=capsys)
     assert code == 0, error
     results = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
-    assert results["one"]["benchmarks"]["occlusion"]["holes"] == [{"value": 8, "top1": 50.0}, {"value": 4, "top1": 50.0}]
+    holes = results["one"]["benchmarks"]["occlusion"]["holes"]
+    assert holes == [{"value": 8, "top1": 50.0}, {"value": 4, "top1": 50.0}]
     assert results["ten"]["benchmarks"]["occlusion"]["top1"] == 0.0
     assert (tmp_path / "out" / "table.md").read_text().splitlines()[:4] == [
         "| checkpoint | Cocc |", "|---|---:|", "| ten | 0.0 |", "| one | 50.0 |"]
