@@ -1,9 +1,16 @@
 """Center occlusion: exact hole area and position for odd and even sides, both fills."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
+from PIL import Image
 
+from lut.data.views import EvalTransform
+from lut.robustness.benchmarks.base import Pass
+from lut.robustness.inference import PassImages
 from lut.robustness.occlusion import CenterOcclusion, hole_bounds
+from lut.robustness.suite import occlusion_transform
 
 MEAN, STD = [0.5, 0.25, 0.0], [0.5, 0.25, 1.0]
 
@@ -31,3 +38,15 @@ def test_normalised_zero_fills_the_hole_with_zeros():
     occluded = CenterOcclusion(2, "normalised", MEAN, STD)(torch.ones(3, 4, 4))
     assert occluded[:, 1:3, 1:3].abs().sum() == 0
     assert occluded.sum().item() == 3 * 16 - 3 * 4
+
+
+def test_a_pass_occludes_at_the_classifiers_input_size_and_normalisation():
+    classifier = SimpleNamespace(view_settings={"img_size": 16}, info=SimpleNamespace(mean=MEAN, std=STD))
+    white = [Image.new("RGB", (16, 16), (255, 255, 255))]
+    view = EvalTransform(16, MEAN, STD, 1.0)
+    for hole, side in ((6, 6), (0.5, 8)):  # pixels, or a fraction of the input side
+        step = Pass("hole", white, "white", occlusion=(hole, "pixel"))
+        image = PassImages(step.images, None, view, occlusion_transform(step, classifier))[0]  # (3, 16, 16)
+        black = (image == torch.tensor([-1.0, -1.0, 0.0])[:, None, None]).all(dim=0)
+        start = (16 - side) // 2
+        assert black.sum().item() == side * side and black[start:start + side, start:start + side].all()
