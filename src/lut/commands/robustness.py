@@ -60,10 +60,6 @@ def run(args: argparse.Namespace) -> int:
     from lut.robustness.options import RobustnessOptions
     from lut.robustness.suite import RobustnessSettings, evaluate_robustness
 
-    if args.objectnet_border < 0:
-        from lut.errors import UsageError
-
-        raise UsageError(f"--objectnet-border must be 0 or more, got {args.objectnet_border}")
     options = RobustnessOptions(args.subset_protocol, tuple(args.occlusion_hole), args.occlusion_fill,
                                 args.objectnet_border, args.max_images, args.seed)
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.output, "logits"))

@@ -1,6 +1,5 @@
 """`evaluate_robustness`: every checkpoint on every benchmark, logits cached, scores and report written."""
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from lut.analysis.models import checkpoint_labels
 from lut.data.views import EvalTransform, eval_crop_pct
 from lut.errors import UsageError
 from lut.interchange.classifier import ClassifierInfo, load_classifier
+from lut.interchange.export import check_output_path
 from lut.robustness.benchmarks import Benchmark, Pass, build_benchmarks, parse_benchmark_specs
 from lut.robustness.cache import cache_file, cache_key, load_logits, save_logits
 from lut.robustness.inference import PassImages, predict_logits
@@ -20,8 +20,6 @@ from lut.robustness.options import RobustnessOptions
 from lut.robustness.report import write_report
 from lut.training.distributed import DistributedContext, distributed_session, wait_for_all
 from lut.training.precision import autocast_dtype
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,13 +74,16 @@ def check_settings(settings: RobustnessSettings) -> None:
         raise UsageError("no checkpoint given: pass --checkpoint PATH [PATH ...]")
     if not settings.benchmarks:
         raise UsageError("no benchmark given: pass --benchmark NAME=PATH [NAME=PATH ...]")
-    for name, value in (("--batch-size", settings.batch_size), ("--max-images", settings.options.max_images + 1),
-                        ("--num-workers", settings.num_workers + 1)):
-        if value < 1:
-            raise UsageError(f"{name} must be positive{' or 0' if name != '--batch-size' else ''}")
+    options = settings.options
+    if settings.batch_size < 1:
+        raise UsageError(f"--batch-size must be positive, got {settings.batch_size}")
+    for name, value in (("--num-workers", settings.num_workers), ("--max-images", options.max_images),
+                        ("--objectnet-border", options.objectnet_border)):
+        if value < 0:
+            raise UsageError(f"{name} must be 0 or more, got {value}")
     if settings.crop_pct is not None and not 0 < settings.crop_pct <= 1:
         raise UsageError(f"--crop-pct must be in (0, 1], got {settings.crop_pct}")
-    holes = settings.options.occlusion_holes
+    holes = options.occlusion_holes
     if not holes or min(holes) < 1:
         raise UsageError("--occlusion-hole sizes must be positive pixel counts")
 
@@ -158,6 +159,7 @@ def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
     """
     check_settings(settings)
     specs = parse_benchmark_specs(settings.benchmarks)
+    check_output_path(Path(settings.output_dir).expanduser(), "--output", folder=True)
     with distributed_session(settings.device) as context:
         benchmarks = build_benchmarks(specs, settings.options)
         if context.is_main and settings.options.max_images:
