@@ -151,11 +151,38 @@ def pass_logits(
     return logits, False
 
 
+def evaluate_classifier(classifier: Classifier, benchmarks: list[Benchmark], settings: RobustnessSettings,
+                        context: DistributedContext) -> dict[str, Any]:
+    """One classifier on every benchmark: its entry of `results.json`."""
+    classifier.model.to(context.device)
+    view = classifier.view_settings
+    if context.is_main:
+        print(classifier.info.describe())
+        for note in (*classifier.info.notes, f"view: resize to {view['img_size']} / {view['crop_pct']}, center crop "
+                                             f"{view['img_size']} px"):
+            print(f"  {note}")
+    scores = {}
+    for benchmark in benchmarks:
+        logits, cached_passes = {}, []
+        for step in benchmark.passes:
+            logits[step.name], cached = pass_logits(classifier, benchmark, step, settings, context)
+            if cached:
+                cached_passes.append(step.name)
+        scores[benchmark.name] = benchmark.score(logits)
+        if context.is_main:
+            if cached_passes:
+                print(f"  {benchmark.name}: logits of {', '.join(cached_passes)} read from the cache")
+            print(f"  {benchmark.name}: {benchmark.headline} {scores[benchmark.name][benchmark.headline]:.2f}")
+    classifier.model.cpu()
+    return {"checkpoint": classifier.info.path, "classifier": classifier.info.describe(), "view": view,
+            "notes": list(classifier.info.notes), "benchmarks": scores}
+
+
 def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
     """Run every checkpoint on every benchmark; single process or under torchrun.
 
     Returns:
-        The results as written to `results.json`.
+        The results as written to `results.json` (on other processes than the main one: the results alone).
     """
     check_settings(settings)
     specs = parse_benchmark_specs(settings.benchmarks)
@@ -166,31 +193,8 @@ def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
             print(f"max_images: each benchmark's image sets are a fixed random subset of at most "
                   f"{settings.options.max_images} images (seed {settings.options.seed})")
         classifiers = load_classifiers(settings, benchmarks)
-        results: dict[str, Any] = {}
-        for classifier in classifiers:
-            classifier.model.to(context.device)
-            if context.is_main:
-                print(classifier.info.describe())
-                for note in classifier.info.notes:
-                    print(f"  {note}")
-            scores = {}
-            for benchmark in benchmarks:
-                logits, cached_passes = {}, []
-                for step in benchmark.passes:
-                    logits[step.name], cached = pass_logits(classifier, benchmark, step, settings, context)
-                    if cached:
-                        cached_passes.append(step.name)
-                if context.is_main and cached_passes:
-                    print(f"  {benchmark.name}: logits of {', '.join(cached_passes)} read from the cache")
-                scores[benchmark.name] = benchmark.score(logits)
-                if context.is_main:
-                    print(f"  {benchmark.name}: {benchmark.headline} {scores[benchmark.name][benchmark.headline]:.2f}")
-            classifier.model.cpu()
-            results[classifier.label] = {"checkpoint": classifier.info.path, "classifier": classifier.info.describe(),
-                                         "view": classifier.view_settings, "notes": list(classifier.info.notes),
-                                         "benchmarks": scores}
-        summary = {"settings": settings, "benchmarks": benchmarks, "results": results}
-        if context.is_main:
-            summary = write_report(settings, benchmarks, results)
+        results = {classifier.label: evaluate_classifier(classifier, benchmarks, settings, context)
+                   for classifier in classifiers}
+        summary = write_report(settings, benchmarks, results) if context.is_main else {"results": results}
         wait_for_all(context)
     return summary
