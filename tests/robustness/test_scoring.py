@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from lut.robustness.scoring import fpr_at_recall, ood_measures, project_logits, real_top1, subset_top1, top1
+from lut.robustness.scoring import (
+    fpr_at_recall,
+    ood_measures,
+    project_logits,
+    real_top1,
+    rms_calibration_error,
+    subset_top1,
+    top1,
+)
 
 
 def test_mask_takes_the_argmax_among_the_subset_and_membership_among_all():
@@ -67,3 +75,12 @@ def test_objectnet_projection_takes_the_max_over_each_groups_logits():
     projected = project_logits(logits, [[0, 1], [2], [3, 4]])
     assert torch.equal(projected, torch.tensor([[5.0, 1.0, 7.0], [3.0, 4.0, 1.0]]))
     assert top1(projected, torch.tensor([2, 1])) == pytest.approx(100.0)
+
+
+def test_rms_calibration_error_over_bins_of_100_without_the_last():
+    # 300 images: bins [0, 100), [100, 200), [200, 300); the last is left out as in Hendrycks' calib_err
+    confidence = np.concatenate([np.full(100, 0.2), np.full(100, 0.6), np.full(100, 0.9)])
+    correct = np.concatenate([np.zeros(100), np.ones(100), np.zeros(100)])
+    expected = np.sqrt(100 / 300 * 0.2**2 + 100 / 300 * 0.4**2)
+    assert rms_calibration_error(confidence, correct) == pytest.approx(100 * expected)
+    assert np.isnan(rms_calibration_error(confidence[:99], correct[:99]))

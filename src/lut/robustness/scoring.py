@@ -93,6 +93,26 @@ def fpr_at_recall(labels: np.ndarray, scores: np.ndarray, recall: float) -> floa
     return float(false_positives[cutoff] / np.sum(~(labels == 1)))
 
 
+def rms_calibration_error(confidence: np.ndarray, correct: np.ndarray, bin_size: int = 100) -> float:
+    """RMS calibration error (%) as Hendrycks' `calib_err(p="2", beta=100)`.
+
+    Images sorted by confidence fall into bins of `bin_size` (the last bin takes the remainder); the
+    error is sqrt(sum over bins of share * (mean confidence - accuracy)^2). As in that code, the last
+    bin is left out of the sum. NaN with fewer than `bin_size` images.
+    """
+    count = len(confidence)
+    if count < bin_size:
+        return float("nan")
+    order = np.argsort(confidence)
+    confidence, correct = confidence[order], correct[order].astype(float)
+    starts = list(range(0, (count // bin_size) * bin_size, bin_size))
+    total = 0.0
+    for start in starts[:-1]:
+        stop = start + bin_size
+        total += bin_size / count * (confidence[start:stop].mean() - correct[start:stop].mean()) ** 2
+    return 100 * float(np.sqrt(total))
+
+
 def project_logits(logits: torch.Tensor, groups: Sequence[Sequence[int]]) -> torch.Tensor:
     """(N, 1000) -> (N, len(groups)): each group's logit is the max over its ImageNet classes' logits."""
     return torch.stack([logits[:, list(group)].max(dim=1).values for group in groups], dim=1)

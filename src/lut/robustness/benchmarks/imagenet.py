@@ -23,7 +23,15 @@ from lut.robustness.benchmarks.base import (
     subsample,
 )
 from lut.robustness.options import RobustnessOptions
-from lut.robustness.scoring import SUBSET_PROTOCOLS, max_softmax, ood_measures, real_top1, subset_top1, top1
+from lut.robustness.scoring import (
+    SUBSET_PROTOCOLS,
+    max_softmax,
+    ood_measures,
+    real_top1,
+    rms_calibration_error,
+    subset_top1,
+    top1,
+)
 from lut.robustness.tables import imagenet_index, imagenet_synsets, real_labels, subset_indices, subset_synsets
 
 WNID_FOLDERS = "one folder per ImageNet wnid (n01440764, ...)"
@@ -104,7 +112,11 @@ def subset_benchmark(name: str, root: Path, options: RobustnessOptions) -> Bench
     def score(logits: dict[str, torch.Tensor]) -> dict:
         results = {f"top1_{protocol}": subset_top1(logits["images"], targets, indices, protocol)
                    for protocol in SUBSET_PROTOCOLS}
-        return {"top1": results[f"top1_{options.subset_protocol}"], **results, "images": len(paths)}
+        masked = logits["images"][:, torch.tensor(indices)]  # (N, 200)
+        correct = (masked.argmax(dim=1) == targets).numpy()
+        calibration = rms_calibration_error(max_softmax(masked), correct)
+        return {"top1": results[f"top1_{options.subset_protocol}"], **results, "rms_calibration_error": calibration,
+                "images": len(paths)}
 
     note = (f"{name}: argmax over its 200 classes' logits" if options.subset_protocol == "mask"
             else f"{name}: argmax over all 1000 logits, right only when it is the image's class")
