@@ -8,6 +8,7 @@ from conftest import constant_classifier, write_image
 from helpers import torchrun
 
 from lut.cli import main
+from lut.robustness.tables import subset_indices, subset_synsets
 
 
 def run_lut(*arguments: str, capsys) -> tuple[int, str, str]:
@@ -108,3 +109,17 @@ def test_torchrun_shards_give_the_single_process_logits(tmp_path, v2_folder, cap
     assert sharded_logits.shape == (3, 1000)
     assert torch.allclose(single_logits, sharded_logits, atol=1e-5)
     assert not torch.allclose(single_logits[0], single_logits[2])  # the images' logits differ
+
+
+def test_another_protocol_is_scored_from_the_cached_logits(tmp_path, capsys):
+    wnid, index = subset_synsets("imagenet-a")[3], subset_indices("imagenet-a")[3]
+    write_image(tmp_path / "a" / wnid / "x.jpg")
+    model = constant_classifier(tmp_path / "model.pth", {500: 9.0, index: 5.0})  # 500 is not an A class
+    arguments = ["robustness", "--checkpoint", str(model), "--labels", "model", "--benchmark",
+                 f"imagenet-a={tmp_path / 'a'}", "--output", str(tmp_path / "out"), "--num-workers", "0"]
+    assert run_lut(*arguments, capsys=capsys)[0] == 0
+    code, output, _ = run_lut(*arguments, "--subset-protocol", "membership", capsys=capsys)
+    assert code == 0 and "imagenet-a: logits of images read from the cache" in output
+    scores = json.loads((tmp_path / "out" / "results.json").read_text())["results"]["model"]
+    assert scores["benchmarks"]["imagenet-a"]["top1"] == 0.0
+    assert scores["benchmarks"]["imagenet-a"]["top1_mask"] == 100.0
