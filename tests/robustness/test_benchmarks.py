@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import write_image
 from PIL import Image
+from robustness_helpers import write_image
 
 from lut.errors import UsageError
 from lut.robustness.benchmarks.fashion_mnist import Place, Rotate

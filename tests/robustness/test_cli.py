@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-from conftest import constant_classifier, write_image
 from helpers import torchrun
+from robustness_helpers import constant_classifier, write_image
 
 from lut.cli import main
 from lut.robustness.tables import subset_indices, subset_synsets
