@@ -1,5 +1,5 @@
 """Sub-commands of the `lut` CLI; each module defines `register(subcommands)`."""
 
-from lut.commands import analyze, experiment, export, finetune, knn, linprobe, pretrain, segment
+from lut.commands import analyze, experiment, export, finetune, knn, linprobe, pretrain, robustness, segment
 
-COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, analyze, experiment, segment]
+COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, robustness, analyze, experiment]
