@@ -1,12 +1,12 @@
 """Stopping a training run cleanly when a cluster (or Ctrl-C) asks for it.
 
 SIGTERM (what SLURM and Kubernetes send before killing a job), SIGUSR1 (SLURM's `--signal=USR1@SECONDS`),
-SIGUSR2 (submitit's) and SIGINT only set a flag. The training loop asks `PreemptionGuard.requested()` after every optimiser step; the
-answer is agreed by all ranks (one all-reduce), so every process stops at the same step, writes the checkpoint
-together and leaves with `PreemptedError` (exit code 128 + signal). Signals that arrive while the checkpoint is
-written are absorbed: the write finishes, and the previous checkpoint stays valid until it has. Under SLURM, a
-SIGUSR1 also requeues the job (`scontrol requeue $SLURM_JOB_ID`, from the main process); the requeued job runs
-the same command and resumes from the checkpoint.
+SIGUSR2 (submitit's) and SIGINT only set a flag. The training loop asks `PreemptionGuard.requested()` after
+every optimiser step; the answer is agreed by all ranks (one all-reduce), so every process stops at the same
+step, writes the checkpoint together and leaves with `PreemptedError` (exit code 128 + signal). Signals that
+arrive while the checkpoint is written are absorbed: the write finishes, and the previous checkpoint stays
+valid until it has. Under SLURM, a SIGUSR1 also requeues the job (`scontrol requeue $SLURM_JOB_ID`, from the
+main process); the requeued job runs the same command and resumes from the checkpoint.
 """
 
 import os
