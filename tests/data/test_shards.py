@@ -58,12 +58,13 @@ def test_two_ranks_times_two_workers_read_every_sample_once_reproducibly(shards,
 
 
 def test_pretraining_on_shards_resumes_bit_exactly(shards, image_folder, tmp_path):
-    def run(name: str, steps: int) -> dict:
-        values = tiny_values(image_folder, tmp_path / name, max_steps=steps, epochs=2)
+    def run(name: str, steps: int, **settings) -> dict:
+        values = tiny_values(image_folder, tmp_path / name, max_steps=steps, epochs=2, **settings)
         pretrain(build_config({**values, "data": shards}))
         return load_checkpoint(tmp_path / name / LAST_CHECKPOINT)
 
-    straight = run("straight", 12)
+    straight = run("straight", 12, num_visualize=2)
+    assert (tmp_path / "straight" / "reconstructions.png").is_file()  # of the first shard's first images
     assert run("split", 7)["step"] == 7  # 10 steps per epoch: stops mid-epoch
     resumed = run("split", 12)
     assert resumed["step"] == straight["step"] == 12
