@@ -81,35 +81,32 @@ def make_loader(folder: Path, args: argparse.Namespace, workers: int,
     return loader, sampler
 
 
-def loader_throughput(folder: Path, args: argparse.Namespace, workers: int, transform: Callable | None = None) -> float:
-    """Images (each two views, or one canvas) per second over --epochs passes, after one untimed pass."""
-    loader, sampler = make_loader(folder, args, workers, transform)
+def timed_throughput(loader: DataLoader, set_epoch: Callable[[int], None], epochs: int) -> float:
+    """Images (each two views, or one canvas) per second over `epochs` passes, after one untimed pass."""
     for _batch in loader:  # starts the loader processes and warms the file cache
         pass
     images = 0
     start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        sampler.set_epoch(epoch)
+    for epoch in range(1, epochs + 1):
+        set_epoch(epoch)
         for views, _labels in loader:
             images += views[0].shape[0]
     return images / (time.perf_counter() - start)
 
 
+def loader_throughput(folder: Path, args: argparse.Namespace, workers: int, transform: Callable | None = None) -> float:
+    """Images per second of the folder loader with `workers` processes."""
+    loader, sampler = make_loader(folder, args, workers, transform)
+    return timed_throughput(loader, sampler.set_epoch, args.epochs)
+
+
 def shard_throughput(shard_folder: Path, args: argparse.Namespace, workers: int) -> float:
-    """Two-view images per second read from the tar shards over --epochs passes, after one untimed pass."""
+    """Two-view images per second read from the tar shards with `workers` processes."""
     urls = [str(path) for path in sorted(shard_folder.glob("shard-*.tar"))]
     stream = ShardStream(urls, shard_counts(urls), TwoViewTransform(args.img_size), args.seed,
                          batch_size=args.batch_size)
     loader = DataLoader(stream, batch_size=args.batch_size, num_workers=workers, drop_last=True)
-    for _batch in loader:  # warms the file cache
-        pass
-    images = 0
-    start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        stream.set_epoch(epoch)
-        for views, _labels in loader:
-            images += views[0].shape[0]
-    return images / (time.perf_counter() - start)
+    return timed_throughput(loader, stream.set_epoch, args.epochs)
 
 
 def step_throughput(folder: Path, args: argparse.Namespace, workers: int) -> tuple[float, float]:
