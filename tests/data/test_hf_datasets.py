@@ -63,12 +63,14 @@ def test_ranks_get_disjoint_reproducible_shares(saved_dataset):
     assert shares(0, 0) == [first, second] and shares(1, 0) != [first, second] and shares(0, 1) != [first, second]
 
 
-def test_pretraining_on_the_saved_dataset_equals_pretraining_on_the_folder(saved_dataset, image_folder, tmp_path):
-    for name, data in (("folder", image_folder), ("saved", saved_dataset)):
-        values = tiny_values(image_folder, tmp_path / name, max_steps=2)
-        pretrain(build_config({**values, "data": str(data)}))
-    folder, saved = (load_checkpoint(tmp_path / name / LAST_CHECKPOINT) for name in ("folder", "saved"))
-    assert all(torch.equal(saved["model"][key], value) for key, value in folder["model"].items())
+def test_pretraining_on_the_saved_dataset_equals_pretraining_on_the_folder(saved_dataset, image_folder, tmp_path,
+                                                                          tiny_lut_run):
+    values = tiny_values(image_folder, tmp_path / "saved", max_steps=3)  # the settings of tiny_lut_run
+    pretrain(build_config({**values, "data": str(saved_dataset)}))
+    folder, saved = (load_checkpoint(run / LAST_CHECKPOINT) for run in (tiny_lut_run, tmp_path / "saved"))
+    assert folder["step"] == saved["step"] == 3
+    for part in ("model", "model_ema"):
+        assert all(torch.equal(saved[part][key], value) for key, value in folder[part].items()), part
 
 
 def test_unlabelled_data_and_a_missing_split(image_folder, tmp_path):

@@ -62,3 +62,20 @@ def test_signal_mid_epoch_checkpoints_that_step_and_resumes_bit_exactly(kind, ti
     straight_records = (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
     resumed_records = (output / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in resumed_records] == [json.loads(line) for line in straight_records]
+
+
+def test_signal_during_the_evaluation_stops_once_the_epoch_is_saved(tiny_checkpoint, stripes, tmp_path, monkeypatch):
+    evaluate = supervised_module.SupervisedRun.evaluate
+
+    def evaluate_after_a_signal(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return evaluate(self)
+
+    monkeypatch.setattr(supervised_module.SupervisedRun, "evaluate", evaluate_after_a_signal)
+    output = tmp_path / "run"
+    with pytest.raises(PreemptedError, match=rf"^stopped by SIGTERM after epoch 1; checkpoint {output}/") as error:
+        run_protocol("linprobe", tiny_checkpoint, stripes, output)
+    assert error.value.exit_code == 143
+    stopped = load_checkpoint(output / LAST_CHECKPOINT)
+    assert stopped["epoch"] == 1 and stopped["mid_epoch"] is None
+    assert [json.loads(line)["epoch"] for line in (output / "metrics.jsonl").read_text().splitlines()] == [1]

@@ -258,18 +258,22 @@ class SupervisedRun:
         run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind, log_to=self.config.log_to,
                          config=dataclasses.asdict(self.config))
         try:
-            while self.epoch < self.config.epochs:
-                record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
-                with self.preemption:
+            with self.preemption:  # a stop signal during the evaluation takes effect once the epoch is saved
+                while self.epoch < self.config.epochs:
+                    record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
                     record.update(self.train_epoch(progress))
-                record.update(self.evaluate())
-                self.epoch += 1
-                improved = self.update_best(record)
-                run_log.write(record)
-                if self.context.is_main:
-                    self.save_checkpoint(improved)
-                    shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
-                    progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
+                    record.update(self.evaluate())
+                    self.epoch += 1
+                    improved = self.update_best(record)
+                    run_log.write(record)
+                    if self.context.is_main:
+                        self.save_checkpoint(improved)
+                        shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items()
+                                          if key.endswith("top1"))
+                        progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, "
+                                       f"{shown}")
+                    if self.epoch < self.config.epochs and self.preemption.requested():
+                        self.preemption.stop(f"epoch {self.epoch}", self.output_dir / LAST_CHECKPOINT)
             wait_for_all(self.context)  # no collective in flight when the processes leave the group
         finally:
             progress.close()
