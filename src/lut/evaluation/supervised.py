@@ -275,10 +275,12 @@ class SupervisedRun:
                     if self.epoch < self.config.epochs and self.preemption.requested():
                         self.preemption.stop(f"epoch {self.epoch}", self.output_dir / LAST_CHECKPOINT)
             wait_for_all(self.context)  # no collective in flight when the processes leave the group
+            summary = self.summary(record)
+            run_log.add_figure(Path(summary["curves"]), self.epoch * self.steps_per_epoch)
+            return summary
         finally:
             progress.close()
             run_log.close()
-        return self.summary(record)
 
     def train_epoch(self, progress: tqdm) -> dict[str, float]:
         """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
