@@ -193,6 +193,10 @@ class PretrainConfig:
     )
     keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)", minimum=0)
     log_every_steps: int = option(20, "metrics line every N optimiser steps", minimum=1)
+    log_to: str = option(
+        "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none "
+        "(docs/SCALING.md)"
+    )
     num_visualize: int = option(8, "images in the final reconstruction figure (0: none)", minimum=0)
     knn_every_epochs: int = option(
         0, "k-NN accuracy of the student every N epochs, logged to the metrics (0: off)", minimum=0

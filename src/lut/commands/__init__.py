@@ -1,5 +1,17 @@
 """Sub-commands of the `lut` CLI; each module defines `register(subcommands)`."""
 
-from lut.commands import analyze, experiment, export, finetune, knn, linprobe, pretrain, robustness, segment
+from lut.commands import (
+    analyze,
+    data,
+    experiment,
+    export,
+    finetune,
+    knn,
+    launch,
+    linprobe,
+    pretrain,
+    robustness,
+    segment,
+)
 
-COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, robustness, analyze, experiment]
+COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, robustness, analyze, experiment, launch, data]

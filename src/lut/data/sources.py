@@ -17,6 +17,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 
+from lut.data.hf_datasets import is_saved_dataset, open_saved_dataset
 from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_file, load_rgb
 from lut.errors import DataNotFoundError, UsageError
 
@@ -350,7 +351,8 @@ def build_dataset(
     ``./name`` to mean the folder.
 
     Args:
-        spec: a built-in name (see ``BUILTIN_DATASETS``) or a path to a folder of images.
+        spec: a built-in name (see ``BUILTIN_DATASETS``), a path to a folder of images, or a folder that
+            Hugging Face ``datasets`` wrote with ``save_to_disk``.
         split: "train", "test" or "val" ("test" and "val" are interchangeable).
         data_root: where torchvision data sets are stored or downloaded to.
         download: whether torchvision data sets may be downloaded.
@@ -368,6 +370,8 @@ def build_dataset(
     if spec in _TORCHVISION_DATASETS:
         return _torchvision_dataset(spec, builtin_split, Path(data_root).expanduser(), download)
     path = Path(spec).expanduser()
+    if path.is_dir() and is_saved_dataset(path):
+        return open_saved_dataset(path, split)
     if path.is_dir():
         return image_folder(path, split)
     if path.exists():

@@ -6,7 +6,10 @@ all-reduced on the last one only, bf16 autocast on GPU. Per epoch: top-1/top-5 o
 (sharded over ranks, counts summed), a JSON-lines record, `checkpoint-last.pth` and, when the
 first head's top-1 improves, `checkpoint-best.pth` (both atomic and weights_only-loadable).
 Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
-checkpoint continues exactly as it would have.
+checkpoint continues exactly as it would have. A stop signal (SIGTERM, SIGUSR1, SIGINT; see
+`training.preemption`) ends the run after the current optimiser step with a mid-epoch checkpoint that
+also holds every rank's RNG state; the resumed run reads the epoch's first batches again without
+training on them, so it continues exactly as well.
 """
 
 import dataclasses
@@ -37,7 +40,7 @@ from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
 from lut.paths import check_output_path
 from lut.progress import Progress
-from lut.seeding import derive_seed, seed_everything
+from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -48,6 +51,7 @@ from lut.training.checkpoint import (
 )
 from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.training.precision import autocast_dtype
+from lut.training.preemption import PreemptionGuard
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.training.schedules import warmup_cosine
 
@@ -187,11 +191,20 @@ class SupervisedRun:
         self.total_steps = config.epochs * self.steps_per_epoch
         self.epoch = 0
         self.best: dict[str, dict[str, float]] = {}
+        self.preemption = PreemptionGuard(context)
+        # Where a checkpoint written mid-epoch (on a stop signal) left the epoch, if the run resumed from one.
+        self.mid_epoch: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, improved: bool) -> None:
-        """Write `checkpoint-last.pth`, and `checkpoint-best.pth` when the first head improved."""
+    def save_checkpoint(self, improved: bool, mid_epoch: dict[str, Any] | None = None) -> None:
+        """Write `checkpoint-last.pth`, and `checkpoint-best.pth` when the first head improved.
+
+        Args:
+            improved: whether the first head's top-1 improved in the epoch just finished.
+            mid_epoch: the steps done in the unfinished epoch `epoch` and what resuming there needs.
+        """
         payload = {
+            "mid_epoch": mid_epoch,
             "model": self.saved.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch,
@@ -220,9 +233,14 @@ class SupervisedRun:
         if changed:
             log.warning("resuming %s with other training settings (%s); the schedule continues from epoch %d",
                         path, "; ".join(changed), self.epoch)
+        self.mid_epoch = payload.get("mid_epoch")
+        if self.mid_epoch is not None and len(self.mid_epoch["rng"]) != self.context.world_size:
+            log.warning("%s was written by %d processes, not %d: epoch %d continues with other random draws", path,
+                        len(self.mid_epoch["rng"]), self.context.world_size, self.epoch + 1)
         if self.context.is_main:
             truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
-            print(f"resumed from {path} after epoch {self.epoch}")
+            within = f" and step {self.mid_epoch['step_in_epoch']} of epoch {self.epoch + 1}" if self.mid_epoch else ""
+            print(f"resumed from {path} after epoch {self.epoch}{within}")
 
     def check_same_run(self, payload: dict[str, Any], path: Path) -> None:
         """Refuse to continue a checkpoint of another encoder, data set or poolings (it would mix two runs).
@@ -256,24 +274,32 @@ class SupervisedRun:
                         disable=not self.context.is_main, dynamic_ncols=True)
         record: dict[str, float] = {}
         kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
-        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind)
+        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind, log_to=self.config.log_to,
+                         config=dataclasses.asdict(self.config))
         try:
-            while self.epoch < self.config.epochs:
-                record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
-                record.update(self.train_epoch(progress))
-                record.update(self.evaluate())
-                self.epoch += 1
-                improved = self.update_best(record)
-                run_log.write(record)
-                if self.context.is_main:
-                    self.save_checkpoint(improved)
-                    shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
-                    progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
+            with self.preemption:  # a stop signal during the evaluation takes effect once the epoch is saved
+                while self.epoch < self.config.epochs:
+                    record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
+                    record.update(self.train_epoch(progress))
+                    record.update(self.evaluate())
+                    self.epoch += 1
+                    improved = self.update_best(record)
+                    run_log.write(record)
+                    if self.context.is_main:
+                        self.save_checkpoint(improved)
+                        shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items()
+                                          if key.endswith("top1"))
+                        progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, "
+                                       f"{shown}")
+                    if self.epoch < self.config.epochs and self.preemption.requested():
+                        self.preemption.stop(f"epoch {self.epoch}", self.output_dir / LAST_CHECKPOINT)
             wait_for_all(self.context)  # no collective in flight when the processes leave the group
+            summary = self.summary(record)
+            run_log.add_figure(Path(summary["curves"]), self.epoch * self.steps_per_epoch)
+            return summary
         finally:
             progress.close()
             run_log.close()
-        return self.summary(record)
 
     def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
@@ -282,9 +308,17 @@ class SupervisedRun:
         seed_everything(derive_seed(config.seed, self.epoch, self.context.rank))
         self.trained.train()
         batches = iter(self.train_loader)
-        loss_sum, micro_batches, lr = 0.0, 0, 0.0
+        loss_sum, micro_batches, lr, first_step = 0.0, 0, 0.0, 0
+        if self.mid_epoch is not None:  # the batches of the steps done before the stop come again, unused
+            first_step, loss_sum, micro_batches = (self.mid_epoch[key] for key in
+                                                   ("step_in_epoch", "loss_sum", "micro_batches"))
+            for _ in range(first_step * config.accum_iter):
+                next(batches)
+            if len(self.mid_epoch["rng"]) == self.context.world_size:
+                restore_rng_state(self.mid_epoch["rng"][self.context.rank])
+            self.mid_epoch = None
         warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
-        for step_in_epoch in range(self.steps_per_epoch):
+        for step_in_epoch in range(first_step, self.steps_per_epoch):
             step = self.epoch * self.steps_per_epoch + step_in_epoch
             lr = warmup_cosine(step, self.total_steps, warmup_steps, self.peak_lr, config.min_lr)
             for group in self.optimizer.param_groups:
@@ -310,8 +344,24 @@ class SupervisedRun:
             self.optimizer.zero_grad(set_to_none=True)
             progress.update(1)
             progress.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
+            if self.preemption.requested():
+                self.stop_mid_epoch(step_in_epoch + 1, loss_sum, micro_batches)
         mean_loss = all_reduce_mean(torch.tensor(loss_sum / micro_batches, device=self.device), self.context)
         return {"train_loss": mean_loss.item(), "lr": lr}
+
+    def stop_mid_epoch(self, steps_done: int, loss_sum: float, micro_batches: int) -> None:
+        """Write a checkpoint `steps_done` steps into the current epoch (with every rank's RNG state), then stop."""
+        rng_states = [capture_rng_state()]
+        if self.context.is_distributed:
+            gathered = [None] * self.context.world_size
+            dist.all_gather_object(gathered, rng_states[0])
+            rng_states = gathered
+        if self.context.is_main:
+            mid_epoch = {"step_in_epoch": steps_done, "loss_sum": loss_sum, "micro_batches": micro_batches,
+                         "rng": rng_states}
+            self.save_checkpoint(improved=False, mid_epoch=mid_epoch)
+        wait_for_all(self.context)  # the checkpoint is complete before any process leaves
+        self.preemption.stop(f"step {steps_done} of epoch {self.epoch + 1}", self.output_dir / LAST_CHECKPOINT)
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:

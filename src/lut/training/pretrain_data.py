@@ -10,6 +10,7 @@ from lut.config import PretrainConfig
 from lut.data.batch_views import BatchSingleView, BatchTwoViews, CanvasTransform
 from lut.data.held_out import HELD_OUT_FRACTION, split_part
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
+from lut.data.shards import ShardStream, expand_shards, is_shard_spec, shard_counts
 from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
 from lut.data.workers import loader_workers
@@ -24,13 +25,15 @@ class PretrainData:
     """The loader of one process, its sampler (for the epoch and resume position) and the epoch length."""
 
     loader: DataLoader
-    sampler: ShardedEpochSampler
+    sampler: ShardedEpochSampler | ShardStream  # set_epoch(epoch, start) and num_samples
     steps_per_epoch: int
     augmenter: BatchTwoViews | BatchSingleView | None  # views drawn on the device from uint8 canvases, or None
 
 
 def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> PretrainData:
     """The training images of `config.data` (a fixed subset with `train_samples`), sharded over the processes."""
+    if is_shard_spec(config.data):
+        return build_shard_data(config, context)
     fraction = HELD_OUT_FRACTION if config.hold_out else 0.0
     images = split_part(build_dataset(config.data, "train", config.data_root, config.download), config.data, "train",
                         fraction)
@@ -60,6 +63,28 @@ def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> 
             f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes; lower batch_size"
         )
     return PretrainData(loader, sampler, steps_per_epoch, batch_augmenter(config))
+
+
+def build_shard_data(config: PretrainConfig, context: DistributedContext) -> PretrainData:
+    """The tar shards of `config.data` as a stream: shards dealt to the ranks and workers, epoch length from the
+    sample count (`train_samples` does not apply)."""
+    if config.train_samples:
+        raise UsageError("train_samples selects images of a folder; with tar shards, choose the shards instead")
+    urls = expand_shards(config.data)
+    counts = shard_counts(urls)
+    stream = ShardStream(urls, counts, view_transform(config), config.seed, context.world_size, context.rank,
+                         config.batch_size)
+    if context.is_main:
+        log.info("data %s: %d tar shards, %d samples, %d per process and epoch", config.data, len(urls), sum(counts),
+                 stream.num_samples)
+    # Workers start again each epoch, so that they see the epoch and start position set in this process.
+    loader = DataLoader(stream, batch_size=config.batch_size, num_workers=config.num_workers,
+                        pin_memory=context.device.type == "cuda", drop_last=True)
+    steps_per_epoch = stream.num_samples // config.batch_size // config.accum_iter
+    if steps_per_epoch == 0:
+        raise UsageError(f"{config.data} has {sum(counts)} samples: too few for one optimiser step of "
+                         f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes")
+    return PretrainData(loader, stream, steps_per_epoch, batch_augmenter(config))
 
 
 def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform | CanvasTransform:
