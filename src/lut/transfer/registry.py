@@ -89,7 +89,7 @@ def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str
                                     "(set data_root=FOLDER to where the set's folder lies)")
         try:
             splits = spec.read(data_root)
-        except (RuntimeError, OSError, KeyError, ValueError, IndexError) as error:
+        except (RuntimeError, OSError, KeyError, ValueError, IndexError, TypeError) as error:
             raise UsageError(f"{data}: cannot read {folder} ({type(error).__name__}: {error}); expected "
                              f"{spec.expected}") from error
         return splits, spec.metric, []

@@ -8,6 +8,8 @@ its hierarchy's ids; iNaturalist's category ids).
 import json
 from pathlib import Path
 
+import numpy as np
+
 from lut.errors import UsageError
 from lut.transfer.torchvision_sets import Splits, files_source
 
@@ -65,8 +67,8 @@ def stanford_dogs(data_root: Path) -> Splits:
         if not path.is_file():
             raise UsageError(f"{path} is missing")
         content = loadmat(path, squeeze_me=True)
-        files = [str(name) for name in content["file_list"]]
-        lists[split] = (files, [int(label) - 1 for label in content["labels"]])
+        files = [str(name) for name in np.atleast_1d(content["file_list"])]  # a one-entry list squeezes to a scalar
+        lists[split] = (files, [int(label) - 1 for label in np.atleast_1d(content["labels"])])
     folder_of = {label: name.split("/")[0] for files, labels in lists.values() for name, label in zip(files, labels)}
     classes = [folder_of[label] for label in range(max(folder_of) + 1)]
     return {split: files_source(folder, [folder / "Images" / name for name in files], labels, classes)

@@ -43,12 +43,19 @@ def aircraft(data_root: Path) -> Splits:
 
 
 def oxford_pets(data_root: Path) -> Splits:
-    """Oxford-IIIT Pets (37 breeds): `oxford-iiit-pet/` with `images/`, `annotations/`; trainval/test."""
-    splits = {}
-    for ours, theirs in (("train", "trainval"), ("test", "test")):
-        dataset = tv_datasets.OxfordIIITPet(data_root, split=theirs)
-        splits[ours] = files_source(dataset._base_folder, dataset._images, dataset._labels, dataset.classes)
-    return splits
+    """Oxford-IIIT Pets (37 breeds): `oxford-iiit-pet/` with `images/`, `annotations/`; trainval/test.
+
+    torchvision names the classes of each split from that split's images; the names of both are joined so
+    that the two splits share one class list (the release's labels are 1-based breed ids).
+    """
+    datasets = {ours: tv_datasets.OxfordIIITPet(data_root, split=theirs)
+                for ours, theirs in (("train", "trainval"), ("test", "test"))}
+    names = {}
+    for dataset in datasets.values():
+        names.update({label: dataset.classes[position] for position, label in enumerate(sorted(set(dataset._labels)))})
+    classes = [names.get(label, str(label + 1)) for label in range(max(names) + 1)]
+    return {split: files_source(dataset._base_folder, dataset._images, dataset._labels, classes)
+            for split, dataset in datasets.items()}
 
 
 def stanford_cars(data_root: Path) -> Splits:
@@ -68,6 +75,7 @@ def dtd(data_root: Path) -> Splits:
     for split in ("train", "val", "test"):
         dataset = tv_datasets.DTD(data_root, split=split, partition=1)
         splits[split] = files_source(dataset._data_folder, dataset._image_files, dataset._labels, dataset.classes)
+    # torchvision lists the classes each split's file names, which need not be all of them.
     splits["val"] = splits["val"].relabelled(splits["train"].classes)
     splits["test"] = splits["test"].relabelled(splits["train"].classes)
     return splits
@@ -79,6 +87,7 @@ def food101(data_root: Path) -> Splits:
     for split in ("train", "test"):
         dataset = tv_datasets.Food101(data_root, split=split)
         splits[split] = files_source(dataset._base_folder, dataset._image_files, dataset._labels, dataset.classes)
+    splits["test"] = splits["test"].relabelled(splits["train"].classes)  # torchvision names each split's own classes
     return splits
 
 
