@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 
 import pytest
 
@@ -73,8 +74,7 @@ def test_parallel_points_match_sequential_ones(random_encoders, bright_dark, tmp
                  "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output", str(output), *TINY, "epochs=1"]
     assert main([*arguments, "--jobs", "2"]) == 0
     parallel = json.loads((output / "results.json").read_text())["encoders"][0]["points"]
-    for path in (output / "encoder0" / "lr=0.001,weight_decay=0.05").iterdir():
-        path.unlink()  # run this point again, in this process
+    shutil.rmtree(output / "encoder0" / "lr=0.001,weight_decay=0.05")  # run this point again, in this process
     assert main(arguments) == 0
     sequential = json.loads((output / "results.json").read_text())["encoders"][0]["points"]
     assert sequential[0]["test"] == parallel[0]["test"] and sequential[0]["val"] == parallel[0]["val"]
