@@ -29,7 +29,7 @@ def test_saved_then_reused(tmp_path):
     first, reused = saved_holdout(path, LABELS, 0.2, seed=1)
     assert not reused and json.loads(path.read_text()) == {"samples": 43, "fraction": 0.2, "seed": 1,
                                                             "held_out": first}
-    # A reader returning the split is what is reused: a changed file would be used as it is.
+    # The saved indices are what a later run uses (not a new draw):
     path.write_text(json.dumps({"samples": 43, "fraction": 0.2, "seed": 1, "held_out": [0, 1]}))
     again, reused = saved_holdout(path, LABELS, 0.2, seed=1)
     assert reused and again == [0, 1]

@@ -2,9 +2,16 @@
 
 import math
 
+import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
 
-from lut.evaluation.supervised import mean_class_accuracy
+from lut.config import build_config
+from lut.evaluation.config import FinetuneConfig
+from lut.evaluation.supervised import SupervisedRun, mean_class_accuracy
+from lut.training.distributed import DistributedContext
 from lut.transfer.selection import mean_std, select_point, summarise_grid
 
 
@@ -39,10 +46,36 @@ def test_mean_std_by_hand():
     assert mean_std([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]) == (5.0, 2.0)
 
 
+# Rows: true class, columns: prediction. Class 0 has 90 images (81 right), class 1 has 10 (2 right), class 2 none.
+# Top-1 = 83 %, mean per class = (90 % + 20 %) / 2 = 55 % (a class without images is left out).
+CONFUSION = [[81, 9, 0], [8, 2, 0], [0, 0, 0]]
+
+
 def test_mean_per_class_accuracy_on_an_imbalanced_confusion_matrix():
-    # Rows: true class, columns: prediction. Class 0 has 90 images (81 right), class 1 has 10 (2 right),
-    # class 2 has none. Top-1 = 83 %, mean per class = (90 % + 20 %) / 2 = 55 %.
-    confusion = torch.tensor([[81, 9, 0], [8, 2, 0], [0, 0, 0]], dtype=torch.float64)
-    hits, counts = confusion.diagonal(), confusion.sum(dim=1)
-    assert math.isclose(mean_class_accuracy(hits, counts), 55.0)
-    assert math.isclose((hits.sum() / counts.sum()).item() * 100, 83.0)
+    confusion = torch.tensor(CONFUSION, dtype=torch.float64)
+    assert math.isclose(mean_class_accuracy(confusion.diagonal(), confusion.sum(dim=1)), 55.0)
+
+
+class Lookup(nn.Module):
+    """Predicts the class written in its input's single value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def forward(self, predictions: torch.Tensor) -> torch.Tensor:
+        return F.one_hot(predictions[:, 0].long(), 3).float() + 0 * self.unused  # (B, 3)
+
+
+def test_evaluation_reports_mean_per_class_accuracy(tmp_path):
+    pairs = [(predicted, true) for true, row in enumerate(CONFUSION) for predicted, count in enumerate(row)
+             for _ in range(count)]
+    data = TensorDataset(torch.tensor([[float(p)] for p, _ in pairs]), torch.tensor([t for _, t in pairs]))
+    config = build_config({"batch_size": 16, "num_workers": 0, "device": "cpu", "output_dir": str(tmp_path)},
+                          FinetuneConfig)
+    model = Lookup()
+    run = SupervisedRun(model, torch.optim.SGD(model.parameters()), data, data, nn.CrossEntropyLoss(), config,
+                        DistributedContext(), peak_lr=0.0, encoder_digest="none", class_mean=True)
+    metrics = run.evaluate()
+    assert metrics["top1"] == pytest.approx(83.0) and metrics["class_mean"] == pytest.approx(55.0)
+    assert metrics["top5"] == pytest.approx(100.0)
