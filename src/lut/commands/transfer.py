@@ -2,6 +2,7 @@
 fine-tune each encoder at every point of a learning-rate x weight-decay grid and report best and mean +- std."""
 
 import argparse
+import os
 from pathlib import Path
 
 from lut.config import config_help, parse_overrides
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     data = TransferData(args.data, base.data_root, str(output / "splits" / f"{Path(args.data).name}-holdout.json"),
                         args.val_fraction, base.seed, base.train_samples, base.test_samples)
     results = run_grid(settings, grid, encoders, data, output, args.jobs)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun the main process writes the results
     paths = write_report(results, output)
     print(summary_table(results))
     print(f"results in {paths['json']}, {paths['markdown']}, {paths['plot']}")

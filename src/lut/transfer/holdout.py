@@ -54,7 +54,7 @@ def saved_holdout(path: Path, labels: list[int], fraction: float, seed: int) -> 
         return saved["held_out"], True
     held_out = stratified_holdout(labels, fraction, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # under torchrun every process writes it
     partial.write_text(json.dumps({**wanted, "held_out": held_out}))
     os.replace(partial, path)
     return held_out, False

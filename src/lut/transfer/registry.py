@@ -150,7 +150,7 @@ def open_transfer_set(
         train=random_subset(train, train_samples, seed),
         val=random_subset(val, test_samples, seed + 1),
         test=random_subset(splits["test"], test_samples, seed + 2),
-        classes=list(train.classes) if hasattr(train, "classes") else list(splits["train"].classes),
+        classes=list(splits["train"].classes),
         metric=metric,
         notes=notes,
     )
