@@ -15,8 +15,9 @@ TINY = ["img_size=16", "crop_pct=1.0", "epochs=2", "warmup_epochs=0", "batch_siz
 
 
 def transfer_arguments(encoders, data, output, *extra) -> list[str]:
-    return ["transfer", "--checkpoint", *map(str, encoders), "--labels", "A", "B", "--data", str(data),
-            "--grid", "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output", str(output), *TINY, *extra]
+    # Settings right after the labels: argparse hands them to --labels, the command takes them back.
+    return ["transfer", "--data", str(data), "--grid", "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output",
+            str(output), "--checkpoint", *map(str, encoders), "--labels", "A", "B", *TINY, *extra]
 
 
 def point_files(output):

@@ -49,6 +49,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def split_settings(values: list[str]) -> tuple[list[str], list[str]]:
+    """(values, `key=value` settings among them that name no existing file)."""
+    settings = [value for value in values if "=" in value and not Path(value).exists()]
+    return [value for value in values if value not in settings], settings
+
+
 def run(args: argparse.Namespace) -> int:
     """Resolve recipe, grid and encoders, run the grid, write and print the summary."""
     from lut.transfer.grid import parse_grid
@@ -56,14 +62,18 @@ def run(args: argparse.Namespace) -> int:
     from lut.transfer.report import summary_table, write_report
     from lut.transfer.runner import encoders_from, run_grid
 
+    # `--checkpoint A B epochs=3` hands the setting to --checkpoint's list: take it back.
+    checkpoints, after_checkpoints = split_settings(args.checkpoint)
+    labels, after_labels = split_settings(args.labels or [])
+    given = [*after_checkpoints, *after_labels, *args.settings]
     settings, recipe_grid = load_transfer_recipe(args.recipe, args.full_grid)
     grid = merged_grid(recipe_grid, parse_grid(args.grid))
-    settings.update(parse_overrides(args.settings))
+    settings.update(parse_overrides(given))
     if args.weights:
         settings["weights"] = args.weights
     output = Path(args.output or settings.get("output_dir") or "runs/transfer").expanduser()
     base = point_config(settings, {}, output)  # checks every key and value before anything runs
-    encoders = encoders_from(args.checkpoint, args.labels)
+    encoders = encoders_from(checkpoints, labels or None)
     data = TransferData(args.data, base.data_root, str(output / "splits" / f"{Path(args.data).name}-holdout.json"),
                         args.val_fraction, base.seed, base.train_samples, base.test_samples)
     results = run_grid(settings, grid, encoders, data, output, args.jobs)
