@@ -87,13 +87,14 @@ def plot_grids(results: dict[str, Any], path: Path) -> None:
         if selected is not None:
             row, column = divmod(encoder["points"].index(next(p for p in encoder["points"]
                                                                 if p["point"] == selected)), len(columns))
-            axis.add_patch(plt.Rectangle((column - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+            axis.add_patch(plt.Rectangle((column - 0.45, row - 0.45), 0.9, 0.9, fill=False, edgecolor="red",
+                                         linewidth=3))
         axis.set_xticks(range(len(columns)), [column.replace(",", "\n") for column in columns], fontsize=7)
-        axis.set_yticks(range(len(rows)), rows, fontsize=8)
-        axis.set_ylabel(first)
+        axis.set_yticks(range(len(rows)), rows if axis is axes[0][0] else [], fontsize=8)
         axis.set_title(encoder["label"], fontsize=10)
+    axes[0][0].set_ylabel(first)
     figure.colorbar(image, ax=axes[0].tolist(), label=f"test {METRIC_NAMES[metric]}")
-    figure.suptitle(f"{results['data']}: test (val); red frame = selected on validation", fontsize=10)
+    figure.suptitle(f"{results['data']}: test (val); red frame = selected on validation", fontsize=10, y=1.04)
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
 
