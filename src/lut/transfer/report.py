@@ -89,7 +89,9 @@ def plot_grids(results: dict[str, Any], path: Path) -> None:
                                                                 if p["point"] == selected)), len(columns))
             axis.add_patch(plt.Rectangle((column - 0.45, row - 0.45), 0.9, 0.9, fill=False, edgecolor="red",
                                          linewidth=3))
-        axis.set_xticks(range(len(columns)), [column.replace(",", "\n") for column in columns], fontsize=7)
+        ticks = ["\n".join(part.partition("=")[2] for part in column.split(",")) for column in columns]
+        axis.set_xticks(range(len(columns)), ticks, fontsize=8)
+        axis.set_xlabel(", ".join(list(grid)[1:]))
         axis.set_yticks(range(len(rows)), rows if axis is axes[0][0] else [], fontsize=8)
         axis.set_title(encoder["label"], fontsize=10)
     axes[0][0].set_ylabel(first)
