@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from lut.cli import main
+from lut.errors import NonFiniteLossError
 from lut.evaluation.supervised import SupervisedRun
 from lut.transfer.report import summary_table
 
@@ -101,3 +102,26 @@ def test_folder_in_no_known_layout_exits_2(random_encoders, tmp_path, capsys):
     (tmp_path / "flat" / "cat").mkdir(parents=True)
     assert main(["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(tmp_path / "flat"), *TINY]) == 2
     assert "is in none of the known layouts (no split folders); expected train/ and val/" in capsys.readouterr().err
+
+
+def test_a_diverged_point_is_recorded_and_left_out(random_encoders, bright_dark, tmp_path, monkeypatch):
+    output = tmp_path / "grid"
+
+    def diverge_at_high_lr(self, progress):
+        if "lr=0.03" in str(self.output_dir):
+            raise NonFiniteLossError("loss became nan in epoch 1; lower the lr")
+        return original(self, progress)
+
+    original = SupervisedRun.train_epoch
+    monkeypatch.setattr(SupervisedRun, "train_epoch", diverge_at_high_lr)
+    arguments = ["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(bright_dark), "--grid",
+                 "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output", str(output), *TINY, "epochs=1"]
+    assert main(arguments) == 0
+    encoder = json.loads((output / "results.json").read_text())["encoders"][0]
+    assert encoder["points"][1]["error"] == "loss became nan in epoch 1; lower the lr"
+    summary = encoder["summary"]
+    assert (summary["finished"], summary["failed"], summary["std"]) == (1, 1, 0.0)
+    assert summary["selected"] == {"lr": 0.001, "weight_decay": 0.05}
+    assert summary["mean"] == encoder["points"][0]["test"]["top1"]
+    assert "| 0.03 | diverged |" in (output / "results.md").read_text()
+    assert main(arguments) == 0  # the diverged point is a finished point: reused, not run again
