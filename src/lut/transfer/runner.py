@@ -13,6 +13,7 @@ import torch
 
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig
+from lut.training.distributed import distributed_session
 from lut.transfer.config import point_config
 from lut.transfer.grid import Grid, grid_points, point_name
 from lut.transfer.point import TransferData, finished_point, run_point
@@ -93,7 +94,11 @@ def run_grid(
     print(f"{data.data}: {len(splits.classes)} classes, {len(splits.train)} training, {len(splits.val)} validation, "
           f"{len(splits.test)} test images; {len(points)} grid points x {len(encoders)} encoders, "
           f"{len(plan) - len(pending)} finished, {len(pending)} to run")
-    if jobs == 1 or len(pending) <= 1:
+    if distributed:
+        with distributed_session(plan[0][2].device):  # one process group for all points
+            for encoder, point, config in pending:
+                results[encoder.label, point_name(point)] = run_point(config, data, point)
+    elif jobs == 1 or len(pending) <= 1:
         for encoder, point, config in pending:
             results[encoder.label, point_name(point)] = run_point(config, data, point)
     else:
