@@ -12,6 +12,8 @@ from lut.commands import (
     pretrain,
     robustness,
     segment,
+    transfer,
 )
 
-COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, robustness, analyze, experiment, launch, data]
+COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, transfer, robustness, analyze, experiment,
+                   launch, data]

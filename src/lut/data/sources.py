@@ -115,6 +115,11 @@ class FashionMNIST(Dataset):
     def __len__(self) -> int:
         return len(self._labels)
 
+    @property
+    def targets(self) -> list[int]:
+        """Every sample's label, in order (as torchvision data sets have them)."""
+        return self._labels.tolist()
+
     def __getitem__(self, index: int) -> Sample:
         if self._images is None:
             self._images = read_idx(self.images_path)

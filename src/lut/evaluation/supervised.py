@@ -86,8 +86,12 @@ class EvaluationInputs:
     std: list[float]
 
 
-def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
+def load_inputs(config: SupervisedConfig, splits: LabelledSplits | None = None) -> EvaluationInputs:
     """Load the encoder named by the config and open its labelled data.
+
+    Args:
+        config: the run's settings.
+        splits: labelled data opened by the caller (a transfer data set); default: `config.data`'s splits.
 
     Raises:
         UsageError: no checkpoint given, a setting out of range, or the checkpoint or data cannot be used.
@@ -98,8 +102,9 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
     check_output_path(Path(config.output_dir).expanduser(), "output_dir", folder=True)
     encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
                                  config.img_size or None)
-    splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
-                             config.test_samples, config.seed)
+    if splits is None:
+        splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
+                                 config.test_samples, config.seed)
     default_mean, default_std = info.normalisation()
     return EvaluationInputs(encoder, info, splits, list(config.mean or default_mean), list(config.std or default_std))
 
@@ -117,6 +122,17 @@ def run_settings(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any
     if "checkpoint" in values:
         values["checkpoint"] = str(Path(values["checkpoint"]).expanduser().resolve())
     return values
+
+
+def mean_class_accuracy(hits: torch.Tensor, counts: torch.Tensor) -> float:
+    """Mean over the classes that have samples of each class's accuracy (%).
+
+    Args:
+        hits: (C,) correct top-1 predictions per true class.
+        counts: (C,) samples per true class.
+    """
+    present = counts > 0
+    return (hits[present] / counts[present]).mean().item() * 100
 
 
 def metric_name(head: str, metric: str) -> str:
@@ -140,6 +156,7 @@ class SupervisedRun:
         saved: the module whose state dict the checkpoints hold (default: `model`).
         batch_transform: applied to `(images, labels)` on the device before the forward (e.g. mixup).
         classes: class names indexed by label, stored in the checkpoints (Grad-CAM titles).
+        class_mean: also report the mean over classes of the per-class top-1 accuracy ("class_mean").
     """
 
     def __init__(
@@ -156,6 +173,7 @@ class SupervisedRun:
         saved: nn.Module | None = None,
         batch_transform: BatchTransform | None = None,
         classes: list[str] | None = None,
+        class_mean: bool = False,
     ) -> None:
         self.config = config
         self.classes = list(classes or [])
@@ -171,17 +189,17 @@ class SupervisedRun:
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.batch_transform = batch_transform
+        self.class_mean = class_mean
         self.peak_lr = peak_lr
         self.amp_dtype = autocast_dtype(config.precision, self.device)
         self.output_dir = Path(config.output_dir).expanduser()
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
         self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
                                           seed=config.seed, drop_last=True)
-        workers = loader_workers(config.num_workers, announce=context.is_main)
+        self.workers = loader_workers(config.num_workers, announce=context.is_main)
         self.train_loader = DataLoader(train_data, config.batch_size, sampler=self.sampler, drop_last=True,
-                                       num_workers=workers, pin_memory=self.device.type == "cuda")
-        test_shard = Subset(test_data, range(context.rank, len(test_data), context.world_size))
-        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=workers)
+                                       num_workers=self.workers, pin_memory=self.device.type == "cuda")
+        self.test_loader = self.evaluation_loader(test_data)
         self.steps_per_epoch = len(self.train_loader) // config.accum_iter
         if self.steps_per_epoch == 0:
             raise UsageError(
@@ -363,13 +381,24 @@ class SupervisedRun:
         wait_for_all(self.context)  # the checkpoint is complete before any process leaves
         self.preemption.stop(f"step {steps_done} of epoch {self.epoch + 1}", self.output_dir / LAST_CHECKPOINT)
 
+    def evaluation_loader(self, data: Dataset) -> DataLoader:
+        """A loader over this process's shard of `data` (every world_size-th sample from its rank)."""
+        shard = Subset(data, range(self.context.rank, len(data), self.context.world_size))
+        return DataLoader(shard, self.config.batch_size, num_workers=self.workers)
+
     @torch.no_grad()
-    def evaluate(self) -> dict[str, float]:
-        """Top-1 and top-5 accuracy (%) of every head on the whole test split (top-1 alone with 5 classes or fewer)."""
+    def evaluate(self, loader: DataLoader | None = None) -> dict[str, float]:
+        """Top-1 and top-5 accuracy (%) of every head on the whole test split (or `loader`'s data); top-1 alone with
+        5 classes or fewer.
+
+        With `class_mean`, also the mean over classes of each class's top-1 accuracy (classes without
+        samples left out).
+        """
         self.model.eval()
         hits: dict[str, torch.Tensor] = {}
+        class_hits: dict[str, torch.Tensor] = {}
         classes_per_head: dict[str, int] = {}
-        for images, targets in self.test_loader:
+        for images, targets in loader or self.test_loader:
             images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 outputs = head_outputs(self.model(images))
@@ -381,6 +410,12 @@ class SupervisedRun:
                     [correct[:, 0].sum(), correct.any(dim=1).sum(), targets.new_tensor(len(targets))]
                 ).double()  # (hits@1, hits@5, total)
                 hits[head] = hits.get(head, torch.zeros(3, dtype=torch.float64, device=self.device)) + counts
+                if self.class_mean:
+                    per_class = torch.stack([
+                        torch.bincount(targets, weights=correct[:, 0].double(), minlength=logits.shape[1]),
+                        torch.bincount(targets, minlength=logits.shape[1]).double(),
+                    ])  # (2, C): hits@1 and samples of each class
+                    class_hits[head] = class_hits.get(head, 0) + per_class
         metrics = {}
         for head, counts in hits.items():
             if self.context.is_distributed:
@@ -388,6 +423,10 @@ class SupervisedRun:
             metrics[metric_name(head, "top1")] = (counts[0] / counts[2]).item() * 100
             if reports_top5(classes_per_head[head]):
                 metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
+        for head, per_class in class_hits.items():
+            if self.context.is_distributed:
+                dist.all_reduce(per_class)
+            metrics[metric_name(head, "class_mean")] = mean_class_accuracy(per_class[0], per_class[1])
         return metrics
 
     def update_best(self, record: dict[str, float]) -> bool:
@@ -411,7 +450,7 @@ class SupervisedRun:
         summary = {
             "output_dir": str(self.output_dir),
             "epochs": self.epoch,
-            "final": {key: value for key, value in last_record.items() if "top" in key},
+            "final": {key: value for key, value in last_record.items() if "top" in key or key.endswith("class_mean")},
             "best": self.best,
             "checkpoint_last": str(self.output_dir / LAST_CHECKPOINT),
             "checkpoint_best": str(self.output_dir / BEST_CHECKPOINT),
