@@ -5,7 +5,7 @@ import json
 import pytest
 
 from lut.errors import UsageError
-from lut.transfer.holdout import saved_holdout, stratified_holdout
+from lut.transfer.holdout import draw_per_class, saved_holdout, stratified_holdout
 
 # 30 of class 0, 10 of class 1, 2 of class 2, 1 of class 3, interleaved.
 LABELS = [0] * 30 + [1] * 10 + [2] * 2 + [3]
@@ -48,3 +48,10 @@ def test_saved_split_of_other_settings_is_refused(tmp_path):
 def test_fraction_out_of_range(fraction):
     with pytest.raises(UsageError, match="val_fraction must lie strictly between 0 and 1"):
         stratified_holdout(LABELS, fraction, seed=0)
+
+
+def test_draw_per_class_takes_a_count_of_every_class():
+    drawn = draw_per_class(LABELS, lambda size: min(size, 5), seed=0)
+    assert [sum(LABELS[index] == label for index in drawn) for label in range(4)] == [5, 5, 2, 1]
+    assert drawn == draw_per_class(LABELS, lambda size: min(size, 5), seed=0) != draw_per_class(
+        LABELS, lambda size: min(size, 5), seed=1)

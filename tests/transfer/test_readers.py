@@ -188,3 +188,44 @@ def test_broken_release_files_are_one_line(tmp_path):
     (tmp_path / "CUB_200_2011" / "train_test_split.txt").write_text("1 1\n")  # image 2 missing
     with pytest.raises(UsageError, match=r"cub200: cannot read .*KeyError"):
         official_splits("cub200", tmp_path)
+
+
+def test_caltech101_draws_30_per_class_for_training(tmp_path):
+    """torchvision's classes (sorted, upper case first; BACKGROUND_Google left out, Faces and Faces_easy apart);
+    30 images of each class are the training split, the other 1, 3 and 5 the test split."""
+    layouts.caltech101(tmp_path)
+    splits, metric, notes = official_splits("caltech101", tmp_path)
+    assert splits["train"].classes == ["Faces", "Faces_easy", "accordion"] and metric == "class_mean"
+    labels = labels_of(splits)
+    assert [labels["train"].count(label) for label in range(3)] == [30, 30, 30]
+    assert [labels["test"].count(label) for label in range(3)] == [1, 3, 5]
+    train, test = ({(path.parent.name, path.name) for path, _ in splits[name].samples} for name in ("train", "test"))
+    every = {(name, f"image_{number:04d}.jpg") for name, count in layouts.CALTECH101_COUNTS.items()
+             for number in range(1, count + 1) if name != "BACKGROUND_Google"}
+    assert not train & test and train | test == every
+    assert all(splits["train"].classes[label] == path.parent.name for path, label in splits["test"].samples)
+    assert notes == ["caltech101 has no official split: 30 images of every class (drawn with seed 0) are the "
+                     "training split, the rest the test split; BACKGROUND_Google is not a class (as in torchvision)"]
+
+
+def test_caltech101_split_is_fixed_and_the_hold_out_follows_the_seed(tmp_path):
+    """The test split is the same for every run and seed; the 10 % hold-out (3 of 30 per class) is seeded."""
+    layouts.caltech101(tmp_path)
+    opened = [open_transfer_set("caltech101", tmp_path, tmp_path / f"holdout{seed}.json", seed=seed)
+              for seed in (0, 0, 1)]
+    assert [(len(split.train), len(split.val), len(split.test)) for split in opened] == [(81, 9, 9)] * 3
+    assert opened[0].test.samples == opened[1].test.samples == opened[2].test.samples
+    assert opened[0].val.samples == opened[1].val.samples != opened[2].val.samples
+    assert sorted(split_labels(opened[0].val)) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert "reusing the stratified hold-out of 9 training images" in opened[1].notes[1]
+
+
+def test_caltech101_without_background_or_with_other_files_is_one_line(tmp_path):
+    layouts.caltech101(tmp_path, {"Faces": 31, "accordion": 31})
+    with pytest.raises(UsageError, match=r"caltech101: cannot read .*ValueError.*expected 101_ObjectCategories/ .*"
+                                         r"BACKGROUND_Google/"):
+        official_splits("caltech101", tmp_path)
+    layouts.write_image(tmp_path / "caltech101" / "101_ObjectCategories" / "BACKGROUND_Google" / "image_0001.jpg")
+    (tmp_path / "caltech101" / "101_ObjectCategories" / "Faces" / "notes.txt").write_text("")
+    with pytest.raises(UsageError, match=r"1 numbered images missing, e\.g\. .*Faces/image_0032\.jpg"):
+        official_splits("caltech101", tmp_path)

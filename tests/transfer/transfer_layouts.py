@@ -211,3 +211,15 @@ def stanford_dogs(root: Path) -> Path:
         for name, _ in rows:
             write_image(folder / "Images" / name)
     return folder
+
+
+CALTECH101_COUNTS = {"BACKGROUND_Google": 3, "Faces": 31, "Faces_easy": 33, "accordion": 35}
+
+
+def caltech101(root: Path, counts: dict[str, int] = CALTECH101_COUNTS) -> Path:
+    """`caltech101/101_ObjectCategories/<class>/image_0001.jpg ..`, `counts[class]` images per class folder."""
+    folder = root / "caltech101" / "101_ObjectCategories"
+    for name, count in counts.items():
+        for number in range(1, count + 1):
+            write_image(folder / name / f"image_{number:04d}.jpg")
+    return folder

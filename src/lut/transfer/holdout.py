@@ -1,18 +1,40 @@
-"""A deterministic, stratified validation split held out from a training split, saved next to the results.
+"""Deterministic per-class draws: the validation hold-out of a training split, and a fixed number of images
+per class for sets without an official split.
 
-Every class gives `round(fraction * its size)` samples (at least one when it has two or more, never all
-of them), drawn by a generator seeded with `seed`; the indices are saved as JSON, and a later run reuses
-the saved split when it was made from the same number of samples with the same fraction and seed.
+For the hold-out every class gives `round(fraction * its size)` samples (at least one when it has two or more,
+never all of them), drawn by a generator seeded with `seed`; the indices are saved as JSON, and a later run
+reuses the saved split when it was made from the same number of samples with the same fraction and seed.
 """
 
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from lut.errors import UsageError
+
+
+def draw_per_class(labels: list[int], count_of: Callable[[int], int], seed: int) -> list[int]:
+    """Sorted indices of `count_of(size)` samples drawn from every class, classes in label order.
+
+    Args:
+        labels: the label of every sample.
+        count_of: how many samples a class of `size` samples gives.
+        seed: seed of the draw; the same labels, counts and seed give the same indices.
+    """
+    members: dict[int, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        members[label].append(index)
+    generator = torch.Generator().manual_seed(seed)
+    drawn = []
+    for label in sorted(members):
+        indices = members[label]
+        order = torch.randperm(len(indices), generator=generator)[: count_of(len(indices))].tolist()
+        drawn.extend(indices[position] for position in order)
+    return sorted(drawn)
 
 
 def stratified_holdout(labels: list[int], fraction: float, seed: int) -> list[int]:
@@ -25,17 +47,7 @@ def stratified_holdout(labels: list[int], fraction: float, seed: int) -> list[in
     """
     if not 0 < fraction < 1:
         raise UsageError(f"val_fraction must lie strictly between 0 and 1, got {fraction}")
-    members: dict[int, list[int]] = defaultdict(list)
-    for index, label in enumerate(labels):
-        members[label].append(index)
-    generator = torch.Generator().manual_seed(seed)
-    held_out = []
-    for label in sorted(members):
-        indices = members[label]
-        count = min(len(indices) - 1, max(1, round(fraction * len(indices)))) if len(indices) > 1 else 0
-        order = torch.randperm(len(indices), generator=generator)[:count].tolist()
-        held_out.extend(indices[position] for position in order)
-    return sorted(held_out)
+    return draw_per_class(labels, lambda size: min(size - 1, max(1, round(fraction * size))), seed)
 
 
 def saved_holdout(path: Path, labels: list[int], fraction: float, seed: int) -> tuple[list[int], bool]:

@@ -28,12 +28,14 @@ class TransferSet:
         folder: the set's folder under `data_root` ("" for a data set found without one).
         expected: what that folder holds, for messages.
         metric: "top1", or "class_mean" where the literature reports mean per-class accuracy.
+        note: one line on a choice the reader makes (a split drawn for a set without one), said when opened.
     """
 
     read: Callable[[Path], dict[str, Dataset]]
     folder: str
     expected: str
     metric: str = "top1"
+    note: str = ""
 
 
 TRANSFER_SETS: dict[str, TransferSet] = {
@@ -54,6 +56,13 @@ TRANSFER_SETS: dict[str, TransferSet] = {
                         "cars_test_annos_withlabels.mat"),
     "dtd": TransferSet(torchvision_sets.dtd, "dtd/dtd", "images/, labels/{train,val,test}1.txt"),
     "food101": TransferSet(torchvision_sets.food101, "food-101", "images/, meta/{train,test}.json"),
+    "caltech101": TransferSet(
+        torchvision_sets.caltech101, "caltech101",
+        "101_ObjectCategories/ with one folder per class (BACKGROUND_Google/ among them, left out) of "
+        "image_0001.jpg ..", "class_mean",
+        f"caltech101 has no official split: {torchvision_sets.CALTECH101_TRAIN_PER_CLASS} images of every class "
+        f"(drawn with seed {torchvision_sets.CALTECH101_SPLIT_SEED}) are the training split, the rest the test "
+        "split; BACKGROUND_Google is not a class (as in torchvision)"),
     "inat2017": TransferSet(release_sets.inaturalist_json("2017"), "inat2017",
                             "train2017.json, val2017.json and the images they name"),
     "inat2018": TransferSet(release_sets.inaturalist_json("2018"), "inat2018",
@@ -92,7 +101,7 @@ def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str
         except (RuntimeError, OSError, KeyError, ValueError, IndexError, TypeError) as error:
             raise UsageError(f"{data}: cannot read {folder} ({type(error).__name__}: {error}); expected "
                              f"{spec.expected}") from error
-        return splits, spec.metric, []
+        return splits, spec.metric, [spec.note] if spec.note else []
     path = Path(data).expanduser()
     if not path.is_dir():
         raise UsageError(f"unknown transfer data set {data!r} and no such folder; known sets: "

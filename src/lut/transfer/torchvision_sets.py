@@ -10,8 +10,11 @@ from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 
 from lut.data.sources import ImageFolderSource, build_dataset
+from lut.transfer.holdout import draw_per_class
 
 Splits = dict[str, Dataset]
+CALTECH101_TRAIN_PER_CLASS = 30  # the common transfer protocol (TensorFlow Datasets' caltech101 train split)
+CALTECH101_SPLIT_SEED = 0
 
 
 def files_source(folder: Path, files: list, labels: list[int], classes: list[str]) -> ImageFolderSource:
@@ -108,3 +111,28 @@ def inaturalist_2021(train_version: str):
         return splits
 
     return read
+
+
+def caltech101(data_root: Path) -> Splits:
+    """Caltech-101: `caltech101/101_ObjectCategories/<class>/image_0001.jpg ...`; train/test.
+
+    torchvision's classes: the 101 object folders in sorted order (`Faces` and `Faces_easy` are two classes),
+    `BACKGROUND_Google` left out. The release has no split: `CALTECH101_TRAIN_PER_CLASS` images of every class,
+    drawn with the fixed `CALTECH101_SPLIT_SEED`, are the training split and the rest the test split.
+
+    Raises:
+        ValueError: an image torchvision's numbering expects is missing (a class folder holding other files).
+    """
+    dataset = tv_datasets.Caltech101(data_root, target_type="category")
+    folder = Path(dataset.root) / "101_ObjectCategories"
+    # torchvision numbers each class's images image_0001.jpg .. image_N.jpg, N its folder's entry count.
+    files = [folder / dataset.categories[label] / f"image_{number:04d}.jpg"
+             for label, number in zip(dataset.y, dataset.index)]
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        raise ValueError(f"{len(missing)} numbered images missing, e.g. {missing[0]} (a class folder holds "
+                         "image_0001.jpg .. image_N.jpg and nothing else)")
+    images = files_source(folder, files, dataset.y, dataset.categories)
+    train = draw_per_class(dataset.y, lambda size: min(size, CALTECH101_TRAIN_PER_CLASS), CALTECH101_SPLIT_SEED)
+    test = sorted(set(range(len(files))) - set(train))
+    return {"train": images.select(train), "test": images.select(test)}
