@@ -76,23 +76,25 @@ def truncate_metrics(path: Path, last_step: int, keep_evaluations_at_last_step: 
         path.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
 
-def plot_loss_curves(metrics_path: Path, png_path: Path) -> None:
-    """Losses, learning rate and (when monitored) k-NN accuracy against the optimiser step."""
+def plot_loss_curves(metrics_path: Path, png_path: Path) -> bool:
+    """Losses, learning rate and (when monitored) k-NN accuracy against the optimiser step; False (nothing written)
+    when the metrics hold no training record."""
     records = read_metrics(metrics_path)
     training = [r for r in records if "loss" in r]
     knn = [r for r in records if "knn_top1" in r]
     if not training:
-        return
+        return False
     steps = [r["step"] for r in training]
+    marker = "o" if len(steps) < 20 else None  # a run shorter than log_every_steps has one record: a lone point
     panels = 3 if knn else 2
     figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.5))
     for key in ("loss", "mae_loss", "bc_loss"):
         values = [r.get(key) for r in training]
         if any(v is not None for v in values):
-            axes[0].plot(steps, values, label=key)
+            axes[0].plot(steps, values, label=key, marker=marker)
     axes[0].set_ylabel("loss")
     axes[0].legend()
-    axes[1].plot(steps, [r["lr"] for r in training], color="tab:gray")
+    axes[1].plot(steps, [r["lr"] for r in training], color="tab:gray", marker=marker)
     axes[1].set_ylabel("learning rate")
     if knn:
         axes[2].plot([r["step"] for r in knn], [r["knn_top1"] for r in knn], marker="o")
@@ -102,3 +104,4 @@ def plot_loss_curves(metrics_path: Path, png_path: Path) -> None:
     figure.tight_layout()
     figure.savefig(png_path, dpi=100)
     plt.close(figure)
+    return True

@@ -41,7 +41,8 @@ def parse_trackers(log_to: str) -> list[str]:
     for name in dict.fromkeys(names):
         package, extra = PACKAGES[name]
         if name == "tensorboard":
-            if optional("torch.utils.tensorboard", extra, "no TensorBoard events (metrics.jsonl only)") is None:
+            if optional("torch.utils.tensorboard", "tensorboard",
+                        "metrics go to metrics.jsonl only, no TensorBoard events") is None:
                 continue
         else:
             require(package, extra, f"log_to={name}")
