@@ -38,7 +38,7 @@ def first_images(config: PretrainConfig) -> list[Image.Image]:
     if is_shard_spec(config.data):
         samples = read_samples(expand_shards(config.data))
         return [image for _key, image, _label in itertools.islice(samples, config.num_visualize)]
-    data = build_dataset(config.data, "train", config.data_root, download=False)
+    data = build_dataset(config.data, "train", config.data_root, False, config.image_column, config.label_column)
     return [data[index][0] for index in range(min(config.num_visualize, len(data)))]
 
 
@@ -46,7 +46,8 @@ def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:
     """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels."""
     try:
         return OnlineKnn(config.data, config.img_size, config.mean, config.std, config.knn_train_samples,
-                         config.knn_test_samples, config.knn_k, config.seed, config.data_root)
+                         config.knn_test_samples, config.knn_k, config.seed, config.data_root,
+                         columns=(config.image_column, config.label_column))
     except UsageError as error:
         log.warning("k-NN skipped: %s", error)
         return None

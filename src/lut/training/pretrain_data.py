@@ -35,8 +35,8 @@ def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> 
     if is_shard_spec(config.data):
         return build_shard_data(config, context)
     fraction = HELD_OUT_FRACTION if config.hold_out else 0.0
-    images = split_part(build_dataset(config.data, "train", config.data_root, config.download), config.data, "train",
-                        fraction)
+    images = split_part(build_dataset(config.data, "train", config.data_root, config.download, config.image_column,
+                                      config.label_column), config.data, "train", fraction)
     if config.train_samples and context.is_main:
         if config.train_samples < len(images):
             log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)",
@@ -70,6 +70,9 @@ def build_shard_data(config: PretrainConfig, context: DistributedContext) -> Pre
     sample count (`train_samples` does not apply)."""
     if config.train_samples:
         raise UsageError("train_samples selects images of a folder; with tar shards, choose the shards instead")
+    if config.image_column or config.label_column:
+        raise UsageError("image_column and label_column choose columns of a Hugging Face data set; tar shards hold "
+                         "images and classes by their file extensions (leave them empty)")
     urls = expand_shards(config.data)
     counts = shard_counts(urls)
     stream = ShardStream(urls, counts, view_transform(config), config.seed, context.world_size, context.rank,
