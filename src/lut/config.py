@@ -143,6 +143,10 @@ class PretrainConfig:
     label_column: str = option(
         "", "Hugging Face data: the column of labels (a ClassLabel); empty: the first ClassLabel column, if any"
     )
+    hf_streaming: bool = option(
+        False, "stream data=hf:NAME[:CONFIG] (datasets' streaming mode): its data files are dealt to the processes "
+        "and loader workers like tar shards"
+    )
     download: bool = option(True, "download torchvision data sets when missing")
     crop: str = option(
         "auto", "simple resized crop or random resized crop; auto: src for LUT, rrc for MAE", ("auto", "src", "rrc")

@@ -169,12 +169,15 @@ def test_config_columns_reach_the_training_images_the_figures_and_the_knn_monito
     assert monitor.num_classes == 3 and len(monitor.train) == len(monitor.test) == 40
 
 
-def save_as_parquet(saved_folder, folder):
-    """The splits of a `save_to_disk` folder as the parquet files of a hub data set's repository."""
+def save_as_parquet(saved_folder, folder, files: int = 1):
+    """The splits of a `save_to_disk` folder as the parquet files of a hub data set's repository, `files` per split
+    (consecutive rows)."""
     import datasets
 
     for split, table in datasets.load_from_disk(str(saved_folder)).items():
-        table.to_parquet(str(folder / "data" / f"{split}-00000-of-00001.parquet"))
+        for index in range(files):
+            part = table.shard(files, index, contiguous=True)
+            part.to_parquet(str(folder / "data" / f"{split}-{index:05d}-of-{files:05d}.parquet"))
     return folder
 
 

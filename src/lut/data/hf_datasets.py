@@ -94,18 +94,27 @@ def open_hub_dataset(spec: str, split: str = "train", image_column: str = "",
         UsageError: `datasets` not installed, no name, no such split, or no (such) image or label column.
     """
     datasets = require("datasets", "datasets", f"{spec} (a Hugging Face data set)")
+    return _source(datasets, load_hub(datasets, spec), spec, split, image_column, label_column)
+
+
+def load_hub(datasets: Any, spec: str, streaming: bool = False) -> Any:
+    """`datasets.load_dataset(NAME, CONFIG, streaming=streaming)` for `hf:NAME[:CONFIG]`.
+
+    Raises:
+        DataNotFoundError: the data set is neither in the cache nor reachable, or has no such configuration.
+        UsageError: no name.
+    """
     name, _, config_name = spec.removeprefix(HUB_PREFIX).partition(":")
     if not name:
         raise UsageError(f"data {spec!r} names no data set; write hf:NAME or hf:NAME:CONFIG")
     try:
-        loaded = datasets.load_dataset(name, config_name or None)
+        return datasets.load_dataset(name, config_name or None, streaming=streaming)
     # Offline and not cached: ConnectionError; no such data set or files: FileNotFoundError (both OSError);
     # an unknown configuration: ValueError.
     except (OSError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         where = "" if isinstance(error, ValueError) else "; a name must be in the Hugging Face cache or on the network"
         raise DataNotFoundError(f"data {spec}: datasets.load_dataset could not open it ({reason}){where}") from error
-    return _source(datasets, loaded, spec, split, image_column, label_column)
 
 
 def _source(datasets: Any, loaded: Any, where: str, split: str, image_column: str,
@@ -117,16 +126,26 @@ def _source(datasets: Any, loaded: Any, where: str, split: str, image_column: st
         if not split_name:
             raise UsageError(f"{where} has the splits {', '.join(loaded)}, none of them a {split} split")
         loaded = loaded[split_name]
-    features = loaded.features
-    image = _column(features, image_column, datasets.Image, "image_column", "images", where)
-    if image is None:
-        raise UsageError(f"{where} has no image column (columns: {_listing(features)})")
-    label = _column(features, label_column, datasets.ClassLabel, "label_column", "class labels", where)
-    classes = list(features[label].names) if label else []
+    image, label, classes = select_columns(datasets, loaded.features, where, image_column, label_column)
     labels = f"labels from column {label!r} ({len(classes)} classes)" if label else "no labels"
     log.info("data %s: Hugging Face data set%s, %d images from column %r, %s", where,
              f" (split {split_name})" if split_name else "", len(loaded), image, labels)
     return HuggingFaceSource(loaded, image, label, classes)
+
+
+def select_columns(datasets: Any, features: Any, where: str, image_column: str,
+                   label_column: str) -> tuple[str, str | None, list[str]]:
+    """The image column, the label column (None when unlabelled) and the class names of a data set's `features`:
+    the columns named, else the first `Image` and `ClassLabel` columns.
+
+    Raises:
+        UsageError: no image column, or a named column that is missing or of the wrong kind.
+    """
+    image = _column(features, image_column, datasets.Image, "image_column", "images", where)
+    if image is None:
+        raise UsageError(f"{where} has no image column (columns: {_listing(features)})")
+    label = _column(features, label_column, datasets.ClassLabel, "label_column", "class labels", where)
+    return image, label, list(features[label].names) if label else []
 
 
 def _column(features: Any, name: str, kind: type, key: str, holds: str, where: str) -> str | None:
