@@ -1,6 +1,6 @@
 """`hf_streaming=true`: a Hugging Face data set of 4 parquet files streamed through the tar shards' stream gives the
-very samples of the folder, dealt to 2 ranks x 2 loader workers exactly as the 4 tar shards of that folder are, and
-pre-trains."""
+very samples of the folder, dealt to 2 ranks x 2 loader workers exactly as the 4 tar shards that `lut data pack`
+writes from that folder are, and pre-trains."""
 
 import logging
 
@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from helpers import tiny_values
 from test_hf_datasets import offline_cache, save_as_parquet, save_folder_as_dataset  # noqa: F401 (a fixture)
-from test_shards import as_tensor, read_epoch
+from test_shards import as_tensor, read_epoch, shards  # noqa: F401 (a fixture)
 from torch.utils.data import DataLoader
 
-from lut.cli import main
 from lut.config import build_config
 from lut.data.hf_streaming import open_hub_stream, streamed_counts
 from lut.data.shards import ShardStream
@@ -26,13 +25,6 @@ def repository(tmp_path_factory, image_folder):
     """The 40 images of the folder as 4 parquet files of 10 consecutive images (train split only)."""
     saved = save_folder_as_dataset(build_dataset(str(image_folder)), tmp_path_factory.mktemp("hf") / "saved")
     return save_as_parquet(saved, tmp_path_factory.mktemp("hf") / "repository", files=4)
-
-
-@pytest.fixture(scope="module")
-def tar_shards(tmp_path_factory, image_folder):
-    output = tmp_path_factory.mktemp("shards")
-    assert main(["data", "pack", str(image_folder), str(output), "--shard-size", "10"]) == 0
-    return f"{output}/shard-{{000000..000003}}.tar"
 
 
 def streamed_epoch(spec: str, seed: int, rank: int, epoch: int = 0, start: int = 0) -> list[tuple[bytes, int]]:
@@ -62,12 +54,12 @@ def test_the_stream_holds_the_folder_samples_in_order(repository, image_folder, 
         assert label == folder[index][1] and np.array_equal(np.asarray(image), np.asarray(folder[index][0])), index
 
 
-def test_ranks_and_workers_get_what_they_get_from_tar_shards(repository, tar_shards, offline_cache):  # noqa: F811
+def test_ranks_and_workers_get_what_they_get_from_tar_shards(repository, shards, offline_cache):  # noqa: F811
     spec = f"hf:{repository}"
     rank0, rank1 = streamed_epoch(spec, 0, 0), streamed_epoch(spec, 0, 1)
-    assert rank0 == read_epoch(tar_shards, 0, 0) and rank1 == read_epoch(tar_shards, 0, 1)
+    assert rank0 == read_epoch(shards, 0, 0) and rank1 == read_epoch(shards, 0, 1)
     assert len(rank0) == len(rank1) == 20 and len(set(rank0 + rank1)) == 40  # disjoint and complete
-    assert streamed_epoch(spec, 1, 0) == read_epoch(tar_shards, 1, 0) != rank0
+    assert streamed_epoch(spec, 1, 0) == read_epoch(shards, 1, 0) != rank0
     assert streamed_epoch(spec, 0, 0, start=10) == rank0[10:]  # a resumed epoch continues where it stopped
 
 
