@@ -135,9 +135,18 @@ class PretrainConfig:
     # data
     data: str = option(
         "fashion-mnist",
-        "folder (class sub-folders or flat) or fashion-mnist, fashion-mnist-download, cifar10, cifar100, stl10",
+        "folder (class sub-folders or flat), fashion-mnist, fashion-mnist-download, cifar10, cifar100, stl10, tar "
+        "shards, a save_to_disk folder or hf:NAME[:CONFIG] (datasets.load_dataset)",
     )
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
+    image_column: str = option("", "Hugging Face data: the column of images; empty: the first Image column")
+    label_column: str = option(
+        "", "Hugging Face data: the column of labels (a ClassLabel); empty: the first ClassLabel column, if any"
+    )
+    hf_streaming: bool = option(
+        False, "stream data=hf:NAME[:CONFIG] (datasets' streaming mode): its data files are dealt to the processes "
+        "and loader workers like tar shards"
+    )
     download: bool = option(True, "download torchvision data sets when missing")
     crop: str = option(
         "auto", "simple resized crop or random resized crop; auto: src for LUT, rrc for MAE", ("auto", "src", "rrc")

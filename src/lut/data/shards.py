@@ -83,22 +83,26 @@ class ShardStream(IterableDataset):
 
     Args:
         urls: the shards.
-        counts: samples per shard.
+        counts: samples per shard (their sum fixes the epoch length).
         transform: PIL image -> views; draws from torch's global RNG, seeded per sample.
         seed: run seed.
         world_size: number of training processes.
         rank: this process's rank.
         batch_size: the loader's batch (workers each yield whole batches, in turn).
         shuffle_buffer: samples mixed by a worker's shuffle buffer.
+        reader: shards -> their `(key, PIL image, label)` samples in order (`read_samples` for tar shards, or the
+            reader of a streamed Hugging Face data set).
     """
 
     def __init__(self, urls: list[str], counts: list[int], transform: Callable, seed: int, world_size: int = 1,
-                 rank: int = 0, batch_size: int = 1, shuffle_buffer: int = SHUFFLE_BUFFER) -> None:
+                 rank: int = 0, batch_size: int = 1, shuffle_buffer: int = SHUFFLE_BUFFER,
+                 reader: Callable[[list[str]], Iterator[tuple[str, Any, int]]] = read_samples) -> None:
         if len(urls) < world_size:
             raise UsageError(f"{len(urls)} shards cannot be shared by {world_size} processes: write more shards "
-                             "(lut data pack --shard-size)")
+                             "(lut data pack --shard-size, or more data files)")
         self.urls, self.counts, self.transform, self.seed = urls, counts, transform, seed
         self.world_size, self.rank, self.batch_size, self.shuffle_buffer = world_size, rank, batch_size, shuffle_buffer
+        self.reader = reader
         self.num_samples = sum(counts) // world_size
         self.epoch, self.start = 0, 0
 
@@ -148,7 +152,7 @@ class ShardStream(IterableDataset):
         buffer: list[tuple[Any, int]] = []
         while True:
             read = 0
-            for position, (_key, image, label) in enumerate(read_samples(shards)):
+            for position, (_key, image, label) in enumerate(self.reader(shards)):
                 if position % stride != offset:
                     continue
                 read += 1

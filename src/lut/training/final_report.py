@@ -10,6 +10,7 @@ from PIL import Image
 
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.config import PretrainConfig
+from lut.data.hf_streaming import open_hub_stream
 from lut.data.shards import expand_shards, is_shard_spec, read_samples
 from lut.data.sources import build_dataset
 from lut.data.views import EvalTransform
@@ -35,18 +36,26 @@ def save_reconstructions(student: PretrainModel, config: PretrainConfig, device:
 
 def first_images(config: PretrainConfig) -> list[Image.Image]:
     """The first `num_visualize` training images (of the first shards, for tar shards)."""
-    if is_shard_spec(config.data):
-        samples = read_samples(expand_shards(config.data))
+    if is_shard_spec(config.data) or config.hf_streaming:
+        if config.hf_streaming:
+            streamed = open_hub_stream(config.data, "train", config.image_column, config.label_column)
+            samples = streamed.reader(streamed.shards)
+        else:
+            samples = read_samples(expand_shards(config.data))
         return [image for _key, image, _label in itertools.islice(samples, config.num_visualize)]
-    data = build_dataset(config.data, "train", config.data_root, download=False)
+    data = build_dataset(config.data, "train", config.data_root, False, config.image_column, config.label_column)
     return [data[index][0] for index in range(min(config.num_visualize, len(data)))]
 
 
 def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:
-    """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels."""
+    """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels or is streamed."""
+    if config.hf_streaming:
+        log.warning("k-NN skipped: with hf_streaming=true only the training split is read, as a stream")
+        return None
     try:
         return OnlineKnn(config.data, config.img_size, config.mean, config.std, config.knn_train_samples,
-                         config.knn_test_samples, config.knn_k, config.seed, config.data_root)
+                         config.knn_test_samples, config.knn_k, config.seed, config.data_root,
+                         columns=(config.image_column, config.label_column))
     except UsageError as error:
         log.warning("k-NN skipped: %s", error)
         return None
