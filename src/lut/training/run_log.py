@@ -26,7 +26,7 @@ class RunLog:
         config: the resolved config, which the trackers record.
 
     Raises:
-        UsageError: an unknown tracker, or one whose package is not installed.
+        UsageError: an unknown tracker, or W&B / MLflow not installed (TensorBoard is skipped with a note).
     """
 
     def __init__(self, output_dir: Path, enabled: bool = True, tag_prefix: str = "pretrain",
