@@ -46,9 +46,12 @@ def test_slurm_submission_asks_for_nodes_gpus_time_signal_and_requeue(tmp_path, 
 def test_torchrun_command_of_a_node_and_time_limits():
     settings = LaunchSettings("slurm", Path("logs"), nodes=2, gpus_per_node=8, processes_per_node=8)
     command = TrainingJob(["pretrain", "demo"], settings).torchrun_command(1, "node-a")
-    assert command[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--nproc_per_node",
-                           "8", "--master_addr", "node-a", "--master_port", "29500", "-m", "lut.cli", "pretrain",
+    assert command[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--master_addr",
+                           "node-a", "--master_port", "29500", "--nproc_per_node", "8", "-m", "lut.cli", "pretrain",
                            "demo"]
+    single = TrainingJob(["pretrain", "demo"], LaunchSettings("local", Path("logs"))).torchrun_command(0, "127.0.0.1")
+    assert single[1:] == ["-m", "torch.distributed.run", "--nnodes", "1", "--standalone", "--nproc_per_node", "1",
+                          "-m", "lut.cli", "pretrain", "demo"]
     assert [parse_minutes(value) for value in ("90", "12:00:00", "1-00:30:00", "0:00:01")] == [90, 720, 1470, 1]
 
 

@@ -2,13 +2,21 @@
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lut.launch.jobs import LaunchSettings
 
 EPILOG = """example:
   lut launch slurm --nodes 4 --gpus-per-node 8 --partition gpu --time 2-00:00:00 -- \\
       pretrain lut_vit_large data=/data/imagenet/train output_dir=/shared/runs/lut_l
 
+  lut launch slurm --gpus-per-node 1 --time 4:00:00 -- transfer --checkpoint lut.pth --data cub200 \\
+      data_root=/datasets --recipe transfer_vit_base --output /shared/runs/transfer_cub
+
 The job is requeued on preemption and before its time limit, and resumes from checkpoint-last.pth
-(docs/SCALING.md). `local` runs the same job on this machine, waiting for it (for testing)."""
+(docs/SCALING.md). A transfer grid becomes a job array, one task per run, and a summary job after it
+(docs/TRANSFER.md). `local` runs the same job on this machine, waiting for it (for testing)."""
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -17,7 +25,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "launch", help="submit a training command to SLURM (through submitit) with requeue",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Run pretrain, finetune or linprobe under torchrun on every node of a SLURM job, requeued on "
-                    "preemption and time-out, or as a local job.",
+                    "preemption and time-out, or as a local job; a transfer grid as a job array (one task per run) "
+                    "and a summary job.",
     )
     clusters = parser.add_subparsers(dest="cluster", required=True)
     for cluster, text in (("slurm", "submit with sbatch"), ("local", "run here as a submitit local job")):
@@ -45,7 +54,7 @@ def add_launch_options(parser: argparse.ArgumentParser, cluster: str) -> None:
                         help="submitit's folder: the job's script and one log per job and node (default: runs/launch)")
     parser.add_argument("--name", default="lut", help="job name")
     parser.add_argument("training_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                        help="the lut command: pretrain|finetune|linprobe and its arguments")
+                        help="the lut command: pretrain|finetune|linprobe|transfer and its arguments")
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         processes_per_node=args.nproc_per_node or max(args.gpus_per_node, 1), time_minutes=parse_minutes(args.time),
         signal_delay_s=args.signal_delay, name=args.name, **slurm_only,
     )
+    if command[:1] == ["transfer"]:
+        return run_grid_array(command, settings)
     job = submit(command, settings)
     print(f"submitted {args.cluster} job {job.job_id}: {settings.nodes} node(s) x {settings.processes_per_node} "
           f"process(es); log {job.paths.stdout}")
@@ -76,4 +87,27 @@ def run(args: argparse.Namespace) -> int:
     except Exception as error:  # submitit's FailedJobError, UncompletedJobError
         raise LutError(f"job {job.job_id} failed: see {job.paths.stdout} and {job.paths.stderr}") from error
     print(f"job {job.job_id} finished")
+    return 0
+
+
+def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
+    """Submit a transfer grid as a job array and its summary job; on `local`, wait for both."""
+    from lut.cli import build_parser, parse_arguments
+    from lut.commands.transfer import grid_request
+    from lut.errors import LutError
+    from lut.launch.array import submit_grid
+
+    runs = grid_request(parse_arguments(build_parser(), command)).runs  # checks the grid before submitting
+    tasks, summary = submit_grid(command, runs, settings)
+    print(f"submitted {settings.cluster} array of {runs} tasks ({tasks[0].job_id} ..., 1 node x "
+          f"{settings.processes_per_node} process(es) each; logs in {settings.logs}) and summary job "
+          f"{summary.job_id}" + (" after it" if settings.cluster == "slurm" else ""))
+    if settings.cluster == "slurm":
+        return 0
+    try:
+        summary.result()
+    except Exception as error:  # submitit's FailedJobError, UncompletedJobError
+        raise LutError(f"summary job {summary.job_id} failed: see {summary.paths.stdout} and "
+                       f"{summary.paths.stderr}") from error
+    print(f"summary job {summary.job_id} finished")
     return 0

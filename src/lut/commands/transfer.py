@@ -1,14 +1,23 @@
 """`lut transfer --checkpoint C [C ...] --data SET --grid lr=A,B,C --grid weight_decay=D,E [key=value ...]`:
 fine-tune each encoder at every point of a learning-rate x weight-decay grid and report best and mean +- std."""
 
+from __future__ import annotations
+
 import argparse
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lut.config import config_help, parse_overrides
 from lut.evaluation.config import FinetuneConfig
 from lut.transfer.config import load_transfer_recipe, merged_grid, point_config, transfer_recipe_names
+from lut.transfer.grid import Grid, grid_points, parse_grid
 from lut.transfer.registry import FOLDER_LAYOUT, TRANSFER_SETS
+
+if TYPE_CHECKING:
+    from lut.transfer.point import TransferData
+    from lut.transfer.runner import Encoder
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -44,6 +53,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.1,
                         help="share of each class held out for validation when the set has none (default: 0.1)")
     parser.add_argument("--jobs", type=int, default=1, help="grid points run at once, one process each (default: 1)")
+    parser.add_argument("--point", type=int, default=None, metavar="I",
+                        help="run only run I (0-based; encoders x grid points, encoder by encoder, the last grid axis "
+                             "fastest) and write no summary: one task of a job array (lut launch ... -- transfer)")
     parser.add_argument("--output", default=None, metavar="DIR", help="output folder (default: the recipe's)")
     parser.add_argument("settings", nargs="*", metavar="key=value", help="fine-tuning settings overriding the recipe")
     parser.set_defaults(handler=run)
@@ -55,12 +67,30 @@ def split_settings(values: list[str]) -> tuple[list[str], list[str]]:
     return [value for value in values if value not in settings], settings
 
 
-def run(args: argparse.Namespace) -> int:
-    """Resolve recipe, grid and encoders, run the grid, write and print the summary."""
-    from lut.transfer.grid import parse_grid
+@dataclass
+class GridRequest:
+    """A grid as the command line asks for it, checked: the settings, the grid, the encoders, the data, the output."""
+
+    settings: dict[str, Any]
+    grid: Grid
+    encoders: list[Encoder]
+    data: TransferData
+    output: Path
+
+    @property
+    def runs(self) -> int:
+        """Fine-tunings of the grid: encoders x grid points (what `--point` counts)."""
+        return len(self.encoders) * len(grid_points(self.grid))
+
+
+def grid_request(args: argparse.Namespace) -> GridRequest:
+    """Resolve recipe, grid, settings and encoders, checking every key and value before anything runs.
+
+    Raises:
+        UsageError: an unknown recipe, grid key or setting, a bad value, a missing checkpoint.
+    """
     from lut.transfer.point import TransferData
-    from lut.transfer.report import summary_table, write_report
-    from lut.transfer.runner import encoders_from, run_grid
+    from lut.transfer.runner import encoders_from
 
     # `--checkpoint A B epochs=3` hands the setting to --checkpoint's list: take it back.
     checkpoints, after_checkpoints = split_settings(args.checkpoint)
@@ -72,14 +102,31 @@ def run(args: argparse.Namespace) -> int:
     if args.weights:
         settings["weights"] = args.weights
     output = Path(args.output or settings.get("output_dir") or "runs/transfer").expanduser()
-    base = point_config(settings, {}, output)  # checks every key and value before anything runs
+    base = point_config(settings, {}, output)
     encoders = encoders_from(checkpoints, labels or None)
     data = TransferData(args.data, base.data_root, str(output / "splits" / f"{Path(args.data).name}-holdout.json"),
                         args.val_fraction, base.seed, base.train_samples, base.test_samples)
-    results = run_grid(settings, grid, encoders, data, output, args.jobs)
+    return GridRequest(settings, grid, encoders, data, output)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the grid (or its run `--point`), write and print the summary."""
+    from lut.transfer.point import POINT_FILE
+    from lut.transfer.report import summary_table, write_report
+    from lut.transfer.runner import run_grid
+
+    request = grid_request(args)
+    results = run_grid(request.settings, request.grid, request.encoders, request.data, request.output, args.jobs,
+                       only=args.point)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun the main process writes the results
-    paths = write_report(results, output)
+    if args.point is not None:
+        folder = Path(results["run"]["config"]["output_dir"])
+        state = "reused" if results["reused"] else "diverged" if "error" in results["run"] else "finished"
+        print(f"run {args.point} of {results['runs']} {state}: {folder / POINT_FILE}; the same command without "
+              "--point writes the summary once every run is finished")
+        return 0
+    paths = write_report(results, request.output)
     print(summary_table(results))
     print(f"results in {paths['json']}, {paths['markdown']}, {paths['plot']}")
     return 0

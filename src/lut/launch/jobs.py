@@ -81,10 +81,15 @@ class TrainingJob:
         self.__init__(state["command"], state["settings"])
 
     def torchrun_command(self, node_rank: int, master_addr: str) -> list[str]:
-        """torchrun's command line on node `node_rank` (static rendezvous at the first node)."""
-        return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(self.settings.nodes), "--node_rank",
-                str(node_rank), "--nproc_per_node", str(self.settings.processes_per_node), "--master_addr",
-                master_addr, "--master_port", str(self.settings.master_port), "-m", "lut.cli", *self.command]
+        """torchrun's command line on node `node_rank` (static rendezvous at the first node); one node runs
+        `--standalone`, on a free port, so that jobs sharing a node (array tasks) do not compete for one."""
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(self.settings.nodes)]
+        if self.settings.nodes == 1:
+            command.append("--standalone")
+        else:
+            command += ["--node_rank", str(node_rank), "--master_addr", master_addr, "--master_port",
+                        str(self.settings.master_port)]
+        return [*command, "--nproc_per_node", str(self.settings.processes_per_node), "-m", "lut.cli", *self.command]
 
     def __call__(self) -> int:
         import submitit
@@ -148,8 +153,8 @@ def submit(command: list[str], settings: LaunchSettings) -> Any:
         UsageError: not a training command, submitit missing, or more than one node on the local executor.
     """
     if not command or command[0] not in TRAINING_COMMANDS:
-        raise UsageError(f"lut launch runs one of {', '.join(TRAINING_COMMANDS)}: lut launch slurm [options] -- "
-                         "pretrain RECIPE key=value")
+        raise UsageError(f"lut launch runs one of {', '.join(TRAINING_COMMANDS)}, transfer: lut launch slurm "
+                         "[options] -- pretrain RECIPE key=value")
     require("submitit", "launch", "lut launch")
     if settings.cluster == "local" and settings.nodes != 1:
         raise UsageError("the local executor runs one node: drop --nodes")

@@ -57,16 +57,80 @@ def point_device(config: FinetuneConfig, slot: int, jobs: int) -> str:
     return config.device
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """One fine-tuning of the grid: an encoder at a grid point, in its own folder."""
+
+    label: str
+    point: dict[str, Any]
+    config: FinetuneConfig
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.label, point_name(self.point)
+
+
+def plan_runs(settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData,
+              output: Path) -> list[PlannedRun]:
+    """Every (encoder, grid point) run with its checked settings, encoder by encoder, the last axis fastest.
+
+    Raises:
+        UsageError: a point whose settings are not valid fine-tuning settings.
+    """
+    return [PlannedRun(encoder.label, point, point_config(
+        {**settings, "checkpoint": encoder.checkpoint, "data": data.data, "data_root": data.data_root,
+         "seed": data.seed}, point, output / encoder.label / point_name(point)))
+            for encoder in encoders for point in grid_points(grid)]
+
+
+def check_point_index(index: int, runs: int, encoders: int) -> None:
+    """Refuse a `--point` outside 0 .. runs - 1.
+
+    Raises:
+        UsageError: naming the valid range.
+    """
+    if not 0 <= index < runs:
+        raise UsageError(f"--point {index} is out of range: this grid has {runs} runs ({encoders} encoder(s) x "
+                         f"{runs // encoders} grid points), numbered 0..{runs - 1}")
+
+
+def run_pending(pending: list[tuple[tuple[str, str], FinetuneConfig, TransferData, dict[str, Any]]], jobs: int,
+                distributed: bool) -> dict[tuple[str, str], dict[str, Any]]:
+    """Run the fine-tunings `(key, config, data, point)`: under torchrun each on all processes in one process group,
+    else in this process, or `jobs` at a time in worker processes; returns their results by key."""
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    if distributed:
+        with distributed_session(pending[0][1].device if pending else "auto"):  # one process group for all
+            for key, config, data, point in pending:
+                results[key] = run_point(config, data, point)
+    elif jobs == 1 or len(pending) <= 1:
+        for key, config, data, point in pending:
+            results[key] = run_point(config, data, point)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {key: pool.submit(run_point, dataclasses.replace(config, device=point_device(config, slot, jobs)),
+                                        data, point)
+                       for slot, (key, config, data, point) in enumerate(pending)}
+            results.update({key: future.result() for key, future in futures.items()})
+    return results
+
+
 def run_grid(
-    settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData, output: Path, jobs: int = 1
+    settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData, output: Path, jobs: int = 1,
+    only: int | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune every encoder at every grid point and summarise.
+    """Fine-tune every encoder at every grid point and summarise; or run the one run `only` (a job array's task).
 
     Every point's settings are checked before anything runs. Points run in this process when `jobs` is 1
     (or under torchrun, where each point uses all processes), else in `jobs` worker processes.
 
+    Args:
+        only: index of the single run to do (`plan_runs`' order), none of the others and no summary.
+
     Returns:
-        {"data", "metric", "grid", "notes", "encoders": [{"label", "checkpoint", "points", "summary"}]}.
+        {"data", "metric", "grid", "notes", "encoders": [{"label", "checkpoint", "points", "summary"}]}; with `only`,
+        {"run": that run's result, "index", "runs", "reused"}.
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -74,43 +138,32 @@ def run_grid(
     if distributed and jobs > 1:
         raise UsageError("--jobs runs points in separate processes; under torchrun every point uses all processes: "
                          "leave --jobs at 1")
+    plan = plan_runs(settings, grid, encoders, data, output)
+    if only is not None:
+        check_point_index(only, len(plan), len(encoders))
     splits = data.open()  # checks the data (and saves the hold-out) before any point starts
     for note in splits.notes:
         log.warning("%s", note)
-    points = grid_points(grid)
-    plan = [(encoder, point, point_config({**settings, "checkpoint": encoder.checkpoint, "data": data.data,
-                                           "data_root": data.data_root, "seed": data.seed}, point,
-                                          output / encoder.label / point_name(point)))
-            for encoder in encoders for point in points]
     results: dict[tuple[str, str], dict[str, Any]] = {}
     pending = []
-    for encoder, point, config in plan:
-        saved = finished_point(config)
+    for run in plan if only is None else plan[only:only + 1]:
+        saved = finished_point(run.config)
         if saved is not None:
-            log.info("reusing the finished point %s of %s (%s)", point_name(point), encoder.label, config.output_dir)
-            results[encoder.label, point_name(point)] = saved
+            log.info("reusing the finished point %s of %s (%s)", point_name(run.point), run.label,
+                     run.config.output_dir)
+            results[run.key] = saved
         else:
-            pending.append((encoder, point, config))
+            pending.append((run.key, run.config, data, run.point))
     print(f"{data.data}: {len(splits.classes)} classes, {len(splits.train)} training, {len(splits.val)} validation, "
-          f"{len(splits.test)} test images; {len(points)} grid points x {len(encoders)} encoders, "
-          f"{len(plan) - len(pending)} finished, {len(pending)} to run")
-    if distributed:
-        with distributed_session(plan[0][2].device):  # one process group for all points
-            for encoder, point, config in pending:
-                results[encoder.label, point_name(point)] = run_point(config, data, point)
-    elif jobs == 1 or len(pending) <= 1:
-        for encoder, point, config in pending:
-            results[encoder.label, point_name(point)] = run_point(config, data, point)
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {(encoder.label, point_name(point)): pool.submit(
-                run_point, dataclasses.replace(config, device=point_device(config, slot, jobs)), data, point)
-                for slot, (encoder, point, config) in enumerate(pending)}
-            results.update({key: future.result() for key, future in futures.items()})
+          f"{len(splits.test)} test images; {len(plan) // len(encoders)} grid points x {len(encoders)} encoders, "
+          + (f"run {only} of {len(plan)}: " if only is not None else "")
+          + f"{len(results)} finished, {len(pending)} to run")
+    results.update(run_pending(pending, jobs, distributed))
+    if only is not None:
+        return {"run": results[plan[only].key], "index": only, "runs": len(plan), "reused": not pending}
     encoder_results = []
     for encoder in encoders:
-        ordered = [results[encoder.label, point_name(point)] for point in points]
+        ordered = [results[run.key] for run in plan if run.label == encoder.label]
         encoder_results.append({"label": encoder.label, "checkpoint": encoder.checkpoint, "points": ordered,
                                 "summary": summarise_grid(ordered, splits.metric)})
     return {"data": data.data, "metric": splits.metric, "grid": grid, "notes": splits.notes,

@@ -1,0 +1,93 @@
+"""A grid as a job array: `lut transfer --point I` runs one run, `lut launch local -- transfer` runs every run as an
+array task and then the summary, `lut launch slurm -- transfer` asks SLURM for an array and a summary after it."""
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+from test_transfer_command import TINY
+
+from lut.cli import main
+
+POINTS = ["lr=0.001,weight_decay=0.05", "lr=0.03,weight_decay=0.05"]
+
+
+def grid_arguments(encoder: Path, data: Path, output: Path) -> list[str]:
+    return ["transfer", "--checkpoint", str(encoder), "--data", str(data), "--grid", "lr=1e-3,3e-2", "--grid",
+            "weight_decay=0.05", "--output", str(output), *TINY, "epochs=1"]
+
+
+def started_command(log: str) -> str:
+    """The command line a job's log says its node started."""
+    return next(line for line in log.splitlines() if line.startswith("node "))
+
+
+def test_point_out_of_range_is_one_line_and_exit_2(random_encoders, bright_dark, tmp_path, capsys):
+    arguments = grid_arguments(random_encoders[0], bright_dark, tmp_path / "grid")
+    assert main([*arguments, "--checkpoint", *map(str, random_encoders), "--point", "4"]) == 2
+    error = capsys.readouterr().err
+    assert error == ("lut: error: --point 4 is out of range: this grid has 4 runs (2 encoder(s) x 2 grid points), "
+                     "numbered 0..3\n")
+    assert not (tmp_path / "grid").exists()
+
+
+def test_local_array_runs_every_point_once_then_the_summary_reuses_them(random_encoders, bright_dark, tmp_path,
+                                                                        capsys):
+    output = tmp_path / "grid"
+    arguments = grid_arguments(random_encoders[0], bright_dark, output)
+    assert main(["launch", "local", "--logs", str(tmp_path / "logs"), "--", *arguments]) == 0
+    printed = capsys.readouterr().out
+    assert "submitted local array of 2 tasks" in printed and printed.rstrip().endswith("finished")
+    logs = [path.read_text() for path in (tmp_path / "logs").glob("*_log.out")]
+    task_logs = [text for text in logs if "--point" in started_command(text)]
+    assert len(logs) == 3 and len(task_logs) == 2
+    for index, name in enumerate(POINTS):
+        task_log = next(text for text in task_logs if started_command(text).endswith(f"--point {index}"))
+        assert f"run {index} of 2: 0 finished, 1 to run" in task_log
+        assert f"run {index} of 2 finished: {output / 'encoder0' / name / 'point.json'}" in task_log
+    summary_log = next(text for text in logs if "--point" not in started_command(text))
+    assert "2 grid points x 1 encoders, 2 finished, 0 to run" in summary_log
+    results = json.loads((output / "results.json").read_text())
+    for name, point in zip(POINTS, results["encoders"][0]["points"], strict=True):
+        assert point == json.loads((output / "encoder0" / name / "point.json").read_text())
+        assert point["epochs"] == 1
+    assert (output / "grid.png").is_file()
+
+
+def test_slurm_array_of_the_runs_and_a_summary_job_after_it(random_encoders, bright_dark, tmp_path, monkeypatch,
+                                                            capsys):
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    # A stand-in sbatch: keeps every script it is given and answers job 4242, then 4243.
+    (bin_folder / "sbatch").write_text(
+        f'#!/bin/sh\nfor last; do :; done\ncount=$(ls {tmp_path} | grep -c "^script")\n'
+        f'cp "$last" {tmp_path}/script$count.sh\necho "Submitted batch job $((4242 + count))"\n')
+    (bin_folder / "srun").write_text("#!/bin/sh\n")
+    for tool in ("sbatch", "srun"):
+        (bin_folder / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_folder}:{os.environ['PATH']}")
+    logs, output = tmp_path / "logs", tmp_path / "grid"
+    arguments = grid_arguments(random_encoders[0], bright_dark, output)
+    assert main(["launch", "slurm", "--gpus-per-node", "2", "--time", "30", "--logs", str(logs), "--",
+                 *arguments]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"submitted slurm array of 2 tasks (4242_0 ..., 1 node x 2 process(es) each; logs in {logs}) and summary job "
+        "4243 after it")
+    array, summary = ((tmp_path / f"script{index}.sh").read_text().splitlines() for index in (0, 1))
+    for line in ("#SBATCH --array=0-1%2", "#SBATCH --gpus-per-node=2", "#SBATCH --nodes=1", "#SBATCH --requeue",
+                 "#SBATCH --time=30"):
+        assert line in array and (line in summary) != line.startswith("#SBATCH --array")
+    assert "#SBATCH --dependency=afterok:4242" in summary
+    assert not any(line.startswith("#SBATCH --dependency") for line in array)
+    commands = [pickle.loads((logs / f"{job}_submitted.pkl").read_bytes()).function.command
+                for job in ("4242_0", "4242_1", "4243")]
+    assert commands == [[*arguments, "--point", "0"], [*arguments, "--point", "1"], arguments]
+    assert not output.exists()  # nothing ran here
+
+
+def test_launch_refuses_a_transfer_command_with_its_own_point(random_encoders, bright_dark, tmp_path, capsys):
+    arguments = grid_arguments(random_encoders[0], bright_dark, tmp_path / "grid")
+    assert main(["launch", "local", "--logs", str(tmp_path / "logs"), "--", *arguments, "--point", "0"]) == 2
+    assert capsys.readouterr().err == ("lut: error: lut launch gives every array task its own --point: drop --point "
+                                       "from the transfer command\n")
