@@ -154,10 +154,11 @@ def run_grid(
             results[run.key] = saved
         else:
             pending.append((run.key, run.config, data, run.point))
-    print(f"{data.data}: {len(splits.classes)} classes, {len(splits.train)} training, {len(splits.val)} validation, "
-          f"{len(splits.test)} test images; {len(plan) // len(encoders)} grid points x {len(encoders)} encoders, "
-          + (f"run {only} of {len(plan)}: " if only is not None else "")
-          + f"{len(results)} finished, {len(pending)} to run")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, said once
+        print(f"{data.data}: {len(splits.classes)} classes, {len(splits.train)} training, {len(splits.val)} "
+              f"validation, {len(splits.test)} test images; {len(plan) // len(encoders)} grid points x {len(encoders)} "
+              "encoders, " + (f"run {only} of {len(plan)}: " if only is not None else "")
+              + f"{len(results)} finished, {len(pending)} to run")
     results.update(run_pending(pending, jobs, distributed))
     if only is not None:
         return {"run": results[plan[only].key], "index": only, "runs": len(plan), "reused": not pending}
