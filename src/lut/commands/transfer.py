@@ -52,6 +52,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                         help="start from the recipe's full grid, not the coarse one")
     parser.add_argument("--val-fraction", type=float, default=0.1,
                         help="share of each class held out for validation when the set has none (default: 0.1)")
+    parser.add_argument("--retrain-on-train-val", action="store_true",
+                        help="then fine-tune each encoder's selected point again on training + validation images and "
+                             "report its test score as the result (Kornblith et al.); the point's own test score "
+                             "is kept beside it")
     parser.add_argument("--jobs", type=int, default=1, help="grid points run at once, one process each (default: 1)")
     parser.add_argument("--point", type=int, default=None, metavar="I",
                         help="run only run I (0-based; encoders x grid points, encoder by encoder, the last grid axis "
@@ -117,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
     request = grid_request(args)
     results = run_grid(request.settings, request.grid, request.encoders, request.data, request.output, args.jobs,
-                       only=args.point)
+                       only=args.point, retrain=args.retrain_on_train_val)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun the main process writes the results
     if args.point is not None:

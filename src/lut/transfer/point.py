@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torch.utils.data import ConcatDataset
+
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.datasets import LabelledSplits
@@ -41,6 +43,8 @@ class TransferData:
         seed: seed of the hold-out and the subsets.
         train_samples: random training subset (0: all).
         test_samples: random validation and test subsets (0: all).
+        train_with_val: train on the training and validation splits together (the retraining of the selected
+            point); the validation split is still evaluated after every epoch, though now trained on.
     """
 
     data: str
@@ -50,11 +54,16 @@ class TransferData:
     seed: int = 0
     train_samples: int = 0
     test_samples: int = 0
+    train_with_val: bool = False
 
     def open(self) -> TransferSplits:
-        """The three splits (the hold-out is made on the first call and reused after)."""
-        return open_transfer_set(self.data, self.data_root, Path(self.holdout_path), self.val_fraction, self.seed,
-                                 self.train_samples, self.test_samples)
+        """The three splits (the hold-out is made on the first call and reused after); with `train_with_val`, the
+        training split is the training and validation images together."""
+        splits = open_transfer_set(self.data, self.data_root, Path(self.holdout_path), self.val_fraction, self.seed,
+                                   self.train_samples, self.test_samples)
+        if self.train_with_val:
+            splits = dataclasses.replace(splits, train=ConcatDataset([splits.train, splits.val]))
+        return splits
 
 
 def comparable(config: dict[str, Any]) -> dict[str, Any]:
@@ -99,13 +108,15 @@ def run_point(config: FinetuneConfig, data: TransferData, point: dict[str, Any])
 
     Returns:
         `point`, `val` (last epoch's validation top1/top5/class_mean), `test` (the final model's), `metric`,
-        `epochs`, `seconds` (this session's), `config`; or `point`, `error`, `config` for a diverged point.
+        `epochs`, `train_images`, `seconds` (this session's), `config`; or `point`, `error`, `train_images`,
+        `config` for a diverged point.
     """
     started = time.perf_counter()
     result: dict[str, Any] = {"point": point, "config": dataclasses.asdict(config)}
     with distributed_session(config.device) as context:
         seed_everything(config.seed)
         splits = data.open()
+        result["train_images"] = len(splits.train)
         inputs = load_inputs(config, LabelledSplits(splits.train, splits.val, splits.classes))
         run = finetune_run(config, inputs, context, class_mean=True)
         try:

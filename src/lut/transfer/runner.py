@@ -70,6 +70,16 @@ class PlannedRun:
         return self.label, point_name(self.point)
 
 
+RETRAIN_FOLDER = "retrain"
+
+
+def run_config(settings: dict[str, Any], encoder: Encoder, data: TransferData, point: dict[str, Any],
+               folder: Path) -> FinetuneConfig:
+    """The checked settings of fine-tuning `encoder` at `point` in `folder`."""
+    return point_config({**settings, "checkpoint": encoder.checkpoint, "data": data.data, "data_root": data.data_root,
+                         "seed": data.seed}, point, folder)
+
+
 def plan_runs(settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData,
               output: Path) -> list[PlannedRun]:
     """Every (encoder, grid point) run with its checked settings, encoder by encoder, the last axis fastest.
@@ -77,9 +87,8 @@ def plan_runs(settings: dict[str, Any], grid: Grid, encoders: list[Encoder], dat
     Raises:
         UsageError: a point whose settings are not valid fine-tuning settings.
     """
-    return [PlannedRun(encoder.label, point, point_config(
-        {**settings, "checkpoint": encoder.checkpoint, "data": data.data, "data_root": data.data_root,
-         "seed": data.seed}, point, output / encoder.label / point_name(point)))
+    return [PlannedRun(encoder.label, point, run_config(settings, encoder, data, point,
+                                                        output / encoder.label / point_name(point)))
             for encoder in encoders for point in grid_points(grid)]
 
 
@@ -116,9 +125,40 @@ def run_pending(pending: list[tuple[tuple[str, str], FinetuneConfig, TransferDat
     return results
 
 
+def retrain_selected(settings: dict[str, Any], encoders: list[Encoder], encoder_results: list[dict[str, Any]],
+                     data: TransferData, output: Path, jobs: int, distributed: bool) -> None:
+    """Fine-tune each encoder's selected point again on training + validation images (Kornblith et al.'s final
+    step), in `OUTPUT/LABEL/retrain/POINT`, and add its result (`retrained`) and test score to the encoder's results.
+
+    The point was chosen on validation scores alone; the retrained model is tested once, at its end.
+    """
+    merged = dataclasses.replace(data, train_with_val=True)
+    pending = []
+    for encoder, result in zip(encoders, encoder_results, strict=True):
+        selected = result["summary"].get("selected")
+        if selected is None:
+            continue  # no point finished: nothing to retrain
+        config = run_config(settings, encoder, data, selected, output / encoder.label / RETRAIN_FOLDER /
+                            point_name(selected))
+        saved = finished_point(config)
+        if saved is not None:
+            log.info("reusing the retrained point %s of %s (%s)", point_name(selected), encoder.label,
+                     config.output_dir)
+            result["retrained"] = saved
+        else:
+            pending.append(((encoder.label, RETRAIN_FOLDER), config, merged, selected))
+    retrained = run_pending(pending, jobs, distributed)
+    for result in encoder_results:
+        result.setdefault("retrained", retrained.get((result["label"], RETRAIN_FOLDER)))
+        if result["retrained"] is None:
+            del result["retrained"]
+        elif "test" in result["retrained"]:
+            result["summary"]["retrained_test"] = result["retrained"]["test"][result["summary"]["metric"]]
+
+
 def run_grid(
     settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData, output: Path, jobs: int = 1,
-    only: int | None = None,
+    only: int | None = None, retrain: bool = False,
 ) -> dict[str, Any]:
     """Fine-tune every encoder at every grid point and summarise; or run the one run `only` (a job array's task).
 
@@ -127,10 +167,12 @@ def run_grid(
 
     Args:
         only: index of the single run to do (`plan_runs`' order), none of the others and no summary.
+        retrain: then fine-tune each encoder's selected point on training + validation images and test it
+            (`retrained`, and `retrained_test` in the summary).
 
     Returns:
-        {"data", "metric", "grid", "notes", "encoders": [{"label", "checkpoint", "points", "summary"}]}; with `only`,
-        {"run": that run's result, "index", "runs", "reused"}.
+        {"data", "metric", "grid", "notes", "encoders": [{"label", "checkpoint", "points", "summary"(, "retrained")}]};
+        with `only`, {"run": that run's result, "index", "runs", "reused"}.
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -167,5 +209,7 @@ def run_grid(
         ordered = [results[run.key] for run in plan if run.label == encoder.label]
         encoder_results.append({"label": encoder.label, "checkpoint": encoder.checkpoint, "points": ordered,
                                 "summary": summarise_grid(ordered, splits.metric)})
+    if retrain:
+        retrain_selected(settings, encoders, encoder_results, data, output, jobs, distributed)
     return {"data": data.data, "metric": splits.metric, "grid": grid, "notes": splits.notes,
             "encoders": encoder_results}
