@@ -229,3 +229,25 @@ def test_caltech101_without_background_or_with_other_files_is_one_line(tmp_path)
     (tmp_path / "caltech101" / "101_ObjectCategories" / "Faces" / "notes.txt").write_text("")
     with pytest.raises(UsageError, match=r"1 numbered images missing, e\.g\. .*Faces/image_0032\.jpg"):
         official_splits("caltech101", tmp_path)
+
+
+def test_caltech101_bg_adds_the_background_as_the_last_class_and_keeps_the_object_split(tmp_path):
+    """caltech101_bg: BACKGROUND_Google is class 3 here (101 on the release), 30 of its 32 images train; the object
+    classes keep their labels and their train and test images."""
+    layouts.caltech101(tmp_path, {**layouts.CALTECH101_COUNTS, "BACKGROUND_Google": 32})
+    plain, _, _ = official_splits("caltech101", tmp_path)
+    splits, metric, notes = official_splits("caltech101_bg", tmp_path)
+    assert splits["train"].classes == ["Faces", "Faces_easy", "accordion", "BACKGROUND_Google"]
+    assert metric == "class_mean"
+    labels = labels_of(splits)
+    assert [labels["train"].count(label) for label in range(4)] == [30, 30, 30, 30]
+    assert [labels["test"].count(label) for label in range(4)] == [1, 3, 5, 2]
+    for name in ("train", "test"):
+        objects = [(path, label) for path, label in splits[name].samples if label < 3]
+        assert objects == plain[name].samples
+        assert {path.parent.name for path, label in splits[name].samples if label == 3} == {"BACKGROUND_Google"}
+    background = {path.name for name in ("train", "test") for path, label in splits[name].samples if label == 3}
+    assert background == {f"image_{number:04d}.jpg" for number in range(1, 33)}
+    assert notes == ["caltech101_bg has no official split: 30 images of every class (drawn with seed 0) are the "
+                     "training split, the rest the test split; BACKGROUND_Google is class 101, the last of 102 (as "
+                     "TensorFlow Datasets counts them)"]

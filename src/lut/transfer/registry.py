@@ -63,6 +63,13 @@ TRANSFER_SETS: dict[str, TransferSet] = {
         f"caltech101 has no official split: {torchvision_sets.CALTECH101_TRAIN_PER_CLASS} images of every class "
         f"(drawn with seed {torchvision_sets.CALTECH101_SPLIT_SEED}) are the training split, the rest the test "
         "split; BACKGROUND_Google is not a class (as in torchvision)"),
+    "caltech101_bg": TransferSet(
+        lambda root: torchvision_sets.caltech101(root, background=True), "caltech101",
+        "101_ObjectCategories/ with one folder per class (BACKGROUND_Google/ among them) of image_0001.jpg ..",
+        "class_mean",
+        f"caltech101_bg has no official split: {torchvision_sets.CALTECH101_TRAIN_PER_CLASS} images of every class "
+        f"(drawn with seed {torchvision_sets.CALTECH101_SPLIT_SEED}) are the training split, the rest the test "
+        "split; BACKGROUND_Google is class 101, the last of 102 (as TensorFlow Datasets counts them)"),
     "inat2017": TransferSet(release_sets.inaturalist_json("2017"), "inat2017",
                             "train2017.json, val2017.json and the images they name"),
     "inat2018": TransferSet(release_sets.inaturalist_json("2018"), "inat2018",

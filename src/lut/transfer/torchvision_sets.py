@@ -15,6 +15,7 @@ from lut.transfer.holdout import draw_per_class
 Splits = dict[str, Dataset]
 CALTECH101_TRAIN_PER_CLASS = 30  # the common transfer protocol (TensorFlow Datasets' caltech101 train split)
 CALTECH101_SPLIT_SEED = 0
+CALTECH101_BACKGROUND = "BACKGROUND_Google"
 
 
 def files_source(folder: Path, files: list, labels: list[int], classes: list[str]) -> ImageFolderSource:
@@ -113,12 +114,14 @@ def inaturalist_2021(train_version: str):
     return read
 
 
-def caltech101(data_root: Path) -> Splits:
+def caltech101(data_root: Path, background: bool = False) -> Splits:
     """Caltech-101: `caltech101/101_ObjectCategories/<class>/image_0001.jpg ...`; train/test.
 
     torchvision's classes: the 101 object folders in sorted order (`Faces` and `Faces_easy` are two classes),
-    `BACKGROUND_Google` left out. The release has no split: `CALTECH101_TRAIN_PER_CLASS` images of every class,
-    drawn with the fixed `CALTECH101_SPLIT_SEED`, are the training split and the rest the test split.
+    `BACKGROUND_Google` left out, or with `background` added as class 101, the last (102 classes, as TensorFlow
+    Datasets counts them; the object classes keep their labels and their split). The release has no split:
+    `CALTECH101_TRAIN_PER_CLASS` images of every class, drawn class by class with the fixed
+    `CALTECH101_SPLIT_SEED`, are the training split and the rest the test split.
 
     Raises:
         ValueError: an image torchvision's numbering expects is missing (a class folder holding other files).
@@ -126,13 +129,18 @@ def caltech101(data_root: Path) -> Splits:
     dataset = tv_datasets.Caltech101(data_root, target_type="category")
     folder = Path(dataset.root) / "101_ObjectCategories"
     # torchvision numbers each class's images image_0001.jpg .. image_N.jpg, N its folder's entry count.
-    files = [folder / dataset.categories[label] / f"image_{number:04d}.jpg"
-             for label, number in zip(dataset.y, dataset.index)]
+    classes, labels, numbers = list(dataset.categories), list(dataset.y), list(dataset.index)
+    if background:
+        count = sum(1 for _ in (folder / CALTECH101_BACKGROUND).iterdir())
+        labels += [len(classes)] * count
+        numbers += range(1, count + 1)
+        classes.append(CALTECH101_BACKGROUND)
+    files = [folder / classes[label] / f"image_{number:04d}.jpg" for label, number in zip(labels, numbers)]
     missing = [path for path in files if not path.is_file()]
     if missing:
         raise ValueError(f"{len(missing)} numbered images missing, e.g. {missing[0]} (a class folder holds "
                          "image_0001.jpg .. image_N.jpg and nothing else)")
-    images = files_source(folder, files, dataset.y, dataset.categories)
-    train = draw_per_class(dataset.y, lambda size: min(size, CALTECH101_TRAIN_PER_CLASS), CALTECH101_SPLIT_SEED)
+    images = files_source(folder, files, labels, classes)
+    train = draw_per_class(labels, lambda size: min(size, CALTECH101_TRAIN_PER_CLASS), CALTECH101_SPLIT_SEED)
     test = sorted(set(range(len(files))) - set(train))
     return {"train": images.select(train), "test": images.select(test)}
