@@ -6,6 +6,8 @@ import os
 import pickle
 from pathlib import Path
 
+import pytest
+
 from test_transfer_command import TINY
 
 from lut.cli import main
@@ -86,8 +88,17 @@ def test_slurm_array_of_the_runs_and_a_summary_job_after_it(random_encoders, bri
     assert not output.exists()  # nothing ran here
 
 
-def test_launch_refuses_a_transfer_command_with_its_own_point(random_encoders, bright_dark, tmp_path, capsys):
+@pytest.mark.parametrize(("launch", "extra", "message"), [
+    (["local"], ["--point", "0"], "lut launch gives every array task its own --point: drop --point from the transfer "
+                                  "command"),
+    (["local"], ["epochz=1"], "unknown config key 'epochz'"),
+    (["slurm", "--nodes", "2"], [], "an array task fine-tunes one run on one node: drop --nodes (use "
+                                    "--gpus-per-node)"),
+])
+def test_launch_refuses_a_bad_transfer_grid_before_submitting(random_encoders, bright_dark, tmp_path, capsys, launch,
+                                                              extra, message):
     arguments = grid_arguments(random_encoders[0], bright_dark, tmp_path / "grid")
-    assert main(["launch", "local", "--logs", str(tmp_path / "logs"), "--", *arguments, "--point", "0"]) == 2
-    assert capsys.readouterr().err == ("lut: error: lut launch gives every array task its own --point: drop --point "
-                                       "from the transfer command\n")
+    assert main(["launch", *launch, "--logs", str(tmp_path / "logs"), "--", *arguments, *extra]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"lut: error: {message}") and len(error.splitlines()) == 1
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "grid").exists()

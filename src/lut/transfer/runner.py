@@ -149,11 +149,12 @@ def retrain_selected(settings: dict[str, Any], encoders: list[Encoder], encoder_
             pending.append(((encoder.label, RETRAIN_FOLDER), config, merged, selected))
     retrained = run_pending(pending, jobs, distributed)
     for result in encoder_results:
-        result.setdefault("retrained", retrained.get((result["label"], RETRAIN_FOLDER)))
-        if result["retrained"] is None:
-            del result["retrained"]
-        elif "test" in result["retrained"]:
-            result["summary"]["retrained_test"] = result["retrained"]["test"][result["summary"]["metric"]]
+        run = result.get("retrained") or retrained.get((result["label"], RETRAIN_FOLDER))
+        if run is None:
+            continue
+        result["retrained"] = run
+        if "test" in run:  # else it diverged
+            result["summary"]["retrained_test"] = run["test"][result["summary"]["metric"]]
 
 
 def run_grid(
