@@ -7,7 +7,6 @@ import pickle
 from pathlib import Path
 
 import pytest
-
 from test_transfer_command import TINY
 
 from lut.cli import main
