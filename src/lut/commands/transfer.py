@@ -16,8 +16,8 @@ from lut.transfer.grid import Grid, grid_points, parse_grid
 from lut.transfer.registry import FOLDER_LAYOUT, TRANSFER_SETS
 
 if TYPE_CHECKING:
+    from lut.transfer.plan import Encoder
     from lut.transfer.point import TransferData
-    from lut.transfer.runner import Encoder
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -93,8 +93,8 @@ def grid_request(args: argparse.Namespace) -> GridRequest:
     Raises:
         UsageError: an unknown recipe, grid key or setting, a bad value, a missing checkpoint.
     """
+    from lut.transfer.plan import encoders_from
     from lut.transfer.point import TransferData
-    from lut.transfer.runner import encoders_from
 
     # `--checkpoint A B epochs=3` hands the setting to --checkpoint's list: take it back.
     checkpoints, after_checkpoints = split_settings(args.checkpoint)
