@@ -10,6 +10,8 @@ import pytest
 from test_transfer_command import TINY
 
 from lut.cli import main
+from lut.errors import LutError
+from lut.launch.array import wait_for
 
 POINTS = ["lr=0.001,weight_decay=0.05", "lr=0.03,weight_decay=0.05"]
 
@@ -101,3 +103,24 @@ def test_launch_refuses_a_bad_transfer_grid_before_submitting(random_encoders, b
     error = capsys.readouterr().err
     assert error.startswith(f"lut: error: {message}") and len(error.splitlines()) == 1
     assert not (tmp_path / "logs").exists() and not (tmp_path / "grid").exists()
+
+
+class FinishedJob:
+    """A submitit job stand-in that ended (`failed`: with an exception) and logged to `JOB_ID_0_log.err`."""
+
+    def __init__(self, job_id: str, failed: bool) -> None:
+        self.job_id, self.failed = job_id, failed
+        self.paths = type("Paths", (), {"stderr": Path(f"logs/{job_id}_0_log.err")})()
+
+    def result(self) -> int:
+        if self.failed:
+            raise RuntimeError("exit code 2")
+        return 0
+
+
+def test_a_failed_local_task_stops_the_grid_before_the_summary():
+    wait_for([FinishedJob("11", False), FinishedJob("12", False)])
+    with pytest.raises(LutError, match=r"^1 of 3 array tasks failed: 12 \(logs/12_0_log\.err\); the summary job was "
+                                       r"not started \(run the same lut launch command again: finished runs are "
+                                       r"reused\)$"):
+        wait_for([FinishedJob("11", False), FinishedJob("12", True), FinishedJob("13", False)])
