@@ -8,6 +8,8 @@ import torch
 
 from lut.cli import main
 from lut.data.sources import build_dataset
+from lut.errors import UsageError
+from lut.evaluation.datasets import labelled_splits
 
 
 def pack(folder, output) -> str:
@@ -82,3 +84,19 @@ def test_supervised_runs_on_shards_equal_the_folder(command, tiny_checkpoint, st
     assert all(torch.equal(shards["model"][key], value) for key, value in folder["model"].items())
     folder_metrics, shard_metrics = ((tmp_path / name / "metrics.jsonl").read_text() for name in ("folder", "shards"))
     assert shard_metrics == folder_metrics and len(folder_metrics.splitlines()) == 2
+
+
+def test_a_hugging_face_data_set_without_splits_needs_test_data(stripes, tmp_path):
+    import datasets
+
+    source = build_dataset(str(stripes), "train")
+    features = datasets.Features({"picture": datasets.Image(), "kind": datasets.ClassLabel(names=source.classes)})
+    table = datasets.Dataset.from_dict({"picture": [str(path) for path, _ in source.samples],
+                                        "kind": [label for _, label in source.samples]}, features=features)
+    table.save_to_disk(str(tmp_path / "single"))  # one data set, no DatasetDict
+    with pytest.raises(UsageError, match=r"single: a Hugging Face data set without splits has no test split; name "
+                                         r"the test data too \(test_data="):
+        labelled_splits(str(tmp_path / "single"))  # rather than testing on the training images
+    splits = labelled_splits(str(tmp_path / "single"), test_data=str(stripes / "val"))
+    assert (len(splits.train), len(splits.test), splits.classes) == (64, 24, ["horizontal", "vertical"])
+    assert [splits.test[index][1] for index in range(24)] == [0] * 12 + [1] * 12

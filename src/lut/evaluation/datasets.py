@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from lut.data.held_out import is_unsplit_labelled_folder, split_part
-from lut.data.hf_datasets import is_hub_spec
+from lut.data.hf_datasets import HuggingFaceSource, is_hub_spec
 from lut.data.shard_source import TarShardSource
 from lut.data.sources import (
     BUILTIN_DATASETS,
@@ -85,7 +85,8 @@ def labelled_splits(
 
     Without `test_data`, a folder without `train`/`test` (or `val`) sub-folders has one split: `held_out_fraction`
     of it, drawn with a fixed seed (`lut.data.held_out`), becomes the test set and the rest the training set; tar
-    shards have no test split, so they need `test_data`.
+    shards and a Hugging Face data set without splits have no test split, so they need `test_data` (rather than
+    testing on the training images).
 
     Args:
         data: built-in name or folder with class sub-folders (see `lut.data.sources.build_dataset`).
@@ -101,8 +102,8 @@ def labelled_splits(
             of it); "" takes `data`'s test split.
 
     Raises:
-        UsageError: unlabelled data, tar shards without `test_data`, test classes that the training data lacks, or
-            data that cannot be found.
+        UsageError: unlabelled data, data without a test split and without `test_data`, test classes that the
+            training data lacks, or data that cannot be found.
     """
     if any(columns) and not any(is_hugging_face_spec(spec) for spec in (data, test_data) if spec):
         raise UsageError(f"image_column and label_column choose columns of a Hugging Face data set; {data!r} is not "
@@ -113,9 +114,10 @@ def labelled_splits(
                          f"{loose_images_note(whole)}")
     if test_data:
         train, test = whole, build_dataset(test_data, "test", data_root, download, *columns_of(test_data, columns))
-    elif isinstance(whole, TarShardSource):
-        raise UsageError(f"{data}: tar shards have no test split; name the test data too (test_data=SHARDS, folder "
-                         "or Hugging Face data; --test-data for lut knn, knn_test_data= for pre-training's k-NN)")
+    elif isinstance(whole, TarShardSource) or (isinstance(whole, HuggingFaceSource) and not whole.split):
+        kind = "tar shards have" if isinstance(whole, TarShardSource) else "a Hugging Face data set without splits has"
+        raise UsageError(f"{data}: {kind} no test split; name the test data too (test_data=SHARDS, folder or Hugging "
+                         "Face data; --test-data for lut knn, knn_test_data= for pre-training's k-NN)")
     elif is_unsplit_labelled_folder(whole, data):
         train, test = (split_part(whole, data, split, held_out_fraction) for split in ("train", "test"))
     else:
