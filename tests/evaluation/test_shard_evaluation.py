@@ -1,5 +1,5 @@
 """`lut knn`, `lut linprobe` and `lut finetune` on tar shards (`--test-data` / `test_data=`) and on a Hugging Face
-folder (chosen columns): exactly the results of the image folder the data was made from."""
+folder (chosen columns): exactly the results and weights of the image folder the data was made from."""
 
 import json
 
@@ -41,19 +41,25 @@ def stripe_shards(tmp_path_factory, stripes) -> tuple[str, str]:
     return tuple(pack(stripes / split, tmp_path_factory.mktemp(split)) for split in ("train", "val"))
 
 
+@pytest.fixture(scope="module")
+def stripes_hugging_face(tmp_path_factory, stripes):
+    return save_as_hugging_face(stripes, tmp_path_factory.mktemp("hf") / "saved")
+
+
 def knn_results(tmp_path, name: str, *arguments: str) -> dict:
     assert main(["knn", "--k", "1", "5", "--num-workers", "0", "--no-cache", "--device", "cpu",
                  "--output", str(tmp_path / name), *arguments]) == 0
     return json.loads((tmp_path / name / "results.json").read_text())
 
 
-def test_knn_on_shards_and_hugging_face_equals_the_folder(tiny_checkpoint, stripes, stripe_shards, tmp_path, capsys):
+def test_knn_on_shards_and_hugging_face_equals_the_folder(tiny_checkpoint, stripes, stripe_shards, stripes_hugging_face,
+                                                          tmp_path, capsys):
     train, val = stripe_shards
     checkpoint = ["--checkpoint", str(tiny_checkpoint)]
     folder = knn_results(tmp_path, "folder", *checkpoint, "--data", str(stripes))
     shards = knn_results(tmp_path, "shards", *checkpoint, "--data", train, "--test-data", val)
-    saved = save_as_hugging_face(stripes, tmp_path / "hf")
-    hugging_face = knn_results(tmp_path, "hf", *checkpoint, "--data", str(saved), "--label-column", "kind")
+    hugging_face = knn_results(tmp_path, "hf", *checkpoint, "--data", str(stripes_hugging_face), "--label-column",
+                               "kind")
     assert (folder["train_samples"], folder["test_samples"]) == (64, 24)
     for other in (shards, hugging_face):
         assert other["results"] == folder["results"]
@@ -70,7 +76,8 @@ def test_knn_on_shards_and_hugging_face_equals_the_folder(tiny_checkpoint, strip
 
 
 @pytest.mark.parametrize("command", ["linprobe", "finetune"])
-def test_supervised_runs_on_shards_equal_the_folder(command, tiny_checkpoint, stripes, stripe_shards, tmp_path):
+def test_supervised_runs_on_shards_equal_the_folder(command, tiny_checkpoint, stripes, stripe_shards,
+                                                    stripes_hugging_face, tmp_path):
     train, val = stripe_shards
     settings = ["img_size=16", "crop_pct=1.0", "epochs=2", "warmup_epochs=1", "lr=0.01", "batch_size=16",
                 "accum_iter=1", "num_workers=0", "device=cpu", "log_to=none", "--checkpoint", str(tiny_checkpoint)]
@@ -78,12 +85,16 @@ def test_supervised_runs_on_shards_equal_the_folder(command, tiny_checkpoint, st
         settings += ["mixup=0", "cutmix=0", "auto_augment=", "reprob=0"]
     assert main([command, *settings, "--data", str(stripes), "--output", str(tmp_path / "folder")]) == 0
     assert main([command, *settings, "--data", train, f"test_data={val}", "--output", str(tmp_path / "shards")]) == 0
-    folder, shards = (torch.load(tmp_path / name / "checkpoint-last.pth", weights_only=True)
-                      for name in ("folder", "shards"))
-    assert folder["model"].keys() == shards["model"].keys()
-    assert all(torch.equal(shards["model"][key], value) for key, value in folder["model"].items())
-    folder_metrics, shard_metrics = ((tmp_path / name / "metrics.jsonl").read_text() for name in ("folder", "shards"))
-    assert shard_metrics == folder_metrics and len(folder_metrics.splitlines()) == 2
+    assert main([command, *settings, "--data", str(stripes_hugging_face), "image_column=picture", "label_column=kind",
+                 "--output", str(tmp_path / "hf")]) == 0
+    folder = torch.load(tmp_path / "folder" / "checkpoint-last.pth", weights_only=True)["model"]
+    folder_metrics = (tmp_path / "folder" / "metrics.jsonl").read_text()
+    assert len(folder_metrics.splitlines()) == 2
+    for other in ("shards", "hf"):
+        weights = torch.load(tmp_path / other / "checkpoint-last.pth", weights_only=True)["model"]
+        assert weights.keys() == folder.keys()
+        assert all(torch.equal(weights[key], value) for key, value in folder.items()), other
+        assert (tmp_path / other / "metrics.jsonl").read_text() == folder_metrics, other
 
 
 def test_a_hugging_face_data_set_without_splits_needs_test_data(stripes, tmp_path):
