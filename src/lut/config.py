@@ -214,6 +214,11 @@ class PretrainConfig:
     knn_k: int = option(20, "neighbours of the online and final k-NN", minimum=1)
     knn_train_samples: int = option(0, "training images used as k-NN memory (0: all)", minimum=0)
     knn_test_samples: int = option(0, "test images used as k-NN queries (0: all)", minimum=0)
+    knn_train_data: str = option("", "k-NN memory: any data data= takes (empty: data=, its training part)")
+    knn_test_data: str = option(
+        "", "k-NN queries: any data data= takes (empty: the test split of the memory's data; tar shards and streamed "
+        "data have none, so the k-NN is off without it)"
+    )
 
     @property
     def method(self) -> str:

@@ -6,6 +6,7 @@ import logging
 
 import numpy as np
 import pytest
+import torch
 from helpers import tiny_values
 from test_hf_datasets import offline_cache, save_as_parquet, save_folder_as_dataset  # noqa: F401 (a fixture)
 from test_shards import as_tensor, read_epoch, shards  # noqa: F401 (a fixture)
@@ -69,10 +70,57 @@ def test_pretraining_on_the_stream(repository, tmp_path, offline_cache, caplog):
         pretrain(build_config({**values, "data": f"hf:{repository}", "hf_streaming": True}))
     assert load_checkpoint(tmp_path / "run" / LAST_CHECKPOINT)["step"] == 2
     assert (tmp_path / "run" / "reconstructions.png").is_file()
-    assert "k-NN skipped: with hf_streaming=true only the training split is read, as a stream" in caplog.messages
+    assert "k-NN skipped: with hf_streaming=true only the training split is read, as a stream; name the k-NN memory " \
+           "and queries (knn_train_data=, knn_test_data=: folders, tar shards or Hugging Face data) to run it" \
+           in caplog.messages
 
 
 def test_streaming_needs_a_data_set_name(image_folder):
     with pytest.raises(UsageError, match=rf"^hf_streaming=true streams data=hf:NAME\[:CONFIG\]; '{image_folder}' "
                                          "is not one$"):
         open_hub_stream(str(image_folder))
+
+
+def test_a_hub_name_goes_to_load_dataset_with_streaming(repository, tmp_path, offline_cache,  # noqa: F811
+                                                        monkeypatch, caplog):
+    """`hf:NAME:CONFIG` from the hub, without a network: `datasets.load_dataset` stands in, streaming the local
+    parquet files with the split sizes that a hub data set's info gives."""
+    import datasets
+
+    load_dataset, calls = datasets.load_dataset, []
+
+    def from_the_hub(name, config_name=None, **options):
+        calls.append((name, config_name, options))
+        files = sorted(str(path) for path in (repository / "data").glob("train-*.parquet"))
+        streams = load_dataset("parquet", data_files={"train": files}, streaming=True)
+        streams["train"].info.splits = datasets.SplitDict({"train": datasets.SplitInfo("train", num_examples=40)})
+        return streams
+
+    monkeypatch.setattr(datasets, "load_dataset", from_the_hub)
+    with caplog.at_level(logging.INFO, logger="lut.data"):
+        streamed = open_hub_stream("hf:someone/images:small")
+        counts = streamed_counts(streamed)
+    assert calls == [("someone/images", "small", {"streaming": True})]
+    assert counts == [10, 10, 10, 10]  # from the info: no shard is read to count
+    assert caplog.messages == ["data hf:someone/images:small: Hugging Face data set streamed (split train), 4 shards, "
+                               "images from column 'img', labels from column 'fine_label' (2 classes)"]
+
+    def run(name: str, data: str) -> dict:
+        values = tiny_values(repository, tmp_path / name, max_steps=3)
+        pretrain(build_config({**values, "data": data, "hf_streaming": True}))
+        return load_checkpoint(tmp_path / name / LAST_CHECKPOINT)
+
+    hub = run("hub", "hf:someone/images:small")
+    assert len(calls) > 1 and all(call == calls[0] for call in calls)  # the loader and the figure's images
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    local = run("local", f"hf:{repository}")  # the very same files, as a local folder
+    assert hub["step"] == local["step"] == 3
+    assert all(torch.equal(hub["model"][key], value) for key, value in local["model"].items())
+
+
+def test_the_streamed_run_monitors_k_nn_on_named_data(repository, image_folder, tmp_path, offline_cache):  # noqa: F811
+    values = tiny_values(repository, tmp_path / "run", max_steps=2, final_knn=True, knn_k=5)
+    summary = pretrain(build_config({**values, "data": f"hf:{repository}", "hf_streaming": True,
+                                     "knn_train_data": str(image_folder)}))
+    # The memory's data is an unsplit folder: its fixed held-out fifth is the queries.
+    assert (summary["knn"]["train_samples"], summary["knn"]["test_samples"]) == (32, 8)

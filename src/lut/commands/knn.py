@@ -17,7 +17,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                     "features; top-1 and top-5 for each k. Features are extracted once and cached.",
     )
     add_encoder_options(parser)
-    parser.add_argument("--data", required=True, help="labelled data: built-in name or folder with class sub-folders")
+    parser.add_argument("--data", required=True, help="labelled data: built-in name, folder with class sub-folders, "
+                                                      "tar shards (with --test-data) or Hugging Face data")
+    parser.add_argument("--test-data", default="", metavar="DATA",
+                        help="the queries, when not --data's test split (tar shards have none): any data --data takes")
+    parser.add_argument("--image-column", default="", metavar="NAME",
+                        help="Hugging Face data: the column of images (default: the first Image column)")
+    parser.add_argument("--label-column", default="", metavar="NAME",
+                        help="Hugging Face data: the column of labels (default: the first ClassLabel column)")
     parser.add_argument("--pool", choices=(*POOLS, "both"), default="both",
                         help="features to evaluate (default: %(default)s)")
     parser.add_argument("--k", type=int, nargs="+", default=[10, 20, 100, 200],
@@ -46,7 +53,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print one line per pooling and k."""
     settings = KnnSettings(
-        checkpoint=args.checkpoint, data=args.data, weights=args.weights, arch=args.arch,
+        checkpoint=args.checkpoint, data=args.data, test_data=args.test_data, image_column=args.image_column,
+        label_column=args.label_column, weights=args.weights, arch=args.arch,
         pools=POOLS if args.pool == "both" else (args.pool,), ks=tuple(args.k), temperature=args.temperature,
         img_size=args.img_size, crop_pct=args.crop_pct, batch_size=args.batch_size, train_samples=args.train_samples,
         test_samples=args.test_samples, seed=args.seed, data_root=args.data_root, download=args.download,
@@ -55,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = knn_benchmark(settings)
     print("\n".join([summary["encoder"], *(f"  note: {note}" for note in summary["encoder_notes"])]))
-    print(f"k-NN on {args.data}: {summary['train_samples']} memory, "
+    queries = f" (queries: {args.test_data})" if args.test_data else ""
+    print(f"k-NN on {args.data}{queries}: {summary['train_samples']} memory, "
           f"{summary['test_samples']} test images, T = {args.temperature}")
     for pool, records in summary["results"].items():
         for record in records:

@@ -44,13 +44,16 @@ class HuggingFaceSource(Dataset):
         image_column: the column of images.
         label_column: the column of class indices, or None.
         classes: class names indexed by label; empty when unlabelled.
+        split: the split of a `DatasetDict` it is; "" for a data set without splits.
     """
 
-    def __init__(self, table: Any, image_column: str, label_column: str | None, classes: list[str]) -> None:
+    def __init__(self, table: Any, image_column: str, label_column: str | None, classes: list[str],
+                 split: str = "") -> None:
         self.table = table
         self.image_column = image_column
         self.label_column = label_column
         self.classes = classes
+        self.split = split
 
     def __len__(self) -> int:
         return len(self.table)
@@ -130,7 +133,7 @@ def _source(datasets: Any, loaded: Any, where: str, split: str, image_column: st
     labels = f"labels from column {label!r} ({len(classes)} classes)" if label else "no labels"
     log.info("data %s: Hugging Face data set%s, %d images from column %r, %s", where,
              f" (split {split_name})" if split_name else "", len(loaded), image, labels)
-    return HuggingFaceSource(loaded, image, label, classes)
+    return HuggingFaceSource(loaded, image, label, classes, split_name)
 
 
 def select_columns(datasets: Any, features: Any, where: str, image_column: str,

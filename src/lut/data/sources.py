@@ -19,6 +19,8 @@ from torchvision import datasets as tv_datasets
 
 from lut.data.hf_datasets import is_hub_spec, is_saved_dataset, open_hub_dataset, open_saved_dataset
 from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_file, load_rgb
+from lut.data.shard_source import TarShardSource
+from lut.data.shards import is_shard_spec
 from lut.errors import DataNotFoundError, UsageError
 
 logger = logging.getLogger("lut.data")
@@ -359,8 +361,8 @@ def build_dataset(
 
     Args:
         spec: a built-in name (see ``BUILTIN_DATASETS``), a path to a folder of images, a folder that
-            Hugging Face ``datasets`` wrote with ``save_to_disk``, or ``hf:NAME[:CONFIG]`` for
-            ``datasets.load_dataset``.
+            Hugging Face ``datasets`` wrote with ``save_to_disk``, ``hf:NAME[:CONFIG]`` for
+            ``datasets.load_dataset``, or local tar shards (a brace pattern; they have no splits).
         split: "train", "test" or "val" ("test" and "val" are interchangeable).
         data_root: where torchvision data sets are stored or downloaded to.
         download: whether torchvision data sets may be downloaded.
@@ -383,6 +385,8 @@ def build_dataset(
     if image_column or label_column:
         raise UsageError(f"image_column and label_column choose columns of a Hugging Face data set; {spec!r} is "
                          "not one (leave them empty)")
+    if is_shard_spec(spec):
+        return TarShardSource(spec)
     if spec == "fashion-mnist":
         return FashionMNIST(builtin_split)
     if spec in _TORCHVISION_DATASETS:
@@ -411,3 +415,10 @@ def dataset_has_labels(dataset: Dataset) -> bool:
         True when it has at least one class.
     """
     return len(getattr(dataset, "classes", ())) > 0
+
+
+def is_hugging_face_spec(spec: str) -> bool:
+    """Whether `spec` names a Hugging Face data set (`hf:NAME`, or a `save_to_disk` folder), whose columns
+    `image_column` and `label_column` choose."""
+    path = Path(spec).expanduser()
+    return is_hub_spec(spec) or (spec not in BUILTIN_DATASETS and path.is_dir() and is_saved_dataset(path))

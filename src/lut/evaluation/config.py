@@ -35,7 +35,12 @@ class SupervisedConfig(EncoderSettings):
     """Settings shared by fine-tuning and linear probing."""
 
     # data
-    data: str = option("fashion-mnist", "labelled data: built-in name or folder of class sub-folders (+ train/, val/)")
+    data: str = option("fashion-mnist", "labelled data: built-in name, folder of class sub-folders (+ train/, val/), "
+                                        "tar shards (with test_data) or Hugging Face data")
+    test_data: str = option("", "the test set when not data's test split (tar shards have none): any data data= takes")
+    image_column: str = option("", "Hugging Face data: the column of images; empty: the first Image column")
+    label_column: str = option("", "Hugging Face data: the column of labels (a ClassLabel); empty: the first "
+                                   "ClassLabel column")
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
     download: bool = option(True, "download torchvision data sets when missing")
     img_size: int = option(0, "input side in pixels; 0: the checkpoint's (another size resamples the position "

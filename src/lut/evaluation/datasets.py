@@ -8,8 +8,15 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from lut.data.held_out import is_unsplit_labelled_folder, split_part
-from lut.data.hf_datasets import is_hub_spec
-from lut.data.sources import BUILTIN_DATASETS, ImageFolderSource, build_dataset, dataset_has_labels
+from lut.data.hf_datasets import HuggingFaceSource, is_hub_spec
+from lut.data.shard_source import TarShardSource
+from lut.data.sources import (
+    BUILTIN_DATASETS,
+    ImageFolderSource,
+    build_dataset,
+    dataset_has_labels,
+    is_hugging_face_spec,
+)
 from lut.errors import UsageError
 
 log = logging.getLogger("lut")
@@ -39,13 +46,14 @@ def random_subset(dataset: Dataset, count: int, seed: int) -> Dataset:
 
 
 def files_fingerprint(dataset: Dataset) -> str | None:
-    """Digest of an image folder's files (names, sizes, modification times), None for a built-in data set.
+    """Digest of an image folder's or tar shards' files (names, sizes, modification times), None for a built-in or
+    Hugging Face data set.
 
     A random subset (`random_subset`) is fingerprinted by the split it was drawn from: the cache key holds its
     size and seed.
     """
     source = dataset.dataset if isinstance(dataset, Subset) else dataset
-    return source.fingerprint() if isinstance(source, ImageFolderSource) else None
+    return source.fingerprint() if isinstance(source, ImageFolderSource | TarShardSource) else None
 
 
 def loose_images_note(dataset: Dataset) -> str:
@@ -71,11 +79,14 @@ def labelled_splits(
     seed: int = 0,
     held_out_fraction: float = 0.2,
     columns: tuple[str, str] = ("", ""),
+    test_data: str = "",
 ) -> LabelledSplits:
-    """Open the training and test splits of a labelled data set.
+    """Open the training and test splits of a labelled data set, or its training split and `test_data`.
 
-    A folder without `train`/`test` (or `val`) sub-folders has one split: `held_out_fraction` of it, drawn
-    with a fixed seed (`lut.data.held_out`), becomes the test set and the rest the training set.
+    Without `test_data`, a folder without `train`/`test` (or `val`) sub-folders has one split: `held_out_fraction`
+    of it, drawn with a fixed seed (`lut.data.held_out`), becomes the test set and the rest the training set; tar
+    shards and a Hugging Face data set without splits have no test split, so they need `test_data` (rather than
+    testing on the training images).
 
     Args:
         data: built-in name or folder with class sub-folders (see `lut.data.sources.build_dataset`).
@@ -85,28 +96,61 @@ def labelled_splits(
         test_samples: random test subset size (0: all).
         seed: seed of the subsets.
         held_out_fraction: test share of a folder that is not split.
-        columns: a Hugging Face data set's image and label columns ("" detects them).
+        columns: the image and label columns of the Hugging Face data sets among `data` and `test_data` ("" detects
+            them).
+        test_data: the test set (any data `build_dataset` opens; its "test" or "val" split when it has one, else all
+            of it); "" takes `data`'s test split.
 
     Raises:
-        UsageError: unlabelled data, or data that cannot be found.
+        UsageError: unlabelled data, data without a test split and without `test_data`, test classes that the
+            training data lacks, or data that cannot be found.
     """
-    whole = build_dataset(data, "train", data_root, download, *columns)
+    if any(columns) and not any(is_hugging_face_spec(spec) for spec in (data, test_data) if spec):
+        raise UsageError(f"image_column and label_column choose columns of a Hugging Face data set; {data!r} is not "
+                         "one (leave them empty)")
+    whole = build_dataset(data, "train", data_root, download, *columns_of(data, columns))
     if not dataset_has_labels(whole):
         raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set"
                          f"{loose_images_note(whole)}")
-    if is_unsplit_labelled_folder(whole, data):
+    if test_data:
+        train, test = whole, build_dataset(test_data, "test", data_root, download, *columns_of(test_data, columns))
+    elif isinstance(whole, TarShardSource) or (isinstance(whole, HuggingFaceSource) and not whole.split):
+        kind = "tar shards have" if isinstance(whole, TarShardSource) else "a Hugging Face data set without splits has"
+        raise UsageError(f"{data}: {kind} no test split; name the test data too (test_data=SHARDS, folder or Hugging "
+                         "Face data; --test-data for lut knn, knn_test_data= for pre-training's k-NN)")
+    elif is_unsplit_labelled_folder(whole, data):
         train, test = (split_part(whole, data, split, held_out_fraction) for split in ("train", "test"))
     else:
         train, test = whole, build_dataset(data, "test", data_root, download, *columns)
     classes = list(whole.classes)
     if len(classes) < 2:
         raise UsageError(f"{data} has {len(classes)} class ({', '.join(classes)}): classification needs at least 2")
-    if isinstance(train, ImageFolderSource) and isinstance(test, ImageFolderSource) and train.root != test.root:
-        if not dataset_has_labels(test):
-            raise UsageError(f"the test split of {data} has no class labels{loose_images_note(test)}")
-        elif test.classes != classes:
-            # Labels follow the class names, not the folders' positions in each split.
-            test = test.relabelled(classes)
+    if test is not whole and getattr(test, "root", None) != getattr(train, "root", None):
+        described = f"the test data {test_data}" if test_data else f"the test split of {data}"
+        test = matching_test_set(test, classes, described)
     return LabelledSplits(
         random_subset(train, train_samples, seed), random_subset(test, test_samples, seed + 1), classes
     )
+
+
+def columns_of(spec: str, columns: tuple[str, str]) -> tuple[str, str]:
+    """`columns` for a Hugging Face data set, ("", "") for other data (which has no columns)."""
+    return columns if is_hugging_face_spec(spec) else ("", "")
+
+
+def matching_test_set(test: Dataset, classes: list[str], described: str) -> Dataset:
+    """`test` (`described` so in messages) with labels that index `classes`, the training classes: an image folder is
+    relabelled by class name.
+
+    Raises:
+        UsageError: an unlabelled test set, or one whose classes are not those of the training data.
+    """
+    if not dataset_has_labels(test):
+        raise UsageError(f"{described} has no class labels{loose_images_note(test)}")
+    if test.classes == classes:
+        return test
+    if isinstance(test, ImageFolderSource):
+        # Labels follow the class names, not the folders' positions in each split.
+        return test.relabelled(classes)
+    raise UsageError(f"{described} has the classes {', '.join(test.classes)}, the training data "
+                     f"{', '.join(classes)}: they must be the same, in the same order")

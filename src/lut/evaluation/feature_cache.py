@@ -78,6 +78,7 @@ def split_features(
     batch_size: int = 256,
     device: torch.device | str = "cpu",
     num_workers: int = 0,
+    test_data: str = "",
 ) -> dict[str, tuple[dict[str, torch.Tensor], torch.Tensor]]:
     """Cached CLS and mean-pooled features of both splits under the deterministic evaluation view.
 
@@ -96,6 +97,7 @@ def split_features(
         batch_size: images per forward.
         device: where the encoder runs.
         num_workers: loader processes.
+        test_data: the test set's name or folder when it is not `data`'s test split.
 
     Returns:
         {"train": (features, labels), "test": (features, labels)} with features {"cls", "mean"}.
@@ -103,7 +105,8 @@ def split_features(
     transform = EvalTransform(img_size, mean, std, crop_pct)
     result = {}
     for (split, dataset), count in zip((("train", splits.train), ("test", splits.test)), samples):
-        key = {"weights": weights_digest, "data": data_identity(data), "files": files_fingerprint(dataset),
+        source = test_data if split == "test" and test_data else data
+        key = {"weights": weights_digest, "data": data_identity(source), "files": files_fingerprint(dataset),
                "split": split, "samples": count, "seed": seed, "img_size": img_size, "crop_pct": crop_pct,
                "mean": list(mean), "std": list(std)}
         result[split] = cached_features(encoder, TransformedDataset(dataset, transform), key, cache_dir, batch_size,

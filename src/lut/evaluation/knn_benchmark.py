@@ -28,7 +28,10 @@ class KnnSettings:
 
     Attributes:
         checkpoint: LUT, MAE or timm checkpoint, or an export.
-        data: labelled data set (built-in name or folder with class sub-folders).
+        data: labelled data set (built-in name, folder with class sub-folders, tar shards, Hugging Face data).
+        test_data: the query set when it is not `data`'s test split (tar shards have none); "" takes that split.
+        image_column: the Hugging Face data sets' image column ("" detects it).
+        label_column: the Hugging Face data sets' label column ("" detects it).
         weights: "student" or "teacher" of a pre-training checkpoint (None: the student / only encoder).
         arch: architecture name; None infers it.
         pools: any of "cls" and "mean".
@@ -53,6 +56,9 @@ class KnnSettings:
 
     checkpoint: str
     data: str
+    test_data: str = ""
+    image_column: str = ""
+    label_column: str = ""
     weights: str | None = None
     arch: str | None = None
     pools: tuple[str, ...] = POOLS
@@ -97,13 +103,14 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     default_mean, default_std = info.normalisation()
     mean, std = list(settings.mean or default_mean), list(settings.std or default_std)
     splits = labelled_splits(settings.data, settings.data_root, settings.download, settings.train_samples,
-                             settings.test_samples, settings.seed)
+                             settings.test_samples, settings.seed,
+                             columns=(settings.image_column, settings.label_column), test_data=settings.test_data)
     img_size = info.architecture.img_size
     crop_pct = settings.crop_pct or eval_crop_pct(img_size)
     features = split_features(
         encoder, info.digest, splits, settings.data, img_size, mean, std, crop_pct,
         (settings.train_samples, settings.test_samples), settings.seed, settings.cache_dir, settings.batch_size,
-        device, settings.num_workers,
+        device, settings.num_workers, settings.test_data,
     )
     (train_features, train_labels), (test_features, test_labels) = features["train"], features["test"]
     results = {

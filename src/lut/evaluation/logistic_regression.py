@@ -91,7 +91,7 @@ def feature_probe(config: LinprobeConfig) -> dict[str, Any]:
     features = split_features(
         inputs.encoder, inputs.info.digest, inputs.splits, config.data, inputs.info.architecture.img_size,
         inputs.mean, inputs.std, config.crop_pct, (config.train_samples, config.test_samples), config.seed,
-        config.cache_dir or None, config.batch_size, device, config.num_workers,
+        config.cache_dir or None, config.batch_size, device, config.num_workers, config.test_data,
     )
     (train_features, train_labels), (test_features, test_labels) = features["train"], features["test"]
     num_classes = len(inputs.splits.classes)

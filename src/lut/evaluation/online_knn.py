@@ -15,7 +15,7 @@ class OnlineKnn:
     """Builds its memory bank and held-out queries once; `evaluate` re-encodes them with the current weights.
 
     Args:
-        data: labelled data set (built-in name or folder with class sub-folders).
+        data: labelled data set (built-in name, folder with class sub-folders, tar shards, Hugging Face data).
         img_size: input side in pixels.
         mean: input normalisation mean.
         std: input normalisation std.
@@ -27,7 +27,8 @@ class OnlineKnn:
         temperature: T of the vote weights.
         batch_size: images per forward.
         num_workers: loader processes.
-        columns: a Hugging Face data set's image and label columns ("" detects them).
+        columns: the Hugging Face data sets' image and label columns ("" detects them).
+        test_data: the queries when not `data`'s test split (tar shards have none); "" takes that split.
     """
 
     def __init__(
@@ -45,8 +46,10 @@ class OnlineKnn:
         batch_size: int = 256,
         num_workers: int = 0,
         columns: tuple[str, str] = ("", ""),
+        test_data: str = "",
     ) -> None:
-        splits = labelled_splits(data, data_root, False, train_samples, test_samples, seed, columns=columns)
+        splits = labelled_splits(data, data_root, False, train_samples, test_samples, seed, columns=columns,
+                                 test_data=test_data)
         transform = EvalTransform(img_size, mean, std, eval_crop_pct(img_size))
         self.train = TransformedDataset(splits.train, transform)
         self.test = TransformedDataset(splits.test, transform)

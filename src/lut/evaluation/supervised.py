@@ -59,7 +59,7 @@ LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 # Settings a resumed run must share with the checkpoint it continues; checkpoints written before the encoder's
 # weights digest was stored are also matched on the settings that chose the encoder.
-RUN_KEYS = ("data", "pools")
+RUN_KEYS = ("data", "test_data", "pools")
 ENCODER_KEYS = ("checkpoint", "weights", "arch", "img_size")
 # Settings a resumed run may change, with a warning: the schedule continues by epoch.
 SCHEDULE_KEYS = ("epochs", "warmup_epochs", "batch_size", "accum_iter", "blr", "lr", "lr_rule", "min_lr",
@@ -104,7 +104,8 @@ def load_inputs(config: SupervisedConfig, splits: LabelledSplits | None = None) 
                                  config.img_size or None)
     if splits is None:
         splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
-                                 config.test_samples, config.seed)
+                                 config.test_samples, config.seed, columns=(config.image_column, config.label_column),
+                                 test_data=config.test_data)
     default_mean, default_std = info.normalisation()
     return EvaluationInputs(encoder, info, splits, list(config.mean or default_mean), list(config.std or default_std))
 

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ TRAINING_COMMANDS = ("pretrain", "finetune", "linprobe")
 FORWARDED_SIGNALS = "SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGUSR2"
 # How long the processes get to write their checkpoint once asked to stop.
 STOP_GRACE_SECONDS = 120
+# How often a waiting job looks whether torchrun has ended.
+WAIT_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -101,7 +104,7 @@ class TrainingJob:
               flush=True)
         environment_variables = {**os.environ, "TORCHELASTIC_SIGNALS_TO_HANDLE": FORWARDED_SIGNALS}
         self.process = subprocess.Popen(command, env=environment_variables)
-        code = self.process.wait()
+        code = wait_for_exit(self.process)
         if code != 0:
             raise LutError(f"lut {' '.join(self.command)} failed with exit code {code} (log above)")
         return code
@@ -115,11 +118,36 @@ class TrainingJob:
             print("asked to stop: the training processes write their checkpoint, then the job is requeued",
                   flush=True)
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
+            code = wait_for_exit(self.process, STOP_GRACE_SECONDS)
+            if code is None:
+                print(f"the training processes did not stop within {STOP_GRACE_SECONDS} s: killed", flush=True)
                 self.process.kill()
+                wait_for_exit(self.process)
+            else:
+                print(f"the training processes stopped (torchrun exit code {code}); requeueing", flush=True)
         return submitit.helpers.DelayedSubmission(TrainingJob(self.command, self.settings))
+
+
+def wait_for_exit(process: subprocess.Popen, timeout: float | None = None) -> int | None:
+    """`process`'s exit code once it has ended, or None when it still runs after `timeout` seconds.
+
+    Reaps with `os.waitpid` rather than `Popen.wait`: submitit calls `TrainingJob.checkpoint` from a signal handler
+    while `__call__` waits for the same process, and a `Popen.wait` in the handler cannot take the lock that the
+    interrupted `Popen.wait` holds, so it would only return at its timeout, after the process had long ended.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while process.returncode is None:
+        try:
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by the interrupted waiter in the instant before it noted the code
+            return process.returncode if process.returncode is not None else -1
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+        elif deadline is not None and time.monotonic() >= deadline:
+            return None
+        else:
+            time.sleep(WAIT_POLL_SECONDS)
+    return process.returncode
 
 
 def build_executor(settings: LaunchSettings) -> Any:

@@ -48,14 +48,18 @@ def first_images(config: PretrainConfig) -> list[Image.Image]:
 
 
 def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:
-    """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels or is streamed."""
-    if config.hf_streaming:
-        log.warning("k-NN skipped: with hf_streaming=true only the training split is read, as a stream")
+    """The k-NN evaluator of `knn_train_data` (default: the run's data) and `knn_test_data` (default: that data's
+    test split), or None, with a warning, when the data has no labels or no test split (tar shards, streaming)."""
+    memory = config.knn_train_data or config.data
+    if config.hf_streaming and not config.knn_train_data:
+        log.warning("k-NN skipped: with hf_streaming=true only the training split is read, as a stream; name the "
+                    "k-NN memory and queries (knn_train_data=, knn_test_data=: folders, tar shards or Hugging Face "
+                    "data) to run it")
         return None
     try:
-        return OnlineKnn(config.data, config.img_size, config.mean, config.std, config.knn_train_samples,
+        return OnlineKnn(memory, config.img_size, config.mean, config.std, config.knn_train_samples,
                          config.knn_test_samples, config.knn_k, config.seed, config.data_root,
-                         columns=(config.image_column, config.label_column))
+                         columns=(config.image_column, config.label_column), test_data=config.knn_test_data)
     except UsageError as error:
         log.warning("k-NN skipped: %s", error)
         return None
