@@ -163,10 +163,8 @@ def key_summary(payload: dict[str, Any], shown: int = 6) -> str:
 
 def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:
     """Refuse to resume from a checkpoint of another architecture, naming the differing keys."""
-    differing = [
-        f"{key}={saved_config.get(key)!r} there, {config[key]!r} here"
-        for key in ARCHITECTURE_KEYS
-        if saved_config.get(key, LATER_ARCHITECTURE_DEFAULTS.get(key)) != config[key]
-    ]
+    saved = {key: saved_config.get(key, LATER_ARCHITECTURE_DEFAULTS.get(key)) for key in ARCHITECTURE_KEYS}
+    differing = [f"{key}={saved[key]!r} there, {config[key]!r} here" for key in ARCHITECTURE_KEYS
+                 if saved[key] != config[key]]
     if differing:
         raise UsageError(f"{source} is a checkpoint of another model ({'; '.join(differing)})")
