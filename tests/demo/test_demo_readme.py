@@ -38,7 +38,7 @@ def test_readme_states_the_demo_steps_batch_images_and_epochs(demo_section):
     assert int(batch) == config.batch_size
     assert int(images.replace(",", "")) == config.train_samples
     assert int(epochs) == config.epochs
-    assert int(steps) == config.epochs * math.floor(config.train_samples / config.batch_size)  # the loader drops the tail
+    assert int(steps) == config.epochs * math.floor(config.train_samples / config.batch_size)  # drop_last
 
 
 def test_readme_states_the_teacher_momentum_and_the_knn_protocol(demo_section):
