@@ -8,10 +8,13 @@ With --device-augment it also times the two halves of `augment_on=device` separa
 loader producing uint8 canvases (`CanvasTransform`, decode + one resize) with 1 and --workers
 processes, and `BatchTwoViews` making both views of --augment-batch canvases on --augment-device
 (the pinned host-to-device copy of the canvases included).
+With --shards it also packs the folder into WebDataset tar shards (`lut data pack`, the JPEG bytes
+kept) and times the same two views read from them (`ShardStream`, as `data=SHARDS` does).
 
     python benchmarks/data_benchmark.py --workers 2
     python benchmarks/data_benchmark.py --workers 2 --with-step
     python benchmarks/data_benchmark.py --workers 2 --device-augment --augment-batch 64
+    python benchmarks/data_benchmark.py --workers 2 --shards --shard-size 16
 """
 
 import argparse
@@ -31,6 +34,7 @@ from torch.utils.data import DataLoader
 from lut import create_model
 from lut.data.batch_views import BatchTwoViews, CanvasTransform
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler
+from lut.data.shards import ShardStream, pack_shards, shard_counts
 from lut.data.sources import build_dataset
 from lut.data.views import TwoViewTransform
 from lut.models import Teacher
@@ -77,18 +81,32 @@ def make_loader(folder: Path, args: argparse.Namespace, workers: int,
     return loader, sampler
 
 
-def loader_throughput(folder: Path, args: argparse.Namespace, workers: int, transform: Callable | None = None) -> float:
-    """Images (each two views, or one canvas) per second over --epochs passes, after one untimed pass."""
-    loader, sampler = make_loader(folder, args, workers, transform)
+def timed_throughput(loader: DataLoader, set_epoch: Callable[[int], None], epochs: int) -> float:
+    """Images (each two views, or one canvas) per second over `epochs` passes, after one untimed pass."""
     for _batch in loader:  # starts the loader processes and warms the file cache
         pass
     images = 0
     start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        sampler.set_epoch(epoch)
+    for epoch in range(1, epochs + 1):
+        set_epoch(epoch)
         for views, _labels in loader:
             images += views[0].shape[0]
     return images / (time.perf_counter() - start)
+
+
+def loader_throughput(folder: Path, args: argparse.Namespace, workers: int, transform: Callable | None = None) -> float:
+    """Images per second of the folder loader with `workers` processes."""
+    loader, sampler = make_loader(folder, args, workers, transform)
+    return timed_throughput(loader, sampler.set_epoch, args.epochs)
+
+
+def shard_throughput(shard_folder: Path, args: argparse.Namespace, workers: int) -> float:
+    """Two-view images per second read from the tar shards with `workers` processes."""
+    urls = [str(path) for path in sorted(shard_folder.glob("shard-*.tar"))]
+    stream = ShardStream(urls, shard_counts(urls), TwoViewTransform(args.img_size), args.seed,
+                         batch_size=args.batch_size)
+    loader = DataLoader(stream, batch_size=args.batch_size, num_workers=workers, drop_last=True)
+    return timed_throughput(loader, stream.set_epoch, args.epochs)
 
 
 def step_throughput(folder: Path, args: argparse.Namespace, workers: int) -> tuple[float, float]:
@@ -176,6 +194,8 @@ def main() -> None:
                         help="device of the batched augmentation")
     parser.add_argument("--augment-batch", type=int, default=64, help="canvases per batch of --device-augment")
     parser.add_argument("--augment-steps", type=int, default=5, help="timed batches of --device-augment")
+    parser.add_argument("--shards", action="store_true", help="also time the same images read from tar shards")
+    parser.add_argument("--shard-size", type=int, default=16, help="images per shard of --shards")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
@@ -199,6 +219,15 @@ def main() -> None:
             rate = augment_throughput(folder, args)
             print(f"BatchTwoViews on {args.augment_device} ({torch.get_num_threads()} threads on CPU), batch "
                   f"{args.augment_batch}, {canvas_size} px canvases -> two {args.img_size} px views: {rate:.1f} img/s")
+        if args.shards:
+            shard_folder = Path(directory) / "shards"
+            pack_shards(build_dataset(str(folder)), shard_folder, args.shard_size)
+            print(f"\ntar shards of {args.shard_size} JPEGs (data=SHARDS)")
+            print("| loader processes | images/s (2 views each) | images/s per process |")
+            print("|---|---|---|")
+            for workers in sorted({1, args.workers}):
+                rate = shard_throughput(shard_folder, args, workers)
+                print(f"| {workers} | {rate:.1f} | {rate / workers:.1f} |")
         if args.with_step:
             end_to_end, step_only = step_throughput(folder, args, args.workers)
             print(f"LUT ViT-{args.size}/16 step (decoder 128d2b, heads 1024): {step_only:.1f} img/s on a cached "

@@ -136,9 +136,18 @@ class PretrainConfig:
     # data
     data: str = option(
         "fashion-mnist",
-        "folder (class sub-folders or flat) or fashion-mnist, fashion-mnist-download, cifar10, cifar100, stl10",
+        "folder (class sub-folders or flat), fashion-mnist, fashion-mnist-download, cifar10, cifar100, stl10, tar "
+        "shards, a save_to_disk folder or hf:NAME[:CONFIG] (datasets.load_dataset)",
     )
     data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
+    image_column: str = option("", "Hugging Face data: the column of images; empty: the first Image column")
+    label_column: str = option(
+        "", "Hugging Face data: the column of labels (a ClassLabel); empty: the first ClassLabel column, if any"
+    )
+    hf_streaming: bool = option(
+        False, "stream data=hf:NAME[:CONFIG] (datasets' streaming mode): its data files are dealt to the processes "
+        "and loader workers like tar shards"
+    )
     download: bool = option(True, "download torchvision data sets when missing")
     crop: str = option(
         "auto", "simple resized crop or random resized crop; auto: src for LUT, rrc for MAE", ("auto", "src", "rrc")
@@ -194,6 +203,10 @@ class PretrainConfig:
     )
     keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)", minimum=0)
     log_every_steps: int = option(20, "metrics line every N optimiser steps", minimum=1)
+    log_to: str = option(
+        "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none "
+        "(docs/SCALING.md)"
+    )
     num_visualize: int = option(8, "images in the final reconstruction figure (0: none)", minimum=0)
     knn_every_epochs: int = option(
         0, "k-NN accuracy of the student every N epochs, logged to the metrics (0: off)", minimum=0

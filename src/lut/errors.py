@@ -31,3 +31,15 @@ class DataNotFoundError(UsageError):
 
 class NonFiniteLossError(LutError):
     """Training produced a NaN or infinite loss or weights; the last good checkpoint is kept."""
+
+
+class PreemptedError(LutError):
+    """A stop signal (SIGTERM, SIGUSR1, SIGUSR2, SIGINT) ended a training run after a checkpoint at the step reached.
+
+    The exit code is 128 + the signal's number, as a shell reports a process the signal ended: 143 for SIGTERM,
+    138 for SIGUSR1, 140 for SIGUSR2, 130 for SIGINT (Ctrl-C).
+    """
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signal_number

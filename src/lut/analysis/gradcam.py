@@ -11,16 +11,16 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-import timm
 import torch
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import nn
 
 from lut.errors import UsageError
 from lut.evaluation.features import POOLS, pool_tokens
 from lut.evaluation.linear_probe import probe_head
 from lut.extras import require
-from lut.interchange import infer_architecture, load_encoder
+from lut.interchange import load_encoder
+from lut.interchange.classifier import load_classifier as load_vit_classifier
+from lut.interchange.classifier import source_normalisation
 from lut.interchange.loading import read_checkpoint_file
 from lut.models.encoder import ViTEncoder
 
@@ -89,16 +89,6 @@ class Classifier:
     class_names: list[str]
 
 
-def source_normalisation(config: dict) -> tuple[list[float], list[float]]:
-    """The classifier's input mean and std: its config's, else its source checkpoint's, else ImageNet's."""
-    if config.get("mean") and config.get("std"):
-        return list(config["mean"]), list(config["std"])
-    source = config.get("checkpoint", "")
-    if source and Path(source).expanduser().is_file():
-        return load_encoder(source)[1].normalisation()
-    return list(IMAGENET_DEFAULT_MEAN), list(IMAGENET_DEFAULT_STD)
-
-
 def load_classifier(path: str, pool: str | None = None) -> Classifier:
     """A `lut finetune` checkpoint (timm ViT) or a `lut linprobe` checkpoint (heads over its source encoder).
 
@@ -114,17 +104,14 @@ def load_classifier(path: str, pool: str | None = None) -> Classifier:
     state, config = payload.get("model"), payload.get("config")
     if not isinstance(state, dict) or not isinstance(config, dict):
         raise UsageError(f"{path} is not a lut finetune or linprobe checkpoint (no `model` weights and `config`)")
-    mean, std = source_normalisation(config)
     recorded = list(payload.get("classes") or [])
     if "head.weight" in state and "blocks.0.norm1.weight" in state:
-        architecture = infer_architecture(state)
-        name, arguments = architecture.timm_model()
-        model = timm.create_model(name, pretrained=False, global_pool="avg",
-                                  num_classes=state["head.weight"].shape[0], **arguments)
-        model.load_state_dict(state)
-        return Classifier(model.eval(), model.blocks[-1].norm1, architecture.img_size // architecture.patch_size,
-                          architecture.img_size, mean, std, "finetune", model.num_classes,
-                          class_names(recorded, model.num_classes))
+        model, info = load_vit_classifier(path)
+        architecture = info.architecture
+        return Classifier(model, model.blocks[-1].norm1, architecture.img_size // architecture.patch_size,
+                          architecture.img_size, info.mean, info.std, "finetune", info.num_classes,
+                          class_names(recorded, info.num_classes))
+    mean, std, _ = source_normalisation(config)
     pools = [name for name in POOLS if f"{name}.1.weight" in state]
     if not pools or not config.get("checkpoint"):
         what = "a pre-training checkpoint" if "mask_ratio" in config else "not a classifier checkpoint"

@@ -17,7 +17,7 @@ from lut.analysis.figures import (
     save_spectrum_figure,
     to_pixels,
 )
-from lut.analysis.gradcam import grad_cam, load_classifier
+from lut.analysis.gradcam import Classifier, grad_cam, load_classifier
 from lut.analysis.images import analysis_images
 from lut.analysis.models import LabelledEncoder, checkpoint_labels, load_pretrain_model
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
@@ -170,19 +170,17 @@ def attention_maps_report(models: list[LabelledEncoder], source: ImageSource, qu
 
 
 def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSource, pool: str | None,
-                   classes: list[int] | None, output: Path) -> dict:
-    """Grad-CAM of each classifier on the same images (explained class: `classes` or the prediction)."""
+                   classes: list[str] | None, output: Path) -> dict:
+    """Grad-CAM of each classifier on the same images (explained class: `classes`, numbers or class names, or the
+    prediction)."""
     maps, captions, records, names, pixels = {}, {}, [], [], None
     for path, label in zip(paths, checkpoint_labels(paths, labels)):
         classifier = load_classifier(path, pool)
-        outside = [index for index in classes or [] if not 0 <= index < classifier.num_classes]
-        if outside:
-            raise UsageError(f"--class {outside[0]} is not a class of {label}: its classifier has "
-                             f"{classifier.num_classes} classes (0 to {classifier.num_classes - 1})")
+        indices = None if classes is None else [class_index(value, classifier, label) for value in classes]
         images, names = source.load(classifier.img_size, classifier.mean, classifier.std)
-        if classes is not None and len(classes) not in (1, images.shape[0]):
-            raise UsageError(f"--class takes 1 or {images.shape[0]} values, got {len(classes)}")
-        wanted = classes * images.shape[0] if classes is not None and len(classes) == 1 else classes
+        if indices is not None and len(indices) not in (1, images.shape[0]):
+            raise UsageError(f"--class takes 1 or {images.shape[0]} values, got {len(indices)}")
+        wanted = indices * images.shape[0] if indices is not None and len(indices) == 1 else indices
         heat, explained = grad_cam(classifier.model, classifier.target_layer, classifier.grid, images, wanted)
         pixels = to_pixels(images, classifier.mean, classifier.std) if pixels is None else pixels
         maps[label] = heat
@@ -195,6 +193,25 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
               "images": source.describe(names), "models": records}
     write_json(record, output / "gradcam.json")
     return record
+
+
+def class_index(value: str, classifier: Classifier, label: str) -> int:
+    """A `--class` value, a class name or number, as the classifier's class index.
+
+    Raises:
+        UsageError: a name the classifier does not have or a number outside its classes.
+    """
+    if value in classifier.class_names:
+        return classifier.class_names.index(value)
+    try:
+        index = int(value)
+    except ValueError:
+        raise UsageError(f"--class {value} is not a class of {label}: its classes are "
+                         f"{', '.join(classifier.class_names)}") from None
+    if not 0 <= index < classifier.num_classes:
+        raise UsageError(f"--class {value} is not a class of {label}: its classifier has {classifier.num_classes} "
+                         f"classes (0 to {classifier.num_classes - 1})")
+    return index
 
 
 def reconstruct_report(paths: list[str], labels: list[str] | None, source: ImageSource, mask_ratio: float | None,

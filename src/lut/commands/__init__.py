@@ -1,5 +1,19 @@
 """Sub-commands of the `lut` CLI; each module defines `register(subcommands)`."""
 
-from lut.commands import analyze, experiment, export, finetune, knn, linprobe, pretrain, segment
+from lut.commands import (
+    analyze,
+    data,
+    experiment,
+    export,
+    finetune,
+    knn,
+    launch,
+    linprobe,
+    pretrain,
+    robustness,
+    segment,
+    transfer,
+)
 
-COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, analyze, experiment, segment]
+COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, transfer, robustness, analyze, experiment,
+                   launch, data]

@@ -66,8 +66,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     gradcam = analyses.add_parser("gradcam", help="Grad-CAM of fine-tuned or linear-probe classifiers (Fig. 3)")
     add_common_options(gradcam, False, default_images)
     gradcam.add_argument("--pool", choices=("cls", "mean"), default=None, help="linear-probe head (default: first)")
-    gradcam.add_argument("--class", dest="classes", type=int, nargs="+", default=None,
-                         help="class to explain: one for all images or one per image (default: the prediction)")
+    gradcam.add_argument("--class", dest="classes", nargs="+", default=None, metavar="CLASS",
+                         help="class to explain, by number or name: one for all images or one per image (default: "
+                              "the prediction)")
     gradcam.set_defaults(handler=run_gradcam)
 
     rebuild = analyses.add_parser("reconstruct", help="masked input, reconstruction and original (pre-training runs)")

@@ -30,6 +30,23 @@ COMMON_COMMANDS = {
     "export": [
         ("lut export --checkpoint C --weights teacher --out teacher.safetensors", "encoder weights for timm"),
     ],
+    "segment": [
+        ("lut segment train --checkpoint runs/demo/checkpoint-last.pth", "UperNet on the built-in scenes"),
+        ("lut segment eval --checkpoint runs/segment_small/checkpoint-best.pth --mode slide", "mIoU"),
+    ],
+    "transfer": [
+        ("lut transfer --checkpoint A B --labels LUT MAE --data fashion-mnist", "the small 3 x 3 lr x wd grid"),
+    ],
+    "robustness": [
+        ("lut robustness --checkpoint C --benchmark imagenet-a=/data/imagenet-a", "one benchmark, Table 5's scoring"),
+    ],
+    "launch": [
+        ("lut launch slurm --nodes 2 --gpus-per-node 8 -- pretrain lut_vit_base data=FOLDER",
+         "SLURM, requeued on preemption"),
+    ],
+    "data": [
+        ("lut data pack FOLDER OUT", "WebDataset tar shards for data=OUT/..."),
+    ],
     "analyze": [
         ("lut analyze attention-distance --checkpoint A B --labels LUT MAE --data fashion-mnist", "Fig. 4a"),
         ("lut analyze spectrum --checkpoint A B --labels LUT MAE --data fashion-mnist", "Fig. 4b"),

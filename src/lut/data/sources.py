@@ -17,6 +17,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 
+from lut.data.hf_datasets import is_hub_spec, is_saved_dataset, open_hub_dataset, open_saved_dataset
 from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_file, load_rgb
 from lut.errors import DataNotFoundError, UsageError
 
@@ -113,6 +114,11 @@ class FashionMNIST(Dataset):
 
     def __len__(self) -> int:
         return len(self._labels)
+
+    @property
+    def targets(self) -> list[int]:
+        """Every sample's label, in order (as torchvision data sets have them)."""
+        return self._labels.tolist()
 
     def __getitem__(self, index: int) -> Sample:
         if self._images is None:
@@ -343,6 +349,8 @@ def build_dataset(
     split: str = "train",
     data_root: str | os.PathLike[str] = "~/.cache/lut/data",
     download: bool = True,
+    image_column: str = "",
+    label_column: str = "",
 ) -> Dataset:
     """Opens the data set named by ``spec``.
 
@@ -350,10 +358,14 @@ def build_dataset(
     ``./name`` to mean the folder.
 
     Args:
-        spec: a built-in name (see ``BUILTIN_DATASETS``) or a path to a folder of images.
+        spec: a built-in name (see ``BUILTIN_DATASETS``), a path to a folder of images, a folder that
+            Hugging Face ``datasets`` wrote with ``save_to_disk``, or ``hf:NAME[:CONFIG]`` for
+            ``datasets.load_dataset``.
         split: "train", "test" or "val" ("test" and "val" are interchangeable).
         data_root: where torchvision data sets are stored or downloaded to.
         download: whether torchvision data sets may be downloaded.
+        image_column: a Hugging Face data set's image column ("" detects it).
+        label_column: a Hugging Face data set's label column ("" detects it).
 
     Returns:
         A data set yielding ``(RGB PIL image, int label)`` with a ``classes`` list.
@@ -363,11 +375,18 @@ def build_dataset(
         UsageError: unknown name or split, a file instead of a folder, or no images.
     """
     builtin_split = _builtin_split(split)
+    path = Path(spec).expanduser()
+    if is_hub_spec(spec):
+        return open_hub_dataset(spec, split, image_column, label_column)
+    if spec not in BUILTIN_DATASETS and path.is_dir() and is_saved_dataset(path):
+        return open_saved_dataset(path, split, image_column, label_column)
+    if image_column or label_column:
+        raise UsageError(f"image_column and label_column choose columns of a Hugging Face data set; {spec!r} is "
+                         "not one (leave them empty)")
     if spec == "fashion-mnist":
         return FashionMNIST(builtin_split)
     if spec in _TORCHVISION_DATASETS:
         return _torchvision_dataset(spec, builtin_split, Path(data_root).expanduser(), download)
-    path = Path(spec).expanduser()
     if path.is_dir():
         return image_folder(path, split)
     if path.exists():
@@ -378,7 +397,7 @@ def build_dataset(
         raise DataNotFoundError(f"data folder {path.absolute()} does not exist")
     raise UsageError(
         f"unknown data set {spec!r} (and no folder of that name exists); "
-        f"choose one of: {', '.join(BUILTIN_DATASETS)}, or give a path to a folder of images"
+        f"choose one of: {', '.join(BUILTIN_DATASETS)}, give a path to a folder of images, or write hf:NAME"
     )
 
 

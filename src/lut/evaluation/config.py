@@ -63,6 +63,9 @@ class SupervisedConfig(EncoderSettings):
     seed: int = option(0, "seed of data order, augmentation and head init")
     # output
     output_dir: str = option("runs/eval", "where checkpoints, metrics and plots go")
+    log_to: str = option(
+        "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none"
+    )
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
 
 

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from lut.data.held_out import is_unsplit_labelled_folder, split_part
+from lut.data.hf_datasets import is_hub_spec
 from lut.data.sources import BUILTIN_DATASETS, ImageFolderSource, build_dataset, dataset_has_labels
 from lut.errors import UsageError
 
@@ -58,7 +59,7 @@ def loose_images_note(dataset: Dataset) -> str:
 
 def data_identity(data: str) -> str:
     """What names a data set in cache keys: the built-in name, or the folder's absolute path."""
-    return data if data in BUILTIN_DATASETS else str(Path(data).expanduser().resolve())
+    return data if data in BUILTIN_DATASETS or is_hub_spec(data) else str(Path(data).expanduser().resolve())
 
 
 def labelled_splits(
@@ -69,6 +70,7 @@ def labelled_splits(
     test_samples: int = 0,
     seed: int = 0,
     held_out_fraction: float = 0.2,
+    columns: tuple[str, str] = ("", ""),
 ) -> LabelledSplits:
     """Open the training and test splits of a labelled data set.
 
@@ -83,18 +85,19 @@ def labelled_splits(
         test_samples: random test subset size (0: all).
         seed: seed of the subsets.
         held_out_fraction: test share of a folder that is not split.
+        columns: a Hugging Face data set's image and label columns ("" detects them).
 
     Raises:
         UsageError: unlabelled data, or data that cannot be found.
     """
-    whole = build_dataset(data, "train", data_root, download)
+    whole = build_dataset(data, "train", data_root, download, *columns)
     if not dataset_has_labels(whole):
         raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set"
                          f"{loose_images_note(whole)}")
     if is_unsplit_labelled_folder(whole, data):
         train, test = (split_part(whole, data, split, held_out_fraction) for split in ("train", "test"))
     else:
-        train, test = whole, build_dataset(data, "test", data_root, download)
+        train, test = whole, build_dataset(data, "test", data_root, download, *columns)
     classes = list(whole.classes)
     if len(classes) < 2:
         raise UsageError(f"{data} has {len(classes)} class ({', '.join(classes)}): classification needs at least 2")

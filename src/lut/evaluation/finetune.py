@@ -21,12 +21,12 @@ from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.features import TransformedDataset
-from lut.evaluation.supervised import SupervisedRun, load_inputs
+from lut.evaluation.supervised import EvaluationInputs, SupervisedRun, load_inputs
 from lut.evaluation.transforms import finetune_train_transform
 from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
 from lut.seeding import seed_everything
-from lut.training.distributed import distributed_session
+from lut.training.distributed import DistributedContext, distributed_session
 
 
 def build_classifier(
@@ -101,24 +101,41 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     """
     with distributed_session(config.device) as context:
         seed_everything(config.seed)
-        inputs = load_inputs(config)
-        num_classes = len(inputs.splits.classes)
-        model = build_classifier(inputs.encoder, inputs.info, num_classes, config.drop_path, config.fc_norm_init,
-                                 config.head_init_std)
-        groups = param_groups_layer_decay(model, config.weight_decay, model.no_weight_decay(),
-                                          layer_decay=config.layer_decay)
-        optimizer = torch.optim.AdamW(groups, lr=0.0, betas=(config.adam_beta1, config.adam_beta2))
-        effective_batch = config.batch_size * config.accum_iter * context.world_size
-        peak_lr = finetune_lr(config, effective_batch)
-        if context.is_main:
-            print(f"{inputs.info.report()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
-                  f"lr {peak_lr:.3g} ({config.lr_rule} rule), layer decay {config.layer_decay}, "
-                  f"{config.epochs} epochs")
-        size = inputs.info.architecture.img_size
-        train = TransformedDataset(inputs.splits.train, finetune_train_transform(
-            size, config.crop_scale_min, config.auto_augment, config.reprob, inputs.mean, inputs.std))
-        test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
-        loss_fn, mixup = training_loss(config, num_classes)
-        run = SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
-                            batch_transform=mixup, classes=inputs.splits.classes)
-        return run.run()
+        return finetune_run(config, load_inputs(config), context).run()
+
+
+def evaluation_transform(config: FinetuneConfig, inputs: EvaluationInputs) -> EvalTransform:
+    """The evaluation view of fine-tuning: resize, centre crop, the encoder's normalisation."""
+    return EvalTransform(inputs.info.architecture.img_size, inputs.mean, inputs.std, config.crop_pct)
+
+
+def finetune_run(
+    config: FinetuneConfig, inputs: EvaluationInputs, context: DistributedContext, class_mean: bool = False
+) -> SupervisedRun:
+    """The fine-tuning of `inputs.encoder` on `inputs.splits`, ready to `run()` (or resume).
+
+    Args:
+        config: the run's settings.
+        inputs: the encoder and the labelled data (its `test` split is evaluated after every epoch).
+        context: process-group placement.
+        class_mean: also report mean per-class accuracy.
+    """
+    num_classes = len(inputs.splits.classes)
+    model = build_classifier(inputs.encoder, inputs.info, num_classes, config.drop_path, config.fc_norm_init,
+                             config.head_init_std)
+    groups = param_groups_layer_decay(model, config.weight_decay, model.no_weight_decay(),
+                                      layer_decay=config.layer_decay)
+    optimizer = torch.optim.AdamW(groups, lr=0.0, betas=(config.adam_beta1, config.adam_beta2))
+    effective_batch = config.batch_size * config.accum_iter * context.world_size
+    peak_lr = finetune_lr(config, effective_batch)
+    if context.is_main:
+        print(f"{inputs.info.report()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
+              f"lr {peak_lr:.3g} ({config.lr_rule} rule), layer decay {config.layer_decay}, "
+              f"{config.epochs} epochs")
+    size = inputs.info.architecture.img_size
+    train = TransformedDataset(inputs.splits.train, finetune_train_transform(
+        size, config.crop_scale_min, config.auto_augment, config.reprob, inputs.mean, inputs.std))
+    test = TransformedDataset(inputs.splits.test, evaluation_transform(config, inputs))
+    loss_fn, mixup = training_loss(config, num_classes)
+    return SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
+                         batch_transform=mixup, classes=inputs.splits.classes, class_mean=class_mean)

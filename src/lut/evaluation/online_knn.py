@@ -27,6 +27,7 @@ class OnlineKnn:
         temperature: T of the vote weights.
         batch_size: images per forward.
         num_workers: loader processes.
+        columns: a Hugging Face data set's image and label columns ("" detects them).
     """
 
     def __init__(
@@ -43,8 +44,9 @@ class OnlineKnn:
         temperature: float = 0.07,
         batch_size: int = 256,
         num_workers: int = 0,
+        columns: tuple[str, str] = ("", ""),
     ) -> None:
-        splits = labelled_splits(data, data_root, False, train_samples, test_samples, seed)
+        splits = labelled_splits(data, data_root, False, train_samples, test_samples, seed, columns=columns)
         transform = EvalTransform(img_size, mean, std, eval_crop_pct(img_size))
         self.train = TransformedDataset(splits.train, transform)
         self.test = TransformedDataset(splits.test, transform)

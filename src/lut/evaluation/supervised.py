@@ -6,7 +6,10 @@ all-reduced on the last one only, bf16 autocast on GPU. Per epoch: top-1/top-5 o
 (sharded over ranks, counts summed), a JSON-lines record, `checkpoint-last.pth` and, when the
 first head's top-1 improves, `checkpoint-best.pth` (both atomic and weights_only-loadable).
 Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
-checkpoint continues exactly as it would have.
+checkpoint continues exactly as it would have. A stop signal (SIGTERM, SIGUSR1, SIGINT; see
+`training.preemption`) ends the run after the current optimiser step with a mid-epoch checkpoint that
+also holds every rank's RNG state; the resumed run reads the epoch's first batches again without
+training on them, so it continues exactly as well.
 """
 
 import dataclasses
@@ -37,7 +40,7 @@ from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
 from lut.paths import check_output_path
 from lut.progress import Progress
-from lut.seeding import derive_seed, seed_everything
+from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -48,6 +51,7 @@ from lut.training.checkpoint import (
 )
 from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.training.precision import autocast_dtype
+from lut.training.preemption import PreemptionGuard
 from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.training.schedules import warmup_cosine
 
@@ -82,8 +86,12 @@ class EvaluationInputs:
     std: list[float]
 
 
-def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
+def load_inputs(config: SupervisedConfig, splits: LabelledSplits | None = None) -> EvaluationInputs:
     """Load the encoder named by the config and open its labelled data.
+
+    Args:
+        config: the run's settings.
+        splits: labelled data opened by the caller (a transfer data set); default: `config.data`'s splits.
 
     Raises:
         UsageError: no checkpoint given, a setting out of range, or the checkpoint or data cannot be used.
@@ -94,8 +102,9 @@ def load_inputs(config: SupervisedConfig) -> EvaluationInputs:
     check_output_path(Path(config.output_dir).expanduser(), "output_dir", folder=True)
     encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
                                  config.img_size or None)
-    splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
-                             config.test_samples, config.seed)
+    if splits is None:
+        splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
+                                 config.test_samples, config.seed)
     default_mean, default_std = info.normalisation()
     return EvaluationInputs(encoder, info, splits, list(config.mean or default_mean), list(config.std or default_std))
 
@@ -113,6 +122,17 @@ def run_settings(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any
     if "checkpoint" in values:
         values["checkpoint"] = str(Path(values["checkpoint"]).expanduser().resolve())
     return values
+
+
+def mean_class_accuracy(hits: torch.Tensor, counts: torch.Tensor) -> float:
+    """Mean over the classes that have samples of each class's accuracy (%).
+
+    Args:
+        hits: (C,) correct top-1 predictions per true class.
+        counts: (C,) samples per true class.
+    """
+    present = counts > 0
+    return (hits[present] / counts[present]).mean().item() * 100
 
 
 def metric_name(head: str, metric: str) -> str:
@@ -136,6 +156,7 @@ class SupervisedRun:
         saved: the module whose state dict the checkpoints hold (default: `model`).
         batch_transform: applied to `(images, labels)` on the device before the forward (e.g. mixup).
         classes: class names indexed by label, stored in the checkpoints (Grad-CAM titles).
+        class_mean: also report the mean over classes of the per-class top-1 accuracy ("class_mean").
     """
 
     def __init__(
@@ -152,6 +173,7 @@ class SupervisedRun:
         saved: nn.Module | None = None,
         batch_transform: BatchTransform | None = None,
         classes: list[str] | None = None,
+        class_mean: bool = False,
     ) -> None:
         self.config = config
         self.classes = list(classes or [])
@@ -167,17 +189,17 @@ class SupervisedRun:
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.batch_transform = batch_transform
+        self.class_mean = class_mean
         self.peak_lr = peak_lr
         self.amp_dtype = autocast_dtype(config.precision, self.device)
         self.output_dir = Path(config.output_dir).expanduser()
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
         self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
                                           seed=config.seed, drop_last=True)
-        workers = loader_workers(config.num_workers, announce=context.is_main)
+        self.workers = loader_workers(config.num_workers, announce=context.is_main)
         self.train_loader = DataLoader(train_data, config.batch_size, sampler=self.sampler, drop_last=True,
-                                       num_workers=workers, pin_memory=self.device.type == "cuda")
-        test_shard = Subset(test_data, range(context.rank, len(test_data), context.world_size))
-        self.test_loader = DataLoader(test_shard, config.batch_size, num_workers=workers)
+                                       num_workers=self.workers, pin_memory=self.device.type == "cuda")
+        self.test_loader = self.evaluation_loader(test_data)
         self.steps_per_epoch = len(self.train_loader) // config.accum_iter
         if self.steps_per_epoch == 0:
             raise UsageError(
@@ -187,11 +209,20 @@ class SupervisedRun:
         self.total_steps = config.epochs * self.steps_per_epoch
         self.epoch = 0
         self.best: dict[str, dict[str, float]] = {}
+        self.preemption = PreemptionGuard(context)
+        # Where a checkpoint written mid-epoch (on a stop signal) left the epoch, if the run resumed from one.
+        self.mid_epoch: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, improved: bool) -> None:
-        """Write `checkpoint-last.pth`, and `checkpoint-best.pth` when the first head improved."""
+    def save_checkpoint(self, improved: bool, mid_epoch: dict[str, Any] | None = None) -> None:
+        """Write `checkpoint-last.pth`, and `checkpoint-best.pth` when the first head improved.
+
+        Args:
+            improved: whether the first head's top-1 improved in the epoch just finished.
+            mid_epoch: the steps done in the unfinished epoch `epoch` and what resuming there needs.
+        """
         payload = {
+            "mid_epoch": mid_epoch,
             "model": self.saved.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch,
@@ -220,9 +251,14 @@ class SupervisedRun:
         if changed:
             log.warning("resuming %s with other training settings (%s); the schedule continues from epoch %d",
                         path, "; ".join(changed), self.epoch)
+        self.mid_epoch = payload.get("mid_epoch")
+        if self.mid_epoch is not None and len(self.mid_epoch["rng"]) != self.context.world_size:
+            log.warning("%s was written by %d processes, not %d: epoch %d continues with other random draws", path,
+                        len(self.mid_epoch["rng"]), self.context.world_size, self.epoch + 1)
         if self.context.is_main:
             truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
-            print(f"resumed from {path} after epoch {self.epoch}")
+            within = f" and step {self.mid_epoch['step_in_epoch']} of epoch {self.epoch + 1}" if self.mid_epoch else ""
+            print(f"resumed from {path} after epoch {self.epoch}{within}")
 
     def check_same_run(self, payload: dict[str, Any], path: Path) -> None:
         """Refuse to continue a checkpoint of another encoder, data set or poolings (it would mix two runs).
@@ -256,24 +292,32 @@ class SupervisedRun:
                         disable=not self.context.is_main, dynamic_ncols=True)
         record: dict[str, float] = {}
         kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
-        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind)
+        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind, log_to=self.config.log_to,
+                         config=dataclasses.asdict(self.config))
         try:
-            while self.epoch < self.config.epochs:
-                record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
-                record.update(self.train_epoch(progress))
-                record.update(self.evaluate())
-                self.epoch += 1
-                improved = self.update_best(record)
-                run_log.write(record)
-                if self.context.is_main:
-                    self.save_checkpoint(improved)
-                    shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
-                    progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
+            with self.preemption:  # a stop signal during the evaluation takes effect once the epoch is saved
+                while self.epoch < self.config.epochs:
+                    record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
+                    record.update(self.train_epoch(progress))
+                    record.update(self.evaluate())
+                    self.epoch += 1
+                    improved = self.update_best(record)
+                    run_log.write(record)
+                    if self.context.is_main:
+                        self.save_checkpoint(improved)
+                        shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items()
+                                          if key.endswith("top1"))
+                        progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, "
+                                       f"{shown}")
+                    if self.epoch < self.config.epochs and self.preemption.requested():
+                        self.preemption.stop(f"epoch {self.epoch}", self.output_dir / LAST_CHECKPOINT)
             wait_for_all(self.context)  # no collective in flight when the processes leave the group
+            summary = self.summary(record)
+            run_log.add_figure(Path(summary["curves"]), self.epoch * self.steps_per_epoch)
+            return summary
         finally:
             progress.close()
             run_log.close()
-        return self.summary(record)
 
     def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
@@ -282,9 +326,17 @@ class SupervisedRun:
         seed_everything(derive_seed(config.seed, self.epoch, self.context.rank))
         self.trained.train()
         batches = iter(self.train_loader)
-        loss_sum, micro_batches, lr = 0.0, 0, 0.0
+        loss_sum, micro_batches, lr, first_step = 0.0, 0, 0.0, 0
+        if self.mid_epoch is not None:  # the batches of the steps done before the stop come again, unused
+            first_step, loss_sum, micro_batches = (self.mid_epoch[key] for key in
+                                                   ("step_in_epoch", "loss_sum", "micro_batches"))
+            for _ in range(first_step * config.accum_iter):
+                next(batches)
+            if len(self.mid_epoch["rng"]) == self.context.world_size:
+                restore_rng_state(self.mid_epoch["rng"][self.context.rank])
+            self.mid_epoch = None
         warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
-        for step_in_epoch in range(self.steps_per_epoch):
+        for step_in_epoch in range(first_step, self.steps_per_epoch):
             step = self.epoch * self.steps_per_epoch + step_in_epoch
             lr = warmup_cosine(step, self.total_steps, warmup_steps, self.peak_lr, config.min_lr)
             for group in self.optimizer.param_groups:
@@ -310,16 +362,43 @@ class SupervisedRun:
             self.optimizer.zero_grad(set_to_none=True)
             progress.update(1)
             progress.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
+            if self.preemption.requested():
+                self.stop_mid_epoch(step_in_epoch + 1, loss_sum, micro_batches)
         mean_loss = all_reduce_mean(torch.tensor(loss_sum / micro_batches, device=self.device), self.context)
         return {"train_loss": mean_loss.item(), "lr": lr}
 
+    def stop_mid_epoch(self, steps_done: int, loss_sum: float, micro_batches: int) -> None:
+        """Write a checkpoint `steps_done` steps into the current epoch (with every rank's RNG state), then stop."""
+        rng_states = [capture_rng_state()]
+        if self.context.is_distributed:
+            gathered = [None] * self.context.world_size
+            dist.all_gather_object(gathered, rng_states[0])
+            rng_states = gathered
+        if self.context.is_main:
+            mid_epoch = {"step_in_epoch": steps_done, "loss_sum": loss_sum, "micro_batches": micro_batches,
+                         "rng": rng_states}
+            self.save_checkpoint(improved=False, mid_epoch=mid_epoch)
+        wait_for_all(self.context)  # the checkpoint is complete before any process leaves
+        self.preemption.stop(f"step {steps_done} of epoch {self.epoch + 1}", self.output_dir / LAST_CHECKPOINT)
+
+    def evaluation_loader(self, data: Dataset) -> DataLoader:
+        """A loader over this process's shard of `data` (every world_size-th sample from its rank)."""
+        shard = Subset(data, range(self.context.rank, len(data), self.context.world_size))
+        return DataLoader(shard, self.config.batch_size, num_workers=self.workers)
+
     @torch.no_grad()
-    def evaluate(self) -> dict[str, float]:
-        """Top-1 and top-5 accuracy (%) of every head on the whole test split (top-1 alone with 5 classes or fewer)."""
+    def evaluate(self, loader: DataLoader | None = None) -> dict[str, float]:
+        """Top-1 and top-5 accuracy (%) of every head on the whole test split (or `loader`'s data); top-1 alone with
+        5 classes or fewer.
+
+        With `class_mean`, also the mean over classes of each class's top-1 accuracy (classes without
+        samples left out).
+        """
         self.model.eval()
         hits: dict[str, torch.Tensor] = {}
+        class_hits: dict[str, torch.Tensor] = {}
         classes_per_head: dict[str, int] = {}
-        for images, targets in self.test_loader:
+        for images, targets in loader or self.test_loader:
             images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 outputs = head_outputs(self.model(images))
@@ -331,6 +410,12 @@ class SupervisedRun:
                     [correct[:, 0].sum(), correct.any(dim=1).sum(), targets.new_tensor(len(targets))]
                 ).double()  # (hits@1, hits@5, total)
                 hits[head] = hits.get(head, torch.zeros(3, dtype=torch.float64, device=self.device)) + counts
+                if self.class_mean:
+                    per_class = torch.stack([
+                        torch.bincount(targets, weights=correct[:, 0].double(), minlength=logits.shape[1]),
+                        torch.bincount(targets, minlength=logits.shape[1]).double(),
+                    ])  # (2, C): hits@1 and samples of each class
+                    class_hits[head] = class_hits.get(head, 0) + per_class
         metrics = {}
         for head, counts in hits.items():
             if self.context.is_distributed:
@@ -338,6 +423,10 @@ class SupervisedRun:
             metrics[metric_name(head, "top1")] = (counts[0] / counts[2]).item() * 100
             if reports_top5(classes_per_head[head]):
                 metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
+        for head, per_class in class_hits.items():
+            if self.context.is_distributed:
+                dist.all_reduce(per_class)
+            metrics[metric_name(head, "class_mean")] = mean_class_accuracy(per_class[0], per_class[1])
         return metrics
 
     def update_best(self, record: dict[str, float]) -> bool:
@@ -361,7 +450,7 @@ class SupervisedRun:
         summary = {
             "output_dir": str(self.output_dir),
             "epochs": self.epoch,
-            "final": {key: value for key, value in last_record.items() if "top" in key},
+            "final": {key: value for key, value in last_record.items() if "top" in key or key.endswith("class_mean")},
             "best": self.best,
             "checkpoint_last": str(self.output_dir / LAST_CHECKPOINT),
             "checkpoint_best": str(self.output_dir / BEST_CHECKPOINT),

@@ -88,12 +88,15 @@ def init_distributed(device_name: str = "auto") -> DistributedContext:
 
 @contextmanager
 def distributed_session(device_name: str = "auto") -> Iterator[DistributedContext]:
-    """`init_distributed` for the body of a `with`; the process group is left however the body ends."""
+    """`init_distributed` for the body of a `with`; the process group is left however the body ends, unless it
+    was joined before (an enclosing session, e.g. around several runs, keeps it: joining twice can hang)."""
+    joined_before = dist.is_initialized()
     context = init_distributed(device_name)
     try:
         yield context
     finally:
-        shutdown_distributed()
+        if not joined_before:
+            shutdown_distributed()
 
 
 def shutdown_distributed() -> None:

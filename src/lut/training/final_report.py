@@ -1,13 +1,17 @@
 """What a finished run shows: reconstructions of a few images and a k-NN check of the encoder."""
 
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.config import PretrainConfig
+from lut.data.hf_streaming import open_hub_stream
+from lut.data.shards import expand_shards, is_shard_spec, read_samples
 from lut.data.sources import build_dataset
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
@@ -21,21 +25,37 @@ log = logging.getLogger("lut")
 @torch.no_grad()
 def save_reconstructions(student: PretrainModel, config: PretrainConfig, device: torch.device, path: Path) -> None:
     """Reconstruct the first `num_visualize` training images under a fixed mask."""
-    data = build_dataset(config.data, "train", config.data_root, download=False)
     transform = EvalTransform(config.img_size, config.mean, config.std)
-    count = min(config.num_visualize, len(data))
-    images = torch.stack([transform(data[i][0]) for i in range(count)]).to(device)  # (B, C, H, W)
+    images = torch.stack([transform(image) for image in first_images(config)]).to(device)  # (B, C, H, W)
+    count = images.shape[0]
     generator = torch.Generator().manual_seed(config.seed)
     (keep_ids,) = sample_keep_ids(count, student.num_patches, config.mask_ratio, 1, generator)
     results = reconstruct(student, images, keep_ids.to(device), config.norm_pix_loss)
     save_reconstruction_figure(images, results, config.mean, config.std, path, config.norm_pix_loss)
 
 
+def first_images(config: PretrainConfig) -> list[Image.Image]:
+    """The first `num_visualize` training images (of the first shards, for tar shards)."""
+    if is_shard_spec(config.data) or config.hf_streaming:
+        if config.hf_streaming:
+            streamed = open_hub_stream(config.data, "train", config.image_column, config.label_column)
+            samples = streamed.reader(streamed.shards)
+        else:
+            samples = read_samples(expand_shards(config.data))
+        return [image for _key, image, _label in itertools.islice(samples, config.num_visualize)]
+    data = build_dataset(config.data, "train", config.data_root, False, config.image_column, config.label_column)
+    return [data[index][0] for index in range(min(config.num_visualize, len(data)))]
+
+
 def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:
-    """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels."""
+    """The k-NN evaluator of the run's data set, or None (with a warning) when it has no labels or is streamed."""
+    if config.hf_streaming:
+        log.warning("k-NN skipped: with hf_streaming=true only the training split is read, as a stream")
+        return None
     try:
         return OnlineKnn(config.data, config.img_size, config.mean, config.std, config.knn_train_samples,
-                         config.knn_test_samples, config.knn_k, config.seed, config.data_root)
+                         config.knn_test_samples, config.knn_k, config.seed, config.data_root,
+                         columns=(config.image_column, config.label_column))
     except UsageError as error:
         log.warning("k-NN skipped: %s", error)
         return None

@@ -40,6 +40,7 @@ from lut.training.distributed import (
 )
 from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
 from lut.training.lut_step import pretrain_losses
+from lut.training.preemption import PreemptionGuard
 from lut.training.pretrain_data import build_pretrain_data
 from lut.training.pretrain_models import build_loss_settings, build_optimizer, build_pretrain_models, build_student
 from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
@@ -100,6 +101,7 @@ class PretrainRun:
         self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None
         self.step = 0
         self.last_checkpoint: Path | None = None
+        self.preemption = PreemptionGuard(context)
         # Training time of earlier segments of a resumed run, plus the current segment's.
         self.seconds_before_resume = 0.0
         self.segment_start = time.perf_counter()
@@ -259,7 +261,7 @@ class PretrainRun:
                 f"steps in {config.epochs} epochs (stopping at {self.stop_step}); effective batch "
                 f"{self.effective_batch}; lr = {self.peak_lr:.3g} ({self._lr_origin()}); device {self.device}"
             )
-        run_log = RunLog(self.output_dir, enabled=is_main)
+        run_log = RunLog(self.output_dir, enabled=is_main, log_to=config.log_to, config=dataclasses.asdict(config))
         progress = Progress(total=self.stop_step, initial=self.step, unit="step", disable=not is_main,
                             dynamic_ncols=True)
         try:
@@ -268,8 +270,9 @@ class PretrainRun:
             self.segment_start = time.perf_counter()
             # The logged averages run across epoch ends: each record covers the steps since the previous one.
             interval = new_interval()
-            while self.step < self.stop_step:
-                self.train_epoch(run_log, progress, interval)
+            with self.preemption:
+                while self.step < self.stop_step:
+                    self.train_epoch(run_log, progress, interval)
             progress.close()
             return self.finish(run_log)
         finally:
@@ -295,8 +298,12 @@ class PretrainRun:
             step_in_epoch += 1
             progress.update(1)
             progress.set_description(f"epoch {epoch + 1}/{config.epochs}", refresh=False)
-            if self.step % config.log_every_steps == 0 or self.step == self.stop_step:
+            preempted = self.preemption.requested()
+            if self.step % config.log_every_steps == 0 or self.step == self.stop_step or preempted:
                 self.log_interval(run_log, progress, interval, losses)
+            if preempted:
+                self.save_checkpoint()
+                self.preemption.stop(f"step {self.step}", self.output_dir / LAST_CHECKPOINT)
             periodic = config.save_every_steps and self.step % config.save_every_steps == 0
             if periodic and step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
                 self.save_checkpoint()
@@ -441,5 +448,8 @@ class PretrainRun:
             path = self.output_dir / "reconstructions.png"
             save_reconstructions(student, self.config, self.device, path)
             summary["reconstructions"] = str(path)
+        for figure in ("loss_curve", "reconstructions"):
+            if figure in summary and Path(summary[figure]).is_file():
+                run_log.add_figure(Path(summary[figure]), self.step)
         (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary

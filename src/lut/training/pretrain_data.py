@@ -9,7 +9,9 @@ from torch.utils.data import DataLoader
 from lut.config import PretrainConfig
 from lut.data.batch_views import BatchSingleView, BatchTwoViews, CanvasTransform
 from lut.data.held_out import HELD_OUT_FRACTION, split_part
+from lut.data.hf_streaming import open_hub_stream, streamed_counts
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler, random_subset
+from lut.data.shards import ShardStream, expand_shards, is_shard_spec, read_samples, shard_counts
 from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
 from lut.data.workers import loader_workers
@@ -24,16 +26,18 @@ class PretrainData:
     """The loader of one process, its sampler (for the epoch and resume position) and the epoch length."""
 
     loader: DataLoader
-    sampler: ShardedEpochSampler
+    sampler: ShardedEpochSampler | ShardStream  # set_epoch(epoch, start) and num_samples
     steps_per_epoch: int
     augmenter: BatchTwoViews | BatchSingleView | None  # views drawn on the device from uint8 canvases, or None
 
 
 def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> PretrainData:
     """The training images of `config.data` (a fixed subset with `train_samples`), sharded over the processes."""
+    if is_shard_spec(config.data) or config.hf_streaming:
+        return build_shard_data(config, context)
     fraction = HELD_OUT_FRACTION if config.hold_out else 0.0
-    images = split_part(build_dataset(config.data, "train", config.data_root, config.download), config.data, "train",
-                        fraction)
+    images = split_part(build_dataset(config.data, "train", config.data_root, config.download, config.image_column,
+                                      config.label_column), config.data, "train", fraction)
     if config.train_samples and context.is_main:
         if config.train_samples < len(images):
             log.info("training on a fixed random subset of %d of the %d images (train_samples=%d)",
@@ -60,6 +64,36 @@ def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> 
             f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes; lower batch_size"
         )
     return PretrainData(loader, sampler, steps_per_epoch, batch_augmenter(config))
+
+
+def build_shard_data(config: PretrainConfig, context: DistributedContext) -> PretrainData:
+    """The tar shards of `config.data`, or its streamed Hugging Face data set, as a stream: shards dealt to the ranks
+    and workers, epoch length from the sample count (`train_samples` does not apply)."""
+    if config.train_samples:
+        raise UsageError("train_samples selects images of a folder; with tar shards or streaming, choose the shards "
+                         "instead")
+    if config.hf_streaming:
+        streamed = open_hub_stream(config.data, "train", config.image_column, config.label_column)
+        urls, counts, reader = streamed.shards, streamed_counts(streamed), streamed.reader
+    else:
+        if config.image_column or config.label_column:
+            raise UsageError("image_column and label_column choose columns of a Hugging Face data set; tar shards "
+                             "hold images and classes by their file extensions (leave them empty)")
+        urls = expand_shards(config.data)
+        counts, reader = shard_counts(urls), read_samples
+    stream = ShardStream(urls, counts, view_transform(config), config.seed, context.world_size, context.rank,
+                         config.batch_size, reader=reader)
+    if context.is_main:
+        log.info("data %s: %d %s, %d samples, %d per process and epoch", config.data, len(urls),
+                 "streamed shards" if config.hf_streaming else "tar shards", sum(counts), stream.num_samples)
+    # Workers start again each epoch, so that they see the epoch and start position set in this process.
+    loader = DataLoader(stream, batch_size=config.batch_size, num_workers=config.num_workers,
+                        pin_memory=context.device.type == "cuda", drop_last=True)
+    steps_per_epoch = stream.num_samples // config.batch_size // config.accum_iter
+    if steps_per_epoch == 0:
+        raise UsageError(f"{config.data} has {sum(counts)} samples: too few for one optimiser step of "
+                         f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes")
+    return PretrainData(loader, stream, steps_per_epoch, batch_augmenter(config))
 
 
 def view_transform(config: PretrainConfig) -> TwoViewTransform | SingleViewTransform | CanvasTransform:

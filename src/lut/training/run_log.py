@@ -1,54 +1,63 @@
-"""What a run writes besides checkpoints: JSON-lines metrics, TensorBoard events (with the "tensorboard" extra),
-a loss plot."""
+"""What a run writes besides checkpoints: JSON-lines metrics, the trackers' records (TensorBoard by default), a
+loss plot."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lut.extras import optional  # noqa: E402
+from lut.training.trackers import open_trackers, parse_trackers  # noqa: E402
 
 METRICS_FILE = "metrics.jsonl"
 
 
 class RunLog:
-    """Appends metric records to `metrics.jsonl` and, when TensorBoard is installed, to its events (main process only).
+    """Appends metric records to `metrics.jsonl` and the trackers (main process only).
 
     Args:
         output_dir: the run folder.
-        enabled: False on non-main ranks, making every call a no-op.
-        tag_prefix: TensorBoard section of the scalars, e.g. "pretrain" or "finetune".
+        enabled: False on non-main ranks, making every call a no-op (the tracker names are checked on every rank).
+        tag_prefix: section of the trackers' scalars, e.g. "pretrain" or "finetune".
+        log_to: comma-separated trackers (`trackers.TRACKERS`), or "none".
+        config: the resolved config, which the trackers record.
+
+    Raises:
+        UsageError: an unknown tracker, or W&B / MLflow not installed (TensorBoard is skipped with a note).
     """
 
-    def __init__(self, output_dir: Path, enabled: bool = True, tag_prefix: str = "pretrain") -> None:
+    def __init__(self, output_dir: Path, enabled: bool = True, tag_prefix: str = "pretrain",
+                 log_to: str = "tensorboard", config: dict[str, Any] | None = None) -> None:
         self.enabled = enabled
         self.tag_prefix = tag_prefix
         self.path = output_dir / METRICS_FILE
-        self.writer = None
-        if enabled:
-            tensorboard = optional("torch.utils.tensorboard", "tensorboard",
-                                   f"metrics go to {METRICS_FILE} only, no TensorBoard events")
-            self.writer = tensorboard.SummaryWriter(str(output_dir / "tensorboard")) if tensorboard else None
+        names = parse_trackers(log_to)
+        self.trackers = open_trackers(names, output_dir, config or {}) if enabled else []
 
     def write(self, record: dict[str, float | int]) -> None:
-        """Append one record; its "step" key is the x axis in TensorBoard."""
+        """Append one record; its "step" key is the trackers' x axis."""
         if not self.enabled:
             return
         with open(self.path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
-        if self.writer is None:
-            return
-        for key, value in record.items():
-            if key not in ("step", "epoch") and value is not None:
-                self.writer.add_scalar(f"{self.tag_prefix}/{key}", value, record["step"])
+        values = {f"{self.tag_prefix}/{key}": value for key, value in record.items()
+                  if key not in ("step", "epoch") and value is not None}
+        for tracker in self.trackers:
+            tracker.log_metrics(values, record["step"])
+
+    def add_figure(self, path: Path, step: int) -> None:
+        """Hand a PNG the run wrote (loss curves, reconstructions) to the trackers."""
+        for tracker in self.trackers:
+            tracker.log_figure(path, step)
 
     def close(self) -> None:
-        """Flush TensorBoard events."""
-        if self.writer is not None:
-            self.writer.close()
+        """Flush and finish the trackers' runs."""
+        for tracker in self.trackers:
+            tracker.close()
+        self.trackers = []
 
 
 def read_metrics(path: Path) -> list[dict]:

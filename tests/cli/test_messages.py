@@ -1,13 +1,13 @@
 """One clear line for each of the first hour's confusing messages (item 7)."""
 
-import subprocess
-import sys
+import logging
+import warnings
 
 import timm
 import torch
-from helpers import as_overrides, subprocess_env, tiny_values
+from helpers import as_overrides, tiny_values
 
-from lut.cli import main
+from lut.cli import configure_logging, main
 from lut.config import resolve_config
 from lut.errors import UsageError
 from lut.interchange import load_encoder
@@ -64,13 +64,18 @@ def test_a_fine_tuning_checkpoint_is_described_as_one(tmp_path):
         raise AssertionError("no error")
 
 
-def test_warnings_come_from_the_main_process_only():
-    code = ("import logging, warnings; from lut.cli import configure_logging; configure_logging(); "
-            "logging.getLogger('lut').warning('once'); warnings.warn('python warning')")
-    shown = {}
-    for rank in ("0", "1"):
-        env = {**subprocess_env(), "RANK": rank}
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-        shown[rank] = result.stderr
-    assert "WARNING lut: once" in shown["0"] and "python warning" in shown["0"]
-    assert shown["1"] == ""
+def test_warnings_come_from_the_main_process_only(monkeypatch):
+    root = logging.getLogger()
+    level = root.level
+    try:
+        for rank, shown in (("0", True), ("1", False)):
+            monkeypatch.setenv("RANK", rank)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                configure_logging()
+                warnings.warn("python warning", UserWarning, stacklevel=1)
+            assert logging.getLogger("lut").isEnabledFor(logging.WARNING) == shown
+            assert logging.getLogger("lut").isEnabledFor(logging.ERROR)  # errors come from every process
+            assert len(caught) == int(shown)
+    finally:
+        root.setLevel(level)

@@ -134,6 +134,14 @@ def test_journey(own_folder, tmp_path, capsys, caplog):
     assert sorted(gradcam["images"]["names"]) == held_out
     for record in gradcam["models"]:
         assert record["class_names"] == [CLASSES[index] for index in record["classes"]]
+    code, _, err = lut("analyze", "gradcam", "--checkpoint", tmp_path / "finetune" / "checkpoint-last.pth",
+                       "--class", "dog-2", "--data", own_folder, "--output", tmp_path / "analysis", capsys=capsys)
+    assert code == 0, err  # a class by its name
+    named = json.loads((tmp_path / "analysis" / "gradcam.json").read_text())["models"][0]
+    assert (named["classes"], named["class_names"]) == ([1] * 6, ["dog-2"] * 6)
+    code, _, err = lut("analyze", "gradcam", "--checkpoint", tmp_path / "finetune" / "checkpoint-last.pth",
+                       "--labels", "ft", "--class", "cat", "--data", own_folder, capsys=capsys)
+    assert code == 2 and f"--class cat is not a class of ft: its classes are {', '.join(CLASSES)}" in err
     code, _, err = lut("analyze", "attention-distance", "--checkpoint", checkpoint, exported, "--data", own_folder,
                        "--output", tmp_path / "analysis", capsys=capsys)
     assert code == 0, err

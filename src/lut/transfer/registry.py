@@ -1,0 +1,165 @@
+"""Transfer data sets by name, or a `train/` + `val/` (+ `test/`) class-folder tree, opened into three splits.
+
+Where a set has no validation split, a stratified seeded hold-out of its training split becomes the
+validation split (saved, reused); where it has no labelled test split (iNaturalist, a folder without
+`test/`), its official validation split is the test split, as in the papers that report these sets.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from lut.data.sources import image_folder
+from lut.errors import DataNotFoundError, UsageError
+from lut.evaluation.datasets import random_subset
+from lut.transfer import release_sets, torchvision_sets
+from lut.transfer.holdout import saved_holdout
+from lut.transfer.splits import TransferSplits, select, split_labels
+
+
+@dataclass(frozen=True)
+class TransferSet:
+    """How to open one named set.
+
+    Attributes:
+        read: `data_root -> {"train", "test" and maybe "val": split}`.
+        folder: the set's folder under `data_root` ("" for a data set found without one).
+        expected: what that folder holds, for messages.
+        metric: "top1", or "class_mean" where the literature reports mean per-class accuracy.
+        note: one line on a choice the reader makes (a split drawn for a set without one), said when opened.
+    """
+
+    read: Callable[[Path], dict[str, Dataset]]
+    folder: str
+    expected: str
+    metric: str = "top1"
+    note: str = ""
+
+
+TRANSFER_SETS: dict[str, TransferSet] = {
+    "fashion-mnist": TransferSet(lambda root: torchvision_sets.builtin_splits("fashion-mnist", root), "",
+                                 "the Fashion-MNIST IDX files"),
+    "cifar10": TransferSet(lambda root: torchvision_sets.builtin_splits("cifar10", root), "cifar-10-batches-py",
+                           "data_batch_1..5, test_batch, batches.meta"),
+    "cifar100": TransferSet(lambda root: torchvision_sets.builtin_splits("cifar100", root), "cifar-100-python",
+                            "train, test, meta"),
+    "flowers102": TransferSet(torchvision_sets.flowers102, "flowers-102", "jpg/, imagelabels.mat, setid.mat",
+                              "class_mean"),
+    "aircraft": TransferSet(torchvision_sets.aircraft, "fgvc-aircraft-2013b",
+                            "data/images/, data/variants.txt, data/images_variant_{train,val,test}.txt", "class_mean"),
+    "pets": TransferSet(torchvision_sets.oxford_pets, "oxford-iiit-pet",
+                        "images/, annotations/{trainval,test}.txt", "class_mean"),
+    "cars": TransferSet(torchvision_sets.stanford_cars, "stanford_cars",
+                        "devkit/{cars_meta,cars_train_annos}.mat, cars_train/, cars_test/, "
+                        "cars_test_annos_withlabels.mat"),
+    "dtd": TransferSet(torchvision_sets.dtd, "dtd/dtd", "images/, labels/{train,val,test}1.txt"),
+    "food101": TransferSet(torchvision_sets.food101, "food-101", "images/, meta/{train,test}.json"),
+    "caltech101": TransferSet(
+        torchvision_sets.caltech101, "caltech101",
+        "101_ObjectCategories/ with one folder per class (BACKGROUND_Google/ among them, left out) of "
+        "image_0001.jpg ..", "class_mean",
+        f"caltech101 has no official split: {torchvision_sets.CALTECH101_TRAIN_PER_CLASS} images of every class "
+        f"(drawn with seed {torchvision_sets.CALTECH101_SPLIT_SEED}) are the training split, the rest the test "
+        "split; BACKGROUND_Google is not a class (as in torchvision)"),
+    "inat2017": TransferSet(release_sets.inaturalist_json("2017"), "inat2017",
+                            "train2017.json, val2017.json and the images they name"),
+    "inat2018": TransferSet(release_sets.inaturalist_json("2018"), "inat2018",
+                            "train2018.json, val2018.json and the images they name"),
+    "inat2019": TransferSet(release_sets.inaturalist_json("2019"), "inat2019",
+                            "train2019.json, val2019.json and the images they name"),
+    "inat2021": TransferSet(torchvision_sets.inaturalist_2021("2021_train"), "2021_train",
+                            "one folder per species (00000_Animalia_...), and 2021_valid/ beside it"),
+    "inat2021_mini": TransferSet(torchvision_sets.inaturalist_2021("2021_train_mini"), "2021_train_mini",
+                                 "one folder per species (00000_Animalia_...), and 2021_valid/ beside it"),
+    "cub200": TransferSet(release_sets.bird_release("CUB_200_2011"), "CUB_200_2011",
+                          "images/, images.txt, image_class_labels.txt, train_test_split.txt, classes.txt"),
+    "nabirds": TransferSet(release_sets.bird_release("nabirds"), "nabirds",
+                           "images/, images.txt, image_class_labels.txt, train_test_split.txt, classes.txt"),
+    "stanford_dogs": TransferSet(release_sets.stanford_dogs, "stanford_dogs",
+                                 "Images/, train_list.mat, test_list.mat"),
+}
+FOLDER_LAYOUT = "train/ and val/ (and optionally test/) sub-folders, each holding one folder of images per class"
+
+
+def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str, list[str]]:
+    """The splits a named set or a class-folder tree ships with, its metric, and notes on what was chosen.
+
+    Raises:
+        UsageError: an unknown name (with the known ones), a folder in no known layout, or unreadable release files.
+        DataNotFoundError: a named set whose folder is not under `data_root`.
+    """
+    if data in TRANSFER_SETS:
+        spec = TRANSFER_SETS[data]
+        folder = data_root / spec.folder
+        if spec.folder and not folder.is_dir():
+            raise DataNotFoundError(f"{data}: no folder {folder}; expected it to hold {spec.expected} "
+                                    "(set data_root=FOLDER to where the set's folder lies)")
+        try:
+            splits = spec.read(data_root)
+        except (RuntimeError, OSError, KeyError, ValueError, IndexError, TypeError) as error:
+            raise UsageError(f"{data}: cannot read {folder} ({type(error).__name__}: {error}); expected "
+                             f"{spec.expected}") from error
+        return splits, spec.metric, [spec.note] if spec.note else []
+    path = Path(data).expanduser()
+    if not path.is_dir():
+        raise UsageError(f"unknown transfer data set {data!r} and no such folder; known sets: "
+                         f"{', '.join(TRANSFER_SETS)}, or a folder with {FOLDER_LAYOUT}")
+    present = [name for name in ("train", "val", "test") if (path / name).is_dir()]
+    if not {"train", "val"} <= set(present):
+        found = ", ".join(f"{name}/" for name in present) or "no split folders"
+        raise UsageError(f"{path} is in none of the known layouts ({found}); expected {FOLDER_LAYOUT}")
+    train = image_folder(path, "train")
+    if not train.classes:
+        raise UsageError(f"{path / 'train'} holds images but no class folders; expected {FOLDER_LAYOUT}")
+    splits = {name: image_folder(path, name) for name in present}
+    splits = {name: split if name == "train" else split.relabelled(train.classes) for name, split in splits.items()}
+    if "test" in splits:
+        return splits, "top1", []
+    return {"train": train, "test": splits["val"]}, "top1", [f"{path} has no test/: val/ is the test split"]
+
+
+def open_transfer_set(
+    data: str,
+    data_root: str | Path,
+    holdout_path: Path,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    train_samples: int = 0,
+    test_samples: int = 0,
+) -> TransferSplits:
+    """Open a set's training, validation and test splits.
+
+    Args:
+        data: a name of `TRANSFER_SETS` or a class-folder tree.
+        data_root: the folder holding the named sets' folders.
+        holdout_path: where the validation hold-out is saved (and reused from).
+        val_fraction: share of every class held out when the set has no validation split.
+        seed: seed of the hold-out and of the subsets.
+        train_samples: random training subset (0: all), drawn after the hold-out.
+        test_samples: random subset of the validation and of the test split each (0: all).
+    """
+    splits, metric, notes = official_splits(data, Path(data_root).expanduser())
+    train = splits["train"]
+    if "val" in splits:
+        val = splits["val"]
+    else:
+        held_out, reused = saved_holdout(holdout_path, split_labels(train), val_fraction, seed)
+        kept = sorted(set(range(len(train))) - set(held_out))
+        train, val = select(train, kept), select(train, held_out)
+        verb = "reusing the" if reused else "saved a new"
+        notes.append(f"{data} has no validation split: {verb} stratified hold-out of {len(held_out)} training images "
+                     f"({val_fraction:g} of each class, seed {seed}) in {holdout_path}")
+    if train_samples and train_samples < len(train):
+        notes.append(f"training on a random subset of {train_samples} of {len(train)} images (train_samples)")
+    if test_samples and test_samples < max(len(val), len(splits["test"])):
+        notes.append(f"validating and testing on random subsets of {test_samples} images (test_samples)")
+    return TransferSplits(
+        train=random_subset(train, train_samples, seed),
+        val=random_subset(val, test_samples, seed + 1),
+        test=random_subset(splits["test"], test_samples, seed + 2),
+        classes=list(splits["train"].classes),
+        metric=metric,
+        notes=notes,
+    )
