@@ -21,10 +21,13 @@ def test_closing_notes_give_the_rise_from_step_0_the_figures_and_the_twin_and_pr
     summary = write_run(output, [(0, 60.5), (20, 66.0), (40, 71.25), (40, 71.25)],
                         {"raw_pixels": 80.0, "student": 71.25, "teacher": 70.0})
     config = resolve_config("demo", [f"output_dir={output}"])
+    summary["teacher"] = {"momentum": 0.99, "schedule_steps": 40, "average_step": 17.4, "initial_share": 0.316}
     lines = closing_notes(summary, config, "demo", ["seed=1", f"output_dir={output}"])
     assert lines == [
         "k-NN top-1 (k=20, 2000 test images, 5000 as memory): student 60.50% at step 0 -> 71.25% at step 40 "
         "(+10.75 points); teacher 70.00%; raw pixels 80.00%",
+        "the teacher is the EMA of the student's weights (momentum 0.99 rising to 1 over 40 steps): an average "
+        "centred on step 17, with 32% still the step-0 weights; compare it with the student's k-NN near that step",
         f"look at: {output}/loss_curve.png (losses, learning rate, k-NN curve); "
         f"{output}/reconstructions.png (masked input, reconstruction, original)",
         "next:",

@@ -66,9 +66,19 @@ def knn_rise(summary: dict[str, Any]) -> str:
             f"{student}{others}")
 
 
+def teacher_lag(teacher: dict[str, float]) -> str:
+    """One line on why the teacher's k-NN trails the student's: which steps of the run its EMA weights come from."""
+    return (f"the teacher is the EMA of the student's weights (momentum {teacher['momentum']:g} rising to 1 over "
+            f"{teacher['schedule_steps']} steps): an average centred on step {teacher['average_step']:.0f}, with "
+            f"{100 * teacher['initial_share']:.0f}% still the step-0 weights; compare it with the student's k-NN "
+            "near that step")
+
+
 def closing_notes(summary: dict[str, Any], config: PretrainConfig, recipe: str, overrides: list[str]) -> list[str]:
     """What to look at after a run with k-NN numbers: the k-NN rise, the figures, and the next commands."""
     lines = [knn_rise(summary)]
+    if "teacher" in summary["knn"] and "teacher" in summary:
+        lines.append(teacher_lag(summary["teacher"]))
     figures = [f"{summary['loss_curve']} (losses, learning rate, k-NN curve)"] if "loss_curve" in summary else []
     if "reconstructions" in summary:
         figures.append(f"{summary['reconstructions']} (masked input, reconstruction, original)")
