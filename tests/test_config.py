@@ -50,11 +50,11 @@ def test_demo_recipe_is_the_default_recipe():
     config = resolve_config(None, [])
     assert config == resolve_config("demo", [])
     assert config.model == "lut_vit_tiny_patch16"
-    assert (config.img_size, config.patch_size) == (32, 4)
+    assert (config.img_size, config.patch_size, config.encoder_depth) == (32, 8, 4)
     assert config.data == "fashion-mnist"
     assert config.bc_loss_weight == 1.0
     # keys the recipe does not set keep their defaults
-    assert config.mask_ratio == 0.75 and config.teacher_momentum == 0.996
+    assert config.mask_ratio == 0.75 and config.bc_loss == "cosine"
 
 
 def test_overrides_are_parsed_as_yaml_values():

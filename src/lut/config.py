@@ -57,6 +57,7 @@ class PretrainConfig:
     model: str = option("lut_vit_base_patch16", "preset: {lut,mae}_vit_{tiny,small,base,large}_patch16, *_huge_patch14")
     img_size: int = option(224, "input side in pixels", minimum=1)
     patch_size: int = option(0, "patch side in pixels; 0 keeps the preset's", minimum=0)
+    encoder_depth: int = option(0, "encoder blocks; 0 keeps the preset's (e.g. 12 for vit_tiny)", minimum=0)
     decoder_embed_dim: int = option(512, "decoder width", minimum=1)
     decoder_depth: int = option(8, "decoder blocks", minimum=1)
     decoder_num_heads: int = option(16, "decoder attention heads", minimum=1)

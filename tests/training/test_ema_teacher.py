@@ -7,7 +7,7 @@ from helpers import TINY_MODEL
 import lut
 from lut.models import Teacher
 from lut.models.pos_embed import sincos_2d_position_table
-from lut.training.teacher import EMAUpdater, teacher_momentum
+from lut.training.teacher import EMAUpdater, teacher_composition, teacher_momentum
 
 TINY_KWARGS = {k: v for k, v in TINY_MODEL.items() if k != "model"}
 
@@ -103,3 +103,17 @@ def test_repeated_updates_follow_the_geometric_average(pair):
         updater.update(0.5)
     # 1 - 0.5**3
     torch.testing.assert_close(teacher.encoder.cls_token, torch.full((1, 1, 192), 0.875), rtol=0, atol=0)
+
+
+def test_teacher_composition_of_two_updates_by_hand():
+    # m_0 = 0.5 and m_1 = 1 - 0.5 * (cos(pi / 2) + 1) / 2 = 0.75 over a 2-step schedule:
+    # teacher = 0.5 * 0.75 w_0 + (1 - 0.5) * 0.75 w_1 + (1 - 0.75) w_2 = 0.375 w_0 + 0.375 w_1 + 0.25 w_2
+    composition = teacher_composition(2, 2, 0.5)
+    assert composition["initial_share"] == pytest.approx(0.375)
+    assert composition["average_step"] == pytest.approx((1 * 0.375 + 2 * 0.25) / 0.625)  # 1.4
+
+
+def test_teacher_composition_limits():
+    assert teacher_composition(1, 10, 0.0) == {"initial_share": 0.0, "average_step": 1.0}  # m_0 = 0: a copy
+    assert teacher_composition(5, 10, 1.0) == {"initial_share": 1.0, "average_step": 0.0}  # never moves
+    assert teacher_composition(0, 10, 0.99) == {"initial_share": 1.0, "average_step": 0.0}

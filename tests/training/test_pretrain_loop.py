@@ -61,6 +61,10 @@ def test_run_folder_holds_config_figure_tensorboard_and_summary(tiny_lut_run):
     summary = json.loads((tiny_lut_run / "summary.json").read_text())
     assert summary["steps"] == 3
     assert summary["checkpoint"] == str(tiny_lut_run / LAST_CHECKPOINT)
+    # 3 of the schedule's 10 updates, m = 0.996, 0.99609789, 0.99638197 (see the metrics test above):
+    # initial share m0 m1 m2; the rest weighted (1 - m0) m1 m2, (1 - m1) m2, 1 - m2 on steps 1, 2, 3
+    assert summary["teacher"] == pytest.approx(
+        {"momentum": 0.996, "schedule_steps": 10, "initial_share": 0.98852400, "average_step": 1.969332}, rel=1e-6)
 
 
 def test_saved_config_rebuilds_the_run_config(tiny_lut_run, image_folder):

@@ -10,7 +10,7 @@ from lut.models import PretrainModel, create_model
 from lut.models.encoder import ViTEncoder
 from lut.training.checkpoint import describe_mismatch
 
-MODEL_KEYS = ("img_size", "patch_size", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
+MODEL_KEYS = ("img_size", "patch_size", "encoder_depth", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
               "head_hidden_dim", "head_depth", "head_norm", "head_activation", "mim")
 
 

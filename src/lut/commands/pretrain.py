@@ -2,8 +2,12 @@
 
 import argparse
 import logging
+import shlex
+from pathlib import Path
+from typing import Any
 
-from lut.config import config_help, default_recipe, parse_overrides, recipe_names, resolve_config
+from lut.config import PretrainConfig, config_help, default_recipe, parse_overrides, recipe_names, resolve_config
+from lut.training.run_log import METRICS_FILE, read_metrics
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -34,11 +38,59 @@ def run(args: argparse.Namespace) -> int:
     if recipe is None:
         recipe = default_recipe(parse_overrides(overrides))
         logging.getLogger("lut").info("recipe %s (none named; `lut pretrain RECIPE ...` chooses another)", recipe)
-    summary = pretrain(resolve_config(recipe, overrides))
+    config = resolve_config(recipe, overrides)
+    summary = pretrain(config)
     if summary["rank"] != 0:
         return 0
     print(f"done: {summary['steps']} steps; outputs in {summary['output_dir']}")
     for key in ("checkpoint", "loss_curve", "reconstructions"):
         if key in summary:
             print(f"  {key:<16} {summary[key]}")
+    if "knn" in summary:
+        print("\n".join(closing_notes(summary, config, recipe, overrides)))
     return 0
+
+
+def knn_rise(summary: dict[str, Any]) -> str:
+    """One line: the student's k-NN at the first monitored step -> at the end, teacher and raw pixels."""
+    knn = summary["knn"]
+    monitored = [r for r in read_metrics(Path(summary["output_dir"]) / METRICS_FILE) if "knn_top1" in r]
+    student = f"student {knn['student']:.2f}%"
+    if monitored and monitored[0]["step"] < summary["steps"]:
+        first = monitored[0]
+        student = (f"student {first['knn_top1']:.2f}% at step {first['step']} -> {knn['student']:.2f}% at step "
+                   f"{summary['steps']} ({knn['student'] - first['knn_top1']:+.2f} points)")
+    others = "".join(f"; {name.replace('_', ' ')} {knn[name]:.2f}%"
+                     for name in ("teacher", "raw_pixels") if name in knn)
+    return (f"k-NN top-1 (k={knn['k']}, {knn['test_samples']} test images, {knn['train_samples']} as memory): "
+            f"{student}{others}")
+
+
+def teacher_lag(teacher: dict[str, float]) -> str:
+    """One line on why the teacher's k-NN trails the student's: which steps of the run its EMA weights come from."""
+    return (f"the teacher is the EMA of the student's weights (momentum {teacher['momentum']:g} rising to 1 over "
+            f"{teacher['schedule_steps']} steps): an average centred on step {teacher['average_step']:.0f}, with "
+            f"{100 * teacher['initial_share']:.0f}% still the step-0 weights; compare it with the student's k-NN "
+            "near that step")
+
+
+def closing_notes(summary: dict[str, Any], config: PretrainConfig, recipe: str, overrides: list[str]) -> list[str]:
+    """What to look at after a run with k-NN numbers: the k-NN rise, the figures, and the next commands."""
+    lines = [knn_rise(summary)]
+    if "teacher" in summary["knn"] and "teacher" in summary:
+        lines.append(teacher_lag(summary["teacher"]))
+    figures = [f"{summary['loss_curve']} (losses, learning rate, k-NN curve)"] if "loss_curve" in summary else []
+    if "reconstructions" in summary:
+        figures.append(f"{summary['reconstructions']} (masked input, reconstruction, original)")
+    if figures:
+        lines.append("look at: " + "; ".join(figures))
+    method, _, rest = config.model.partition("_")
+    twin_method = "mae" if method == "lut" else "lut"
+    kept = [item for item in overrides if not item.startswith(("model=", "output_dir="))]
+    twin = ["lut", "pretrain", recipe, *kept, f"model={twin_method}_{rest}",
+            f"output_dir={config.output_dir}-{twin_method}"]
+    lines += ["next:", f"  {shlex.join(twin)}   # the {twin_method.upper()} twin, for a comparison"]
+    if "checkpoint" in summary:
+        probe = ["lut", "linprobe", "--checkpoint", summary["checkpoint"], "--data", config.data]
+        lines.append(f"  {shlex.join(probe)}   # linear probe of the student")
+    return lines

@@ -54,6 +54,7 @@ def create_model(
     name: str,
     img_size: int = 224,
     patch_size: int | None = None,
+    encoder_depth: int | None = None,
     in_chans: int = 3,
     decoder_embed_dim: int = 512,
     decoder_depth: int = 8,
@@ -71,6 +72,7 @@ def create_model(
         name: preset, e.g. `lut_vit_base_patch16` or `mae_vit_tiny_patch16`.
         img_size: input side in pixels.
         patch_size: overrides the preset's patch size (e.g. 4 for 32 px images).
+        encoder_depth: overrides the preset's number of encoder blocks (width and heads stay the preset's).
         in_chans: input channels.
         decoder_embed_dim: decoder width (MAE: 512).
         decoder_depth: decoder blocks (MAE: 8).
@@ -92,7 +94,7 @@ def create_model(
     if mim not in MIM_VARIANTS:
         raise UsageError(f"mim {mim!r} is not one of {', '.join(MIM_VARIANTS)}")
     encoder = ViTEncoder(
-        img_size, patch, in_chans, size.embed_dim, size.depth, size.num_heads,
+        img_size, patch, in_chans, size.embed_dim, encoder_depth or size.depth, size.num_heads,
         activation_checkpointing=activation_checkpointing,
     )
     decoder, simmim_head = None, None

@@ -133,7 +133,7 @@ def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str) 
 
 
 ARCHITECTURE_KEYS = (
-    "model", "img_size", "patch_size", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
+    "model", "img_size", "patch_size", "encoder_depth", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
     "head_hidden_dim", "head_depth", "head_norm", "head_activation", "mim",
 )
 # What a run trains on and how: a resumed run may change them, with a warning (its schedules continue by step).
@@ -144,7 +144,7 @@ TRAINING_KEYS = (
     "weight_decay", "adam_beta1", "adam_beta2", "clip_grad", "seed",
 )
 # Architecture keys added later, with the value that checkpoints written before them were trained with.
-LATER_ARCHITECTURE_DEFAULTS = {"mim": "mae"}
+LATER_ARCHITECTURE_DEFAULTS = {"mim": "mae", "encoder_depth": 0}
 
 
 def changed_training_settings(saved_config: dict[str, Any], config: dict[str, Any],
@@ -163,10 +163,8 @@ def key_summary(payload: dict[str, Any], shown: int = 6) -> str:
 
 def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:
     """Refuse to resume from a checkpoint of another architecture, naming the differing keys."""
-    differing = [
-        f"{key}={saved_config.get(key)!r} there, {config[key]!r} here"
-        for key in ARCHITECTURE_KEYS
-        if saved_config.get(key, LATER_ARCHITECTURE_DEFAULTS.get(key)) != config[key]
-    ]
+    saved = {key: saved_config.get(key, LATER_ARCHITECTURE_DEFAULTS.get(key)) for key in ARCHITECTURE_KEYS}
+    differing = [f"{key}={saved[key]!r} there, {config[key]!r} here" for key in ARCHITECTURE_KEYS
+                 if saved[key] != config[key]]
     if differing:
         raise UsageError(f"{source} is a checkpoint of another model ({'; '.join(differing)})")

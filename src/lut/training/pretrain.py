@@ -52,7 +52,7 @@ from lut.training.sharding import (
     shard_state_dict,
     unsharded_copy,
 )
-from lut.training.teacher import teacher_momentum
+from lut.training.teacher import teacher_composition, teacher_momentum
 
 log = logging.getLogger("lut")
 
@@ -438,6 +438,9 @@ class PretrainRun:
         wait_for_all(self.context)  # the last collective: from here on the main process works alone
         if not self.context.is_main:
             return summary
+        if self.teacher is not None:
+            summary["teacher"] = {"momentum": self.config.teacher_momentum, "schedule_steps": self.total_steps,
+                                  **teacher_composition(self.step, self.total_steps, self.config.teacher_momentum)}
         if self.config.final_knn and self.knn_monitor is not None:
             summary["knn"] = final_knn(self.knn_monitor, student, teacher, self.device)
             epoch = self.step / self.steps_per_epoch

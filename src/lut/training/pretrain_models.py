@@ -27,6 +27,7 @@ def build_student(config: PretrainConfig) -> PretrainModel:
         config.model,
         img_size=config.img_size,
         patch_size=config.patch_size or None,
+        encoder_depth=config.encoder_depth or None,
         decoder_embed_dim=config.decoder_embed_dim,
         decoder_depth=config.decoder_depth,
         decoder_num_heads=config.decoder_num_heads,

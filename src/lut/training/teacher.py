@@ -14,6 +14,29 @@ def teacher_momentum(step: int, total_steps: int, base_momentum: float) -> float
     return 1 - (1 - base_momentum) * (math.cos(math.pi * step / total_steps) + 1) / 2
 
 
+def teacher_composition(steps: int, total_steps: int, base_momentum: float) -> dict[str, float]:
+    """What the teacher is after `steps` EMA updates of `teacher_momentum`'s schedule over `total_steps`.
+
+    The update after optimiser step k (k = 1..steps) uses m_{k-1}, so the teacher is
+    `share_0 * w_0 + sum_k c_k * w_k`, w_k being the student's weights after k steps, with
+    c_k = (1 - m_{k-1}) * prod_{j=k..steps-1} m_j and share_0 = prod_{j<steps} m_j.
+
+    Returns:
+        `initial_share` (share_0: how much of the teacher is still the random initialisation) and
+        `average_step` (sum k c_k / sum c_k: the point of the run whose student the teacher resembles;
+        0 when no update happened).
+    """
+    kept = 1.0  # prod of m_j over the updates after the one being looked at
+    weighted_steps = 0.0
+    for k in range(steps, 0, -1):
+        momentum = teacher_momentum(k - 1, total_steps, base_momentum)
+        weighted_steps += k * (1 - momentum) * kept
+        kept *= momentum
+    student_share = 1 - kept
+    average_step = weighted_steps / student_share if student_share > 0 else 0.0
+    return {"initial_share": kept, "average_step": average_step}
+
+
 class EMAUpdater:
     """Moves the teacher toward the student: `t <- m * t + (1 - m) * s`.
 
