@@ -50,7 +50,7 @@ def test_demo_recipe_is_the_default_recipe():
     config = resolve_config(None, [])
     assert config == resolve_config("demo", [])
     assert config.model == "lut_vit_tiny_patch16"
-    assert (config.img_size, config.patch_size, config.encoder_depth) == (32, 8, 4)
+    assert (config.img_size, config.patch_size, config.encoder_depth) == (28, 4, 6)
     assert config.data == "fashion-mnist"
     assert config.bc_loss_weight == 1.0
     # keys the recipe does not set keep their defaults
