@@ -1,6 +1,7 @@
 """Segmentation checkpoints: the network with everything needed to rebuild it, and the backbone it starts from."""
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,30 @@ def load_backbone(config: SegmentConfig) -> Backbone:
                     list(config.mean or [0.485, 0.456, 0.406]), list(config.std or [0.229, 0.224, 0.225]))
 
 
-def segmenter_shape(config: SegmentConfig, num_classes: int) -> SegmenterShape:
-    """The heads' settings of a run."""
-    return SegmenterShape(num_classes, tuple(config.out_indices), config.channels, config.aux_channels, 2,
+def segmenter_shape(config: SegmentConfig, num_classes: int, depth: int) -> SegmenterShape:
+    """The heads' settings of a run on an encoder of `depth` blocks (out_indices fitted to it, announced)."""
+    out_indices = fit_out_indices(config.out_indices, depth)
+    if list(out_indices) != list(config.out_indices):
+        logging.getLogger("lut").info("out_indices %s do not fit the encoder's %d blocks: scaled to %s "
+                                      "(out_indices= sets them)", list(config.out_indices), depth, list(out_indices))
+    return SegmenterShape(num_classes, out_indices, config.channels, config.aux_channels, 2,
                           tuple(config.pool_scales), config.dropout)
+
+
+def fit_out_indices(out_indices: list[int], depth: int) -> tuple[int, ...]:
+    """`out_indices` as they are when they fit `depth` blocks; otherwise at the same fractions of the depth.
+
+    E.g. the 12-block default [3, 5, 7, 11] (a third, half, two thirds and the end) is [1, 2, 3, 5] for 6 blocks.
+    An encoder of fewer than 4 blocks keeps them as they are (`build_backbone` refuses them).
+    """
+    if out_indices[-1] < depth or depth < len(out_indices):
+        return tuple(out_indices)
+    scaled = [round((index + 1) * depth / (out_indices[-1] + 1)) - 1 for index in out_indices]
+    for position in range(1, len(scaled)):  # rounding can give one block twice: keep them increasing
+        scaled[position] = max(scaled[position], scaled[position - 1] + 1)
+    for position in range(len(scaled) - 2, -1, -1):  # and within the depth
+        scaled[position] = min(scaled[position], scaled[position + 1] - 1)
+    return tuple(scaled)
 
 
 def checkpoint_payload(model: Segmenter, architecture: EncoderArchitecture, classes: list[str], mean: list[float],

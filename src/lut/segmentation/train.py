@@ -112,8 +112,9 @@ class SegmentationRun:
         val_source = segmentation_source(config.data, "val", config.ignore_index)
         self.classes = train_source.classes
         self.backbone = backbone
-        self.model: Segmenter = build_segmenter(backbone.architecture, segmenter_shape(config, len(self.classes)),
-                                                config.drop_path, backbone.encoder).to(self.device)
+        shape = segmenter_shape(config, len(self.classes), backbone.architecture.depth)
+        self.model: Segmenter = build_segmenter(backbone.architecture, shape, config.drop_path,
+                                                backbone.encoder).to(self.device)
         self.trained: nn.Module = self.model
         if context.is_distributed:
             if synced_batchnorm:
