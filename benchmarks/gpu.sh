@@ -51,7 +51,7 @@ import torch
 
 from lut import create_model
 from lut.models import Teacher
-from lut.training.compiling import compile_forward
+from lut.runtime.compiling import compile_forward
 from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.teacher import EMAUpdater
 

@@ -21,7 +21,7 @@ from lut import create_model
 from lut.config import COMPILE_MODES
 from lut.cost import step_macs
 from lut.models import Teacher
-from lut.training.compiling import compile_forward
+from lut.runtime.compiling import compile_forward
 from lut.training.lut_step import LossSettings, StepLosses, pretrain_losses
 from lut.training.teacher import EMAUpdater
 

@@ -5,7 +5,7 @@ import torch
 
 from lut.cli import build_parser, parse_arguments
 from lut.errors import UsageError
-from lut.training.distributed import select_device
+from lut.runtime.distributed import select_device
 
 
 def test_settings_before_between_and_after_options():

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from helpers import as_overrides, run_lut, tiny_values
 
-from lut.training.checkpoint import LAST_CHECKPOINT
+from lut.runtime.checkpoint import LAST_CHECKPOINT
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -8,7 +8,7 @@ import torch
 from helpers import as_overrides, run_lut, tiny_values
 
 from lut.config import PretrainConfig
-from lut.training.checkpoint import LAST_CHECKPOINT
+from lut.runtime.checkpoint import LAST_CHECKPOINT
 
 METRIC_KEYS = {"step", "epoch", "loss", "mae_loss", "bc_loss", "lr", "momentum", "grad_norm", "img_per_s"}
 

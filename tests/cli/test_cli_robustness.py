@@ -9,7 +9,7 @@ import torch
 from helpers import as_overrides, run_lut, tiny_values, write_random_images
 from PIL import Image
 
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 
 
 def messy_folder(root):

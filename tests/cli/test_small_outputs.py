@@ -8,8 +8,8 @@ import torch
 
 from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import top_k_accuracy
-from lut.progress import Progress
-from lut.training import run_log
+from lut.runtime import run_log
+from lut.runtime.progress import Progress
 
 
 def test_top5_is_left_out_with_five_classes_or_fewer():

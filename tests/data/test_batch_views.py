@@ -32,10 +32,10 @@ from lut.data.batch_views import (
 from lut.data.sampling import AugmentedDataset
 from lut.data.views import SRC_PADDING
 from lut.errors import UsageError
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.run_log import METRICS_FILE
 from lut.training.pretrain import pretrain
 from lut.training.pretrain_data import batch_augmenter, view_transform
-from lut.training.run_log import METRICS_FILE
 
 MANY = 20000
 

@@ -13,7 +13,7 @@ from lut.config import build_config
 from lut.data.sampling import ShardedEpochSampler
 from lut.data.sources import build_dataset
 from lut.errors import UsageError
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 from lut.training.pretrain import pretrain
 
 
@@ -156,7 +156,7 @@ def test_columns_of_data_that_is_not_a_hugging_face_data_set(image_folder):
 
 def test_config_columns_reach_the_training_images_the_figures_and_the_knn_monitor(multi_column, image_folder,
                                                                                   tmp_path):
-    from lut.training.distributed import DistributedContext
+    from lut.runtime.distributed import DistributedContext
     from lut.training.final_report import build_knn_monitor, first_images
     from lut.training.pretrain_data import build_pretrain_data
 

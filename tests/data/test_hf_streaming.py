@@ -17,7 +17,7 @@ from lut.data.hf_streaming import open_hub_stream, streamed_counts
 from lut.data.shards import ShardStream
 from lut.data.sources import build_dataset
 from lut.errors import UsageError
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 from lut.training.pretrain import pretrain
 
 

@@ -11,7 +11,7 @@ from lut.cli import main
 from lut.config import build_config
 from lut.data.shards import ShardStream, expand_shards, read_samples, shard_counts
 from lut.data.sources import build_dataset
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 from lut.training.pretrain import pretrain
 
 

@@ -8,7 +8,7 @@ from lut.config import build_config
 from lut.errors import UsageError
 from lut.interchange import infer_architecture
 from lut.models import create_model
-from lut.training.checkpoint import check_same_architecture
+from lut.runtime.checkpoint import check_same_architecture
 
 
 def test_encoder_depth_sets_the_number_of_blocks_and_keeps_width_and_heads():

@@ -9,7 +9,7 @@ from helpers import subprocess_env
 
 from lut.errors import UsageError
 from lut.extras import MissingExtraError, optional, require
-from lut.training.run_log import METRICS_FILE, RunLog
+from lut.runtime.run_log import METRICS_FILE, RunLog
 
 
 def run_cli_without(modules: list[str], *args: str) -> subprocess.CompletedProcess:

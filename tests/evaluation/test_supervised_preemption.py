@@ -14,7 +14,7 @@ from lut.errors import PreemptedError
 from lut.evaluation.config import FinetuneConfig, LinprobeConfig
 from lut.evaluation.finetune import finetune
 from lut.evaluation.linear_probe import linear_probe
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 
 PROTOCOLS = {"linprobe": (LinprobeConfig, linear_probe), "finetune": (FinetuneConfig, finetune)}
 # 64 training images, batch 16: 4 steps per epoch; the signal comes during the 2nd step of epoch 2.

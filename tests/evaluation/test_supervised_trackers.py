@@ -8,7 +8,7 @@ from mlflow.tracking import MlflowClient
 from lut.config import build_config
 from lut.evaluation.config import LinprobeConfig
 from lut.evaluation.linear_probe import linear_probe
-from lut.training.trackers import RUN_IDS_FILE
+from lut.runtime.trackers import RUN_IDS_FILE
 
 
 def test_linear_probe_metrics_config_and_figure_reach_mlflow(tiny_checkpoint, stripes, tmp_path, monkeypatch):

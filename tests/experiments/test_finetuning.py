@@ -12,7 +12,7 @@ from lut.experiments import finetuning, studies
 from lut.experiments.plan import base_run, run_config
 from lut.experiments.scale import load_scale, scale_names
 from lut.interchange import load_encoder
-from lut.seeding import seed_everything
+from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
 
 TINY_FINETUNE = {"recipe": "small", "epochs": 1, "warmup_epochs": 0, "batch_size": 8, "img_size": 16,

@@ -13,7 +13,7 @@ from lut.experiments.plan import RunSpec, base_run, run_config
 from lut.experiments.scale import FrozenEvalSettings, load_scale, scale_names
 from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
-from lut.seeding import seed_everything
+from lut.runtime.seeding import seed_everything
 from lut.training.pretrain import pretrain
 from lut.training.pretrain_models import build_student
 

@@ -12,7 +12,7 @@ from helpers import as_overrides, tiny_values
 
 from lut.cli import main
 from lut.launch.jobs import LaunchSettings, TrainingJob, parse_minutes, submit
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 
 STOP_STEP = 12
 

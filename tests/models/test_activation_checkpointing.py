@@ -8,7 +8,7 @@ import lut
 import lut.models.encoder
 from lut.config import build_config
 from lut.models import Teacher
-from lut.training.checkpoint import ARCHITECTURE_KEYS
+from lut.runtime.checkpoint import ARCHITECTURE_KEYS
 from lut.training.lut_step import LossSettings, pretrain_losses
 from lut.training.pretrain_models import build_student
 

@@ -6,10 +6,10 @@ from segment_settings import tiny_settings
 
 from lut.config import build_config
 from lut.errors import NonFiniteLossError, UsageError
+from lut.runtime.checkpoint import load_checkpoint
+from lut.runtime.run_log import read_metrics
 from lut.segmentation.config import SegmentConfig
 from lut.segmentation.train import MicroBatches, SegmentationRun, train_segmentation, warmup_poly
-from lut.training.checkpoint import load_checkpoint
-from lut.training.run_log import read_metrics
 
 
 def config_for(four_scenes, tiny_encoder, output, **overrides) -> SegmentConfig:

@@ -16,7 +16,7 @@ from timm.models.vision_transformer import Block
 from torch.distributed.tensor import DTensor
 
 from lut.config import build_config
-from lut.training.distributed import init_distributed, shutdown_distributed
+from lut.runtime.distributed import init_distributed, shutdown_distributed
 from lut.training.pretrain import PretrainRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

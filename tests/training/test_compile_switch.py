@@ -3,7 +3,7 @@ runs are compared with eager ones in test_distributed.py and test_activation_che
 
 import torch
 
-from lut.training.distributed import DistributedContext
+from lut.runtime.distributed import DistributedContext
 from lut.training.pretrain import PretrainRun
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from helpers import torchrun
 
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
-from lut.training.distributed import DistributedContext
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.distributed import DistributedContext
 from lut.training.pretrain import PretrainRun
 
 STEPS = 3

@@ -10,7 +10,7 @@ from helpers import tiny_values, write_random_images
 from lut.cli import main
 from lut.config import build_config
 from lut.evaluation.knn_benchmark import KnnSettings, knn_benchmark
-from lut.training.checkpoint import LAST_CHECKPOINT
+from lut.runtime.checkpoint import LAST_CHECKPOINT
 from lut.training.pretrain import pretrain
 
 

@@ -15,7 +15,7 @@ from lut.errors import UsageError
 from lut.losses import bc_loss, cosine_distance, infonce_distance, mae_loss, smooth_l1_distance
 from lut.masking import keep_ids_to_mask, sample_keep_ids
 from lut.models import Teacher
-from lut.training.checkpoint import check_same_architecture
+from lut.runtime.checkpoint import check_same_architecture
 from lut.training.lut_step import LossSettings, _ablation_losses, pretrain_losses
 from lut.training.pretrain import pretrain
 

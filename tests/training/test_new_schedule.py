@@ -9,7 +9,7 @@ from helpers import as_overrides, tiny_values
 from lut.cli import main
 from lut.config import build_config
 from lut.interchange import export_encoder, load_encoder
-from lut.training.distributed import distributed_session
+from lut.runtime.distributed import distributed_session
 from lut.training.pretrain import PretrainRun
 
 

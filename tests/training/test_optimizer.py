@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lut.errors import UsageError
-from lut.training.distributed import DistributedContext
+from lut.runtime.distributed import DistributedContext
 from lut.training.pretrain import PretrainRun
 
 

@@ -9,7 +9,7 @@ from lut.data import workers
 from lut.data.held_out import split_dataset
 from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.online_knn import OnlineKnn
-from lut.training.distributed import distributed_session
+from lut.runtime.distributed import distributed_session
 from lut.training.pretrain_data import build_pretrain_data
 
 

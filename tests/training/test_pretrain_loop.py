@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lut.config import PretrainConfig, build_config
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 
 # The shared run: batch 4 of 40 images -> 10 steps per epoch, 1 epoch, warm-up 0.2 epoch = 2 steps,
 # peak lr 1.5e-4 * sqrt(4) / 4 = 7.5e-5, momentum 0.996 -> 1 over 10 steps, stopped after 3 steps.
@@ -81,7 +81,7 @@ def test_saved_config_rebuilds_the_run_config(tiny_lut_run, image_folder):
     (1000, 40, "train_samples=1000 is not fewer than the 40 training images: training on all of them"),
 ])
 def test_a_training_subset_is_announced(tiny_config, tmp_path, caplog, train_samples, used, message):
-    from lut.training.distributed import DistributedContext
+    from lut.runtime.distributed import DistributedContext
     from lut.training.pretrain import PretrainRun
 
     with caplog.at_level(logging.INFO, logger="lut"):

@@ -17,7 +17,7 @@ from lut.interchange import load_encoder
 from lut.losses import bc_loss, simmim_loss
 from lut.masking import keep_ids_to_mask, sample_keep_ids
 from lut.models import Teacher
-from lut.training.checkpoint import LAST_CHECKPOINT, check_same_architecture, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, check_same_architecture, load_checkpoint
 from lut.training.lut_step import LossSettings, _ablation_losses, pretrain_losses
 from lut.training.pretrain import pretrain
 

@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 from lut.config import build_config
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.supervised import SupervisedRun, mean_class_accuracy
-from lut.training.distributed import DistributedContext
+from lut.runtime.distributed import DistributedContext
 from lut.transfer.selection import mean_std, select_point, summarise_grid
 
 

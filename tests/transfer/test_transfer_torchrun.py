@@ -14,8 +14,8 @@ from lut.evaluation.datasets import LabelledSplits
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint, load_weights
-from lut.training.distributed import DistributedContext
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint, load_weights
+from lut.runtime.distributed import DistributedContext
 from lut.transfer.grid import point_name
 from lut.transfer.point import TransferData
 from lut.transfer.splits import TransferSplits

@@ -8,7 +8,7 @@ from lut.interchange import EncoderInfo, load_encoder
 from lut.interchange.loading import read_checkpoint_file
 from lut.models import PretrainModel, create_model
 from lut.models.encoder import ViTEncoder
-from lut.training.checkpoint import describe_mismatch
+from lut.runtime.checkpoint import describe_mismatch
 
 MODEL_KEYS = ("img_size", "patch_size", "encoder_depth", "decoder_embed_dim", "decoder_depth", "decoder_num_heads",
               "head_hidden_dim", "head_depth", "head_norm", "head_activation", "mim")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lut.config import PretrainConfig, config_help, default_recipe, parse_overrides, recipe_names, resolve_config
-from lut.training.run_log import METRICS_FILE, read_metrics
+from lut.runtime.run_log import METRICS_FILE, read_metrics
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch.utils.data import Dataset, Sampler, Subset
 
-from lut.seeding import derive_seed
+from lut.runtime.seeding import derive_seed
 
 
 class ShardedEpochSampler(Sampler[tuple[int, int]]):

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from lut.errors import UsageError
 from lut.extras import require
-from lut.seeding import derive_seed
+from lut.runtime.seeding import derive_seed
 
 log = logging.getLogger("lut.data")
 INDEX_FILE = "shards.json"

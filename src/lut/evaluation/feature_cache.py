@@ -14,7 +14,7 @@ from lut.data.views import EvalTransform
 from lut.evaluation.datasets import LabelledSplits, data_identity, files_fingerprint
 from lut.evaluation.features import POOLS, TransformedDataset, extract_pooled_features
 from lut.models.encoder import ViTEncoder
-from lut.training.checkpoint import atomic_save
+from lut.runtime.checkpoint import atomic_save
 
 log = logging.getLogger("lut")
 

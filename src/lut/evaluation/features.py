@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lut.models.encoder import ViTEncoder
-from lut.progress import Progress
+from lut.runtime.progress import Progress
 
 POOLS = ("cls", "mean")
 

@@ -25,8 +25,8 @@ from lut.evaluation.supervised import EvaluationInputs, SupervisedRun, load_inpu
 from lut.evaluation.transforms import finetune_train_transform
 from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
-from lut.seeding import seed_everything
-from lut.training.distributed import DistributedContext, distributed_session
+from lut.runtime.distributed import DistributedContext, distributed_session
+from lut.runtime.seeding import seed_everything
 
 
 def build_classifier(

@@ -14,7 +14,7 @@ from lut.evaluation.features import POOLS
 from lut.evaluation.knn import knn_sweep
 from lut.evaluation.plots import plot_knn_accuracy
 from lut.interchange import load_encoder
-from lut.training.distributed import select_device
+from lut.runtime.distributed import select_device
 
 DEFAULT_CACHE_DIR = "~/.cache/lut/features"
 # Bounds of the numeric settings (`lut.config.check_range`); img_size is checked by load_encoder.

@@ -20,8 +20,8 @@ from lut.evaluation.logistic_regression import feature_probe
 from lut.evaluation.supervised import SupervisedRun, load_inputs
 from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
-from lut.seeding import seed_everything
-from lut.training.distributed import distributed_session
+from lut.runtime.distributed import distributed_session
+from lut.runtime.seeding import seed_everything
 
 
 def probe_head(dim: int, num_classes: int) -> nn.Sequential:

@@ -16,7 +16,7 @@ from lut.evaluation.config import LinprobeConfig
 from lut.evaluation.feature_cache import split_features
 from lut.evaluation.knn import reports_top5
 from lut.evaluation.supervised import load_inputs
-from lut.training.distributed import select_device
+from lut.runtime.distributed import select_device
 
 MODE_LABEL = "logistic regression on frozen features (not the MAE linear-probing protocol)"
 

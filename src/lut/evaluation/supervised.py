@@ -39,9 +39,7 @@ from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
 from lut.models.encoder import ViTEncoder
 from lut.paths import check_output_path
-from lut.progress import Progress
-from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
-from lut.training.checkpoint import (
+from lut.runtime.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     changed_training_settings,
@@ -49,11 +47,13 @@ from lut.training.checkpoint import (
     load_weights,
     save_last_and_best,
 )
-from lut.training.distributed import DistributedContext, all_reduce_mean, wait_for_all
-from lut.training.precision import autocast_dtype
-from lut.training.preemption import PreemptionGuard
-from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
-from lut.training.schedules import warmup_cosine
+from lut.runtime.distributed import DistributedContext, all_reduce_mean, wait_for_all
+from lut.runtime.precision import autocast_dtype
+from lut.runtime.preemption import PreemptionGuard
+from lut.runtime.progress import Progress
+from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
+from lut.runtime.schedules import warmup_cosine
+from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]

@@ -12,8 +12,8 @@ from lut.experiments.launcher import claim_run_dir, read_summary
 from lut.experiments.plan import RunSpec, base_run
 from lut.experiments.scale import ExperimentScale
 from lut.experiments.studies import Study, pretrain_comparison
-from lut.seeding import seed_everything
-from lut.training.checkpoint import LAST_CHECKPOINT, atomic_save
+from lut.runtime.checkpoint import LAST_CHECKPOINT, atomic_save
+from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
 
 FINETUNE_DIR = "finetune"

@@ -17,7 +17,7 @@ from lut.errors import LutError, UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
-from lut.progress import Progress
+from lut.runtime.progress import Progress
 
 SUMMARY_FILE = "summary.json"
 LOG_FILE = "log.txt"

@@ -9,7 +9,7 @@ import yaml
 
 from lut.config import build_config, option
 from lut.errors import UsageError
-from lut.training.distributed import parse_device
+from lut.runtime.distributed import parse_device
 
 SCALES_PACKAGE = "lut.experiments.scales"
 

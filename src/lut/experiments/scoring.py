@@ -12,8 +12,8 @@ from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import fit_logistic_regression, top_k_accuracy
 from lut.experiments.scale import FrozenEvalSettings
 from lut.models.encoder import ViTEncoder
-from lut.progress import Progress
-from lut.training.distributed import select_device
+from lut.runtime.distributed import select_device
+from lut.runtime.progress import Progress
 
 
 def transformed_split(dataset: Dataset, transform: EvalTransform, name: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,8 +18,8 @@ from lut.experiments.plan import ABLATIONS, RunSpec, ablation_run, base_run, run
 from lut.experiments.scale import ExperimentScale
 from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
-from lut.seeding import seed_everything
-from lut.training.distributed import select_device
+from lut.runtime.distributed import select_device
+from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
 
 Scores = dict[str, float]

@@ -11,7 +11,7 @@ from lut.errors import UsageError
 from lut.interchange.architecture import EncoderArchitecture, infer_architecture
 from lut.interchange.formats import EXPORT_METADATA_KEY, strip_prefix
 from lut.interchange.loading import load_encoder, read_checkpoint_file, weights_digest
-from lut.training.checkpoint import describe_mismatch, first_non_finite
+from lut.runtime.checkpoint import describe_mismatch, first_non_finite
 
 
 @dataclass(frozen=True)

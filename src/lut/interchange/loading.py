@@ -15,7 +15,7 @@ from lut.errors import UsageError
 from lut.interchange.architecture import EncoderArchitecture, architecture_from_name, infer_architecture
 from lut.interchange.formats import encoder_weights
 from lut.models.encoder import ViTEncoder
-from lut.training.checkpoint import PYTORCH_MAGIC, describe_mismatch, first_non_finite, load_checkpoint
+from lut.runtime.checkpoint import PYTORCH_MAGIC, describe_mismatch, first_non_finite, load_checkpoint
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 submitit writes the sbatch script (one task per node), sends SIGUSR2 before the time limit or on preemption,
 and then asks the job for a checkpoint: the job passes SIGTERM to its torchrun, whose processes finish the current
-optimiser step, write `checkpoint-last.pth` and leave (see `lut.training.preemption`); submitit requeues the job,
+optimiser step, write `checkpoint-last.pth` and leave (see `lut.runtime.preemption`); submitit requeues the job,
 which runs the same command again and resumes there (`resume=auto`).
 """
 

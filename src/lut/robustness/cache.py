@@ -9,7 +9,7 @@ import torch
 
 from lut import __version__
 from lut.errors import UsageError
-from lut.training.checkpoint import atomic_save
+from lut.runtime.checkpoint import atomic_save
 
 
 def cache_key(settings: dict[str, Any]) -> str:

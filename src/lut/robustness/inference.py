@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from lut.training.distributed import DistributedContext
+from lut.runtime.distributed import DistributedContext
 
 
 class PassImages(Dataset):

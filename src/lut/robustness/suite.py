@@ -18,8 +18,8 @@ from lut.robustness.inference import PassImages, predict_logits
 from lut.robustness.occlusion import CenterOcclusion
 from lut.robustness.options import RobustnessOptions
 from lut.robustness.report import write_report
-from lut.training.distributed import DistributedContext, distributed_session, wait_for_all
-from lut.training.precision import autocast_dtype
+from lut.runtime.distributed import DistributedContext, distributed_session, wait_for_all
+from lut.runtime.precision import autocast_dtype
 
 
 @dataclass

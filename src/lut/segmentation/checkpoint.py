@@ -9,9 +9,9 @@ from typing import Any
 from lut.errors import UsageError
 from lut.interchange import EncoderArchitecture, architecture_from_name, load_encoder
 from lut.models.encoder import ViTEncoder
+from lut.runtime.checkpoint import load_checkpoint, load_weights
 from lut.segmentation.config import SegmentConfig
 from lut.segmentation.model import Segmenter, SegmenterShape, build_segmenter
-from lut.training.checkpoint import load_checkpoint, load_weights
 
 SEGMENTATION_KEYS = {"model", "architecture", "shape", "classes", "mean", "std"}
 

@@ -11,6 +11,8 @@ from tqdm import tqdm
 
 from lut.errors import UsageError
 from lut.interchange.export import check_output_path
+from lut.runtime.distributed import DistributedContext, distributed_session
+from lut.runtime.precision import autocast_dtype
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.data import segmentation_source
 from lut.segmentation.inference import predict_scores, scores_at
@@ -18,8 +20,6 @@ from lut.segmentation.metrics import confusion_matrix, segmentation_metrics
 from lut.segmentation.model import Segmenter
 from lut.segmentation.plots import plot_class_iou
 from lut.segmentation.transforms import EvalPairs
-from lut.training.distributed import DistributedContext, distributed_session
-from lut.training.precision import autocast_dtype
 
 
 @torch.no_grad()

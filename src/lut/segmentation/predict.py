@@ -10,10 +10,10 @@ from PIL import Image
 from lut.data.images import UnreadableImageError, load_rgb
 from lut.errors import UsageError
 from lut.interchange.export import check_output_path
+from lut.runtime.distributed import select_device
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.inference import predict_scores, scores_at
 from lut.segmentation.transforms import normalise, rescale_size
-from lut.training.distributed import select_device
 
 OVERLAY_OPACITY = 0.5
 

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from lut.data.sources import FASHION_MNIST_CLASSES, FashionMNIST
-from lut.seeding import derive_seed
+from lut.runtime.seeding import derive_seed
 
 SCENES_NAME = "fashion-mnist-scenes"
 SCENE_CLASSES = ["background", *FASHION_MNIST_CLASSES]

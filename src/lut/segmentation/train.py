@@ -28,7 +28,24 @@ from tqdm import tqdm
 from lut import __version__
 from lut.config import save_config
 from lut.errors import NonFiniteLossError, UsageError
-from lut.seeding import derive_seed, seed_everything
+from lut.runtime.checkpoint import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    checkpoint_to_resume,
+    first_non_finite,
+    load_weights,
+    save_last_and_best,
+)
+from lut.runtime.distributed import (
+    DistributedContext,
+    all_reduce_mean,
+    average_batchnorm_statistics,
+    distributed_session,
+    wait_for_all,
+)
+from lut.runtime.precision import autocast_dtype
+from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
+from lut.runtime.seeding import derive_seed, seed_everything
 from lut.segmentation.checkpoint import checkpoint_payload, load_backbone, segmenter_shape
 from lut.segmentation.config import SegmentConfig, check_segment_config
 from lut.segmentation.data import IGNORE_INDEX, data_identity, segmentation_source
@@ -37,23 +54,6 @@ from lut.segmentation.layer_decay import layer_decay_groups
 from lut.segmentation.model import Segmenter, build_segmenter
 from lut.segmentation.plots import plot_segmentation_curves
 from lut.segmentation.transforms import EvalPairs, TrainPairs
-from lut.training.checkpoint import (
-    BEST_CHECKPOINT,
-    LAST_CHECKPOINT,
-    checkpoint_to_resume,
-    first_non_finite,
-    load_weights,
-    save_last_and_best,
-)
-from lut.training.distributed import (
-    DistributedContext,
-    all_reduce_mean,
-    average_batchnorm_statistics,
-    distributed_session,
-    wait_for_all,
-)
-from lut.training.precision import autocast_dtype
-from lut.training.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 
 
 def warmup_poly(step: int, config: SegmentConfig) -> float:

@@ -1,1 +1,1 @@
-"""Pre-training: the LUT step, EMA teacher, schedules, checkpoints and the training loop."""
+"""Pre-training: the LUT step, the EMA teacher, sharding and the pre-training loop."""

@@ -18,9 +18,7 @@ from lut.errors import NonFiniteLossError, UsageError
 from lut.interchange.loading import load_encoder, read_checkpoint_file
 from lut.models import PretrainModel, Teacher
 from lut.paths import check_output_path
-from lut.progress import Progress
-from lut.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
-from lut.training.checkpoint import (
+from lut.runtime.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
     changed_training_settings,
@@ -30,7 +28,7 @@ from lut.training.checkpoint import (
     load_weights,
     non_finite_weights,
 )
-from lut.training.distributed import (
+from lut.runtime.distributed import (
     DistributedContext,
     all_reduce_mean,
     average_batchnorm_statistics,
@@ -38,13 +36,15 @@ from lut.training.distributed import (
     distributed_session,
     wait_for_all,
 )
+from lut.runtime.preemption import PreemptionGuard
+from lut.runtime.progress import Progress
+from lut.runtime.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
+from lut.runtime.schedules import scaled_learning_rate, warmup_cosine
+from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
 from lut.training.lut_step import pretrain_losses
-from lut.training.preemption import PreemptionGuard
 from lut.training.pretrain_data import build_pretrain_data
 from lut.training.pretrain_models import build_loss_settings, build_optimizer, build_pretrain_models, build_student
-from lut.training.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
-from lut.training.schedules import scaled_learning_rate, warmup_cosine
 from lut.training.sharding import (
     gather_full,
     no_gradient_sync,

@@ -16,7 +16,7 @@ from lut.data.sources import build_dataset
 from lut.data.views import SingleViewTransform, TwoViewTransform
 from lut.data.workers import loader_workers
 from lut.errors import UsageError
-from lut.training.distributed import DistributedContext
+from lut.runtime.distributed import DistributedContext
 
 log = logging.getLogger("lut")
 

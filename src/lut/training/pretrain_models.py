@@ -11,10 +11,10 @@ from lut.config import PretrainConfig
 from lut.errors import UsageError
 from lut.masking import checked_visible_patches
 from lut.models import PretrainModel, Teacher, create_model
-from lut.training.compiling import compile_forward
-from lut.training.distributed import DistributedContext, ddp_syncing_buffers_once
+from lut.runtime.compiling import compile_forward
+from lut.runtime.distributed import DistributedContext, ddp_syncing_buffers_once
+from lut.runtime.precision import autocast_dtype
 from lut.training.lut_step import LossSettings
-from lut.training.precision import autocast_dtype
 from lut.training.sharding import broadcast_from_rank0, check_fsdp_torch, shard_models
 from lut.training.teacher import EMAUpdater
 

@@ -21,8 +21,8 @@ from lut.evaluation.datasets import LabelledSplits
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs
-from lut.seeding import seed_everything
-from lut.training.distributed import distributed_session
+from lut.runtime.distributed import distributed_session
+from lut.runtime.seeding import seed_everything
 from lut.transfer.registry import open_transfer_set
 from lut.transfer.splits import TransferSplits
 

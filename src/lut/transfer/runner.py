@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lut.errors import UsageError
-from lut.training.distributed import distributed_session
+from lut.runtime.distributed import distributed_session
 from lut.transfer.execution import run_pending
 from lut.transfer.grid import Grid, point_name
 from lut.transfer.plan import Encoder, check_point_index, plan_runs

@@ -12,7 +12,7 @@ import torch
 
 import lut.training.pretrain_models as models_module
 from lut.config import build_config
-from lut.training.distributed import init_distributed, shutdown_distributed
+from lut.runtime.distributed import init_distributed, shutdown_distributed
 from lut.training.pretrain import PretrainRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lut.training.schedules import scaled_learning_rate, warmup_cosine
+from lut.runtime.schedules import scaled_learning_rate, warmup_cosine
 
 
 def test_sqrt_and_linear_rules_agree_at_batch_4096():

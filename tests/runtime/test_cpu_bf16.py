@@ -4,7 +4,7 @@ import logging
 
 import torch
 
-from lut.training import precision
+from lut.runtime import precision
 
 
 def test_bf16_on_a_cpu_without_native_bf16_warns_once(monkeypatch, caplog):

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lut.training.trackers import open_trackers, parse_trackers  # noqa: E402
+from lut.runtime.trackers import open_trackers, parse_trackers  # noqa: E402
 
 METRICS_FILE = "metrics.jsonl"
 

@@ -19,7 +19,7 @@ from helpers import as_overrides, free_port, subprocess_env, tiny_values, torchr
 
 from lut.cli import main
 from lut.errors import PreemptedError
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 from lut.training.pretrain import pretrain
 
 STOP_STEP = 16

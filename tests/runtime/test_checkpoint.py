@@ -9,8 +9,8 @@ from helpers import TINY_MODEL
 
 import lut
 from lut.errors import UsageError
-from lut.training import checkpoint as checkpoint_module
-from lut.training.checkpoint import (
+from lut.runtime import checkpoint as checkpoint_module
+from lut.runtime.checkpoint import (
     LAST_CHECKPOINT,
     atomic_save,
     describe_mismatch,

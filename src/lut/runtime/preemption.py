@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from lut.errors import PreemptedError
-from lut.training.distributed import DistributedContext
+from lut.runtime.distributed import DistributedContext
 
 # In the order that decides which signal a run reports when ranks received different ones; SIGUSR2 is submitit's
 # (`lut launch`), which SLURM may also deliver to the training processes.

@@ -8,8 +8,8 @@ import torch
 from helpers import as_overrides, tiny_values, torchrun
 
 from lut.config import build_config
-from lut.seeding import seed_everything
-from lut.training.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
+from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
 
 STEPS = 3

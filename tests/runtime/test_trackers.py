@@ -10,8 +10,8 @@ import pytest
 from helpers import as_overrides, tiny_values
 
 from lut.cli import main
+from lut.runtime.trackers import RUN_IDS_FILE
 from lut.training.pretrain import pretrain
-from lut.training.trackers import RUN_IDS_FILE
 
 STEPS = 3
 
