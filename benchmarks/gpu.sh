@@ -136,11 +136,12 @@ if wants pretrain; then
         folder = Path('$WORK/photos'); folder.mkdir(); write_photo_folder(folder, 512); print('512 JPEGs')"
     pretrain_args=(
         lut_vit_small data="$WORK/photos" batch_size=64 accum_iter=1 epochs=3 max_steps=20 keep_every_epochs=0
-        warmup_epochs=0.5 lr=1e-4 device=cuda precision=bf16 num_workers=8 log_every_steps=5 num_visualize=0
+        warmup_epochs=0.5 lr=1e-4 device=cuda precision=auto num_workers=8 log_every_steps=5 num_visualize=0
         save_every_steps=0 resume=none
     )
-    check "lut pretrain, ViT-S/16, 20 steps, bf16" 90 \
+    check "lut pretrain, ViT-S/16, 20 steps, precision=auto (bf16 on this GPU)" 90 \
         "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_eager"
+    check "precision=auto: the run records bf16" 10 grep -x "precision: bf16" "$WORK/run_eager/config.yaml"
     check "lut pretrain, ViT-S/16, 20 steps, bf16, compile + activation checkpointing, device augmentation" 150 \
         "$PYTHON" -m lut.cli pretrain "${pretrain_args[@]}" output_dir="$WORK/run_compiled" compile=true \
         activation_checkpointing=true augment_on=device

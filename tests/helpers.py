@@ -61,6 +61,20 @@ def tiny_values(data: Path, output_dir: Path, **overrides) -> dict:
     return values
 
 
+def assert_equal_up_to_float32_rounding(actual: torch.Tensor, expected: torch.Tensor, ulps: int = 32) -> None:
+    """Equal up to the rounding of another float32 accumulation order (another kernel, another CPU).
+
+    Two kernels that sum the same products in different orders differ by a few units in the last place of the
+    result's magnitude, and which kernel runs depends on the CPU's instruction set: the bound is `ulps` float32
+    epsilons of the largest |expected|, never an absolute number.
+    """
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    bound = ulps * torch.finfo(torch.float32).eps * expected.abs().max().item()
+    largest = (actual - expected).abs().max().item()
+    assert largest <= bound, (f"largest difference {largest:.3g} exceeds {ulps} float32 ulps of the magnitude "
+                              f"({bound:.3g})")
+
+
 def as_overrides(values: dict) -> list[str]:
     """Config values as command-line `key=value` arguments."""
     return [f"{key}={str(value).lower() if isinstance(value, bool) else value}" for key, value in values.items()]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 import yaml
 
 from lut.errors import UsageError
+from lut.runtime.precision import PRECISION_HELP
 
 Config = TypeVar("Config")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -186,7 +187,7 @@ class PretrainConfig:
     adam_beta1: float = option(0.9, "AdamW beta1", minimum=0.0, below=1.0)
     adam_beta2: float = option(0.95, "AdamW beta2", minimum=0.0, below=1.0)
     clip_grad: float = option(0.0, "max gradient norm; 0 disables clipping", minimum=0.0)
-    precision: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16", "fp16"))
+    precision: str = option("auto", PRECISION_HELP, ("auto", "fp32", "bf16", "fp16"))
     device: str = option("auto", "auto, cpu, cuda")
     seed: int = option(0, "seed of the data order, augmentations, masks and init")
     max_steps: int = option(0, "stop after this many optimiser steps in total (0: run all epochs)", minimum=0)

@@ -1,6 +1,11 @@
-"""The patch projection as one matrix product: the convolution's numbers, on the kept patches only."""
+"""The patch projection as one matrix product: the convolution's numbers, on the kept patches only.
+
+The matrix product and timm's Conv2d sum the same products in different orders, so they agree to float32 rounding
+of the values' magnitude (the kernels, and so the last bits, depend on the CPU).
+"""
 
 import torch
+from helpers import assert_equal_up_to_float32_rounding
 
 from lut.masking import gather_tokens, sample_keep_ids
 from lut.models.encoder import ViTEncoder
@@ -16,7 +21,7 @@ def encoder_and_images() -> tuple[ViTEncoder, torch.Tensor]:
 def test_patch_projection_equals_the_convolution():
     encoder, images = encoder_and_images()
     convolved = encoder.patch_embed(images) + encoder.pos_embed[:, 1:, :]  # timm's Conv2d, (B, N, D)
-    assert torch.allclose(encoder.embed_patches(images), convolved, rtol=0, atol=1e-6)
+    assert_equal_up_to_float32_rounding(encoder.embed_patches(images), convolved)
 
 
 def test_patch_projection_of_one_patch_by_hand():
@@ -25,7 +30,7 @@ def test_patch_projection_of_one_patch_by_hand():
     pixels = images[0, :, row * 8:(row + 1) * 8, col * 8:(col + 1) * 8]  # (C, p, p)
     weight, bias = encoder.patch_embed.proj.weight, encoder.patch_embed.proj.bias  # (D, C, p, p), (D,)
     expected = (weight * pixels).sum(dim=(1, 2, 3)) + bias + encoder.pos_embed[0, 1 + 9]
-    assert torch.allclose(encoder.embed_patches(images)[0, 9], expected, rtol=0, atol=1e-6)
+    assert_equal_up_to_float32_rounding(encoder.embed_patches(images)[0, 9], expected)
 
 
 def test_kept_patches_alone_equal_the_kept_rows_of_all_patches_and_gradients_match():
@@ -34,8 +39,8 @@ def test_kept_patches_alone_equal_the_kept_rows_of_all_patches_and_gradients_mat
     kept = encoder.embed_patches(images, keep)  # (B, K, D)
     reference = gather_tokens(encoder.patch_embed(images) + encoder.pos_embed[:, 1:, :], keep)
     assert kept.shape == (3, 4, 16)
-    assert torch.allclose(kept, reference, rtol=0, atol=1e-6)
+    assert_equal_up_to_float32_rounding(kept, reference)
     weight = encoder.patch_embed.proj.weight
     (kept_gradient,) = torch.autograd.grad(kept.square().sum(), weight)
     (reference_gradient,) = torch.autograd.grad(reference.square().sum(), weight)
-    assert torch.allclose(kept_gradient, reference_gradient, rtol=1e-5, atol=1e-5)
+    assert_equal_up_to_float32_rounding(kept_gradient, reference_gradient)

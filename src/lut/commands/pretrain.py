@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = [item for item in overrides if not item.startswith("recipe=")]
     if recipe is None:
         recipe = default_recipe(parse_overrides(overrides))
-        logging.getLogger("lut").info("recipe %s (none named; `lut pretrain RECIPE ...` chooses another)", recipe)
+        why = "data= names your images" if recipe == "default" else "no data= given: the built-in Fashion-MNIST demo"
+        logging.getLogger("lut").info("recipe %s: none named and %s (`lut pretrain RECIPE ...` chooses another)",
+                                      recipe, why)
     config = resolve_config(recipe, overrides)
     summary = pretrain(config)
     if summary["rank"] != 0:

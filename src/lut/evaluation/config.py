@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from lut.config import build_config, check_config_ranges, load_recipe, option
 from lut.errors import UsageError
+from lut.runtime.precision import PRECISION_HELP
 
 RECIPES_PACKAGE = "lut.evaluation.recipes"
 Config = TypeVar("Config", bound="SupervisedConfig")
@@ -63,7 +64,7 @@ class SupervisedConfig(EncoderSettings):
     lr: float = option(0.0, "absolute learning rate; 0 derives it from blr", minimum=0.0)
     min_lr: float = option(0.0, "learning rate at the end of the cosine", minimum=0.0)
     weight_decay: float = option(0.0, "weight decay", minimum=0.0)
-    precision: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16"))
+    precision: str = option("auto", PRECISION_HELP, ("auto", "fp32", "bf16"))
     device: str = option("auto", "auto, cpu, cuda")
     seed: int = option(0, "seed of data order, augmentation and head init")
     # output

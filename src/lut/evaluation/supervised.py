@@ -48,7 +48,7 @@ from lut.runtime.checkpoint import (
     save_last_and_best,
 )
 from lut.runtime.distributed import DistributedContext, all_reduce_mean, wait_for_all
-from lut.runtime.precision import autocast_dtype
+from lut.runtime.precision import autocast_dtype, with_resolved_precision
 from lut.runtime.preemption import PreemptionGuard
 from lut.runtime.progress import Progress
 from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
@@ -176,6 +176,7 @@ class SupervisedRun:
         classes: list[str] | None = None,
         class_mean: bool = False,
     ) -> None:
+        config = with_resolved_precision(config, context.device)  # config.yaml records what ran
         self.config = config
         self.classes = list(classes or [])
         self.encoder_digest = encoder_digest

@@ -17,6 +17,7 @@ from lut.errors import LutError, UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
+from lut.runtime.precision import settings_as_run
 from lut.runtime.progress import Progress
 
 SUMMARY_FILE = "summary.json"
@@ -46,8 +47,9 @@ def claim_run_dir(run_dir: Path, config: PretrainConfig | FinetuneConfig) -> Non
     path = run_dir / "config.yaml"
     if path.is_file():
         # Through build_config, so that keys added since the run was made count at their defaults.
-        existing = dataclasses.asdict(build_config(yaml.safe_load(path.read_text()) or {}, type(config)))
-        wanted = dataclasses.asdict(config)
+        recorded = build_config(yaml.safe_load(path.read_text()) or {}, type(config))
+        existing = settings_as_run(dataclasses.asdict(recorded))
+        wanted = settings_as_run(dataclasses.asdict(config))
         differing = sorted(key for key in set(existing) | set(wanted) if existing.get(key) != wanted.get(key))
         if differing:
             raise UsageError(f"{run_dir} holds a run with other settings ({', '.join(differing)}); "

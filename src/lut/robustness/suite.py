@@ -19,7 +19,7 @@ from lut.robustness.occlusion import CenterOcclusion
 from lut.robustness.options import RobustnessOptions
 from lut.robustness.report import write_report
 from lut.runtime.distributed import DistributedContext, distributed_session, wait_for_all
-from lut.runtime.precision import autocast_dtype
+from lut.runtime.precision import autocast_dtype, with_resolved_precision
 
 
 @dataclass
@@ -36,7 +36,7 @@ class RobustnessSettings:
         batch_size: images per forward and process.
         num_workers: data loader processes.
         device: auto, cpu or cuda.
-        precision: auto (bf16 on GPU, fp32 on CPU), fp32 or bf16.
+        precision: auto (bf16 where the device computes it natively, else fp32), fp32 or bf16.
         crop_pct: evaluation crop (None: the checkpoint's, else 0.875 at 224 px and more, 1.0 below).
     """
 
@@ -188,6 +188,7 @@ def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
     specs = parse_benchmark_specs(settings.benchmarks)
     check_output_path(Path(settings.output_dir).expanduser(), "--output", folder=True)
     with distributed_session(settings.device) as context:
+        settings = with_resolved_precision(settings, context.device)  # the report records what ran
         benchmarks = build_benchmarks(specs, settings.options)
         if context.is_main and settings.options.max_images:
             print(f"max_images: each benchmark's image sets are a fixed random subset of at most "

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from lut.config import check_config_ranges, option
 from lut.errors import UsageError
 from lut.evaluation.config import EncoderSettings, eval_recipe_names, resolve_eval_config
+from lut.runtime.precision import PRECISION_HELP
 from lut.segmentation.scenes import SCENES_NAME
 
 RECIPES_PACKAGE = "lut.segmentation.recipes"
@@ -54,7 +55,7 @@ class SegmentConfig(EncoderSettings):
     adam_beta2: float = option(0.999, "AdamW beta2", minimum=0.0, below=1.0)
     layer_decay: float = option(0.65, "layer-wise lr decay: layer id i gets decay^(depth + 1 - i)", above=0.0,
                                 maximum=1.0)
-    precision: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16"))
+    precision: str = option("auto", PRECISION_HELP, ("auto", "fp32", "bf16"))
     device: str = option("auto", "auto, cpu, cuda")
     seed: int = option(0, "seed of the data order, augmentation and head init")
     # evaluation and output

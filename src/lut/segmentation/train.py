@@ -43,7 +43,7 @@ from lut.runtime.distributed import (
     distributed_session,
     wait_for_all,
 )
-from lut.runtime.precision import autocast_dtype
+from lut.runtime.precision import autocast_dtype, with_resolved_precision
 from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.runtime.seeding import derive_seed, seed_everything
 from lut.segmentation.checkpoint import checkpoint_payload, load_backbone, segmenter_shape
@@ -98,6 +98,7 @@ class SegmentationRun:
     """Builds the network, optimiser and data of a run and trains it to max_iters."""
 
     def __init__(self, config: SegmentConfig, context: DistributedContext) -> None:
+        config = with_resolved_precision(config, context.device)  # config.yaml records what ran
         self.config, self.context, self.device = config, context, context.device
         self.output_dir = Path(config.output_dir).expanduser()
         check_segment_config(config)

@@ -36,6 +36,7 @@ from lut.runtime.distributed import (
     distributed_session,
     wait_for_all,
 )
+from lut.runtime.precision import with_resolved_precision
 from lut.runtime.preemption import PreemptionGuard
 from lut.runtime.progress import Progress
 from lut.runtime.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
@@ -75,6 +76,7 @@ class PretrainRun:
     """One pre-training run; `run()` trains from scratch or from the last checkpoint."""
 
     def __init__(self, config: PretrainConfig, context: DistributedContext) -> None:
+        config = with_resolved_precision(config, context.device)  # config.yaml records what ran
         self.config = config
         self.context = context
         self.device = context.device

@@ -22,6 +22,7 @@ from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs
 from lut.runtime.distributed import distributed_session
+from lut.runtime.precision import settings_as_run
 from lut.runtime.seeding import seed_everything
 from lut.transfer.registry import open_transfer_set
 from lut.transfer.splits import TransferSplits
@@ -68,7 +69,7 @@ class TransferData:
 
 def comparable(config: dict[str, Any]) -> dict[str, Any]:
     """A point's settings without where and how it ran."""
-    return {key: value for key, value in config.items() if key not in PLACEMENT_KEYS}
+    return {key: value for key, value in settings_as_run(config).items() if key not in PLACEMENT_KEYS}
 
 
 def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
