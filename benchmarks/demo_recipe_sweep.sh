@@ -6,7 +6,8 @@
 # Run I is pinned to cores FIRST_CORE + [I*CORES_PER_RUN, (I+1)*CORES_PER_RUN) (FIRST_CORE defaults to 0) with as
 # many threads, where taskset exists; its output folder is
 # $OUT/sweep/run-I (./sweep/run-I when OUT is unset), its log beside it. The k-NN rise of each run is printed as a
-# markdown table at the end (student at step 0 -> end, teacher, wall-clock). Needs Fashion-MNIST
+# markdown table at the end by demo_sweep_table.py (student at step 0 -> end, teacher, wall-clock), which also
+# reads runs that were stopped part-way. Needs Fashion-MNIST
 # (LUT_FASHION_MNIST_DIR or the Debian package) and a machine with that many cores.
 set -uo pipefail
 
@@ -40,27 +41,4 @@ for overrides in "$@"; do
 done
 wait
 
-"$PYTHON" - "$folder" "$@" <<'EOF'
-import json
-import sys
-from pathlib import Path
-
-folder, variants = Path(sys.argv[1]), sys.argv[2:]
-print("| run | overrides | steps | k-NN step 0 | k-NN end | rise | teacher | precision | wall-clock s |")
-print("|---|---|---|---|---|---|---|---|---|")
-for index, overrides in enumerate(variants):
-    run = folder / f"run-{index}"
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] \
-        if (run / "metrics.jsonl").is_file() else []
-    knn = [r for r in records if "knn_top1" in r]
-    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").is_file() else {}
-    config = (run / "config.yaml").read_text() if (run / "config.yaml").is_file() else ""
-    precision = next((line.split(":")[1].strip() for line in config.splitlines() if line.startswith("precision:")), "")
-    seconds_file = folder / f"run-{index}.seconds"
-    seconds = seconds_file.read_text().strip().splitlines()[-1] if seconds_file.is_file() else "unfinished"
-    start, end = (knn[0]["knn_top1"], knn[-1]["knn_top1"]) if knn else (float("nan"), float("nan"))
-    teacher = summary.get("knn", {}).get("teacher", float("nan"))
-    steps = knn[-1]["step"] if knn else 0
-    print(f"| {index} | `{overrides}` | {steps} | {start:.2f} | {end:.2f} | {end - start:+.2f} | {teacher:.2f} | "
-          f"{precision} | {seconds} |")
-EOF
+"$PYTHON" benchmarks/demo_sweep_table.py "$folder" "$@"
