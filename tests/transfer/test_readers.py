@@ -3,11 +3,13 @@
 import os
 from pathlib import Path
 
+import imagenet_layouts
 import pytest
 import transfer_layouts as layouts
 
 from lut.data.sources import ImageFolderSource
 from lut.errors import DataNotFoundError, UsageError
+from lut.evaluation.datasets import labelled_splits
 from lut.transfer.registry import official_splits, open_transfer_set
 from lut.transfer.splits import split_labels
 
@@ -155,7 +157,7 @@ def test_class_folder_tree_without_test_holds_out_validation(tmp_path):
     splits = open_transfer_set(str(root), tmp_path, tmp_path / "holdout.json", val_fraction=0.5, seed=0)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (2, 2, 4)
     assert sorted(split_labels(splits.val)) == [0, 1]
-    assert splits.notes[0] == f"{root} has no test/: val/ is the test split"
+    assert splits.notes[0] == f"{root} has no labelled test/: val/ is the test split"
     assert "saved a new stratified hold-out of 2 training images" in splits.notes[1]
 
 
@@ -173,9 +175,60 @@ def test_unknown_name_lists_the_known_sets(tmp_path):
 
 
 def test_folder_in_no_known_layout(tmp_path):
-    root = write_tree(tmp_path / "tree", {"train": ["cat", "dog"]})
-    with pytest.raises(UsageError, match=r"in none of the known layouts \(train/\); expected train/ and val/"):
+    root = write_tree(tmp_path / "tree", {"val": ["cat", "dog"], "test": ["cat"]})
+    with pytest.raises(UsageError, match=r"in none of the known layouts \(val/, test/, no labelled training images\); "
+                                         r"expected train/ \(and val/, test/\)"):
         official_splits(str(root), tmp_path)
+
+
+def write_loose(folder: Path, count: int) -> None:
+    for index in range(count):
+        layouts.write_image(folder / f"loose_{index}.jpg")
+
+
+@pytest.mark.parametrize("unlabelled", ["test", "val"])
+def test_unlabelled_evaluation_folder_is_not_a_split(tmp_path, unlabelled):
+    """test/ (or val/) of loose images: not an evaluation split; the labelled one is the test split."""
+    labelled = "val" if unlabelled == "test" else "test"
+    root = write_tree(tmp_path / "tree", {"train": ["cat", "dog"], labelled: ["dog", "cat"]})
+    write_loose(root / unlabelled, 3)
+    splits, _, notes = official_splits(str(root), tmp_path)
+    assert labels_of(splits) == {"train": [0, 0, 1, 1], "test": [0, 0, 1, 1]}
+    assert splits["test"].root == root / labelled
+    assert notes[0] == f"{root / unlabelled} holds unlabelled images: it is not an evaluation split"
+
+
+def test_kaggle_imagenet_root_tests_on_the_labelled_val(tmp_path):
+    cls_loc = imagenet_layouts.kaggle(tmp_path)
+    splits, _, notes = official_splits(str(cls_loc), tmp_path)
+    assert (len(splits["train"]), len(splits["test"])) == (10, 5)
+    assert splits["test"].root == cls_loc / "val"
+    assert notes == [f"{cls_loc / 'test'} holds unlabelled images: it is not an evaluation split",
+                     f"{cls_loc} has no labelled test/: val/ is the test split"]
+
+
+def test_folder_without_splits_holds_out_the_fixed_fifth(tmp_path):
+    """Class folders only: the test split is the fifth every command holds out (the same images as lut knn's)."""
+    root = tmp_path / "flat"
+    for name in ("cat", "dog"):
+        for index in range(5):
+            layouts.write_image(root / name / f"{index}.png")
+    splits, _, notes = official_splits(str(root), tmp_path)
+    knn = labelled_splits(str(root), download=False)
+    assert (len(splits["train"]), len(splits["test"])) == (8, 2)
+    assert splits["test"].samples == knn.test.samples and splits["train"].samples == knn.train.samples
+    assert notes == [f"{root} has no labelled test split: holding out 2 of its 10 images for testing (the fixed fifth "
+                     "every command holds out, never trained on)"]
+    opened = open_transfer_set(str(root), tmp_path, tmp_path / "holdout.json", val_fraction=0.25)
+    assert (len(opened.train), len(opened.val), len(opened.test)) == (6, 2, 2)
+
+
+def test_train_beside_an_unlabelled_test_holds_out_a_fifth_of_train(tmp_path):
+    root = write_tree(tmp_path / "tree", {"train": ["cat", "dog", "eel", "fox", "gnu"]})
+    write_loose(root / "test", 2)
+    splits, _, notes = official_splits(str(root), tmp_path)
+    assert (len(splits["train"]), len(splits["test"])) == (8, 2)
+    assert notes[1].startswith(f"{root / 'train'} has no labelled test split: holding out 2 of its 10 images")
 
 
 def test_missing_set_folder_says_what_is_expected(tmp_path):

@@ -5,6 +5,7 @@ import logging
 import shutil
 
 import pytest
+from PIL import Image
 
 from lut.cli import main
 from lut.errors import NonFiniteLossError
@@ -99,9 +100,11 @@ def test_bad_input_is_one_line_and_exit_2(random_encoders, bright_dark, tmp_path
 
 
 def test_folder_in_no_known_layout_exits_2(random_encoders, tmp_path, capsys):
-    (tmp_path / "flat" / "cat").mkdir(parents=True)
+    (tmp_path / "flat").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "flat" / "loose.png")  # images without classes
     assert main(["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(tmp_path / "flat"), *TINY]) == 2
-    assert "is in none of the known layouts (no split folders); expected train/ and val/" in capsys.readouterr().err
+    assert ("is in none of the known layouts (no split folders, no labelled training images); expected train/"
+            in capsys.readouterr().err)
 
 
 def test_a_diverged_point_is_recorded_and_left_out(random_encoders, bright_dark, tmp_path, monkeypatch):

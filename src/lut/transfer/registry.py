@@ -1,8 +1,10 @@
-"""Transfer data sets by name, or a `train/` + `val/` (+ `test/`) class-folder tree, opened into three splits.
+"""Transfer data sets by name, or a class-folder tree (`train/`, `val/`, `test/`, or no split folders), opened
+into three splits.
 
 Where a set has no validation split, a stratified seeded hold-out of its training split becomes the
 validation split (saved, reused); where it has no labelled test split (iNaturalist, a folder without
-`test/`), its official validation split is the test split, as in the papers that report these sets.
+`test/` or with unlabelled images there), its official validation split is the test split, as in the
+papers that report these sets; a folder without either holds out the fixed fifth every command holds out.
 """
 
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
+from lut.data.held_out import held_out_split
 from lut.data.sources import image_folder
 from lut.errors import DataNotFoundError, UsageError
 from lut.evaluation.datasets import random_subset
@@ -87,7 +90,7 @@ TRANSFER_SETS: dict[str, TransferSet] = {
     "stanford_dogs": TransferSet(release_sets.stanford_dogs, "stanford_dogs",
                                  "Images/, train_list.mat, test_list.mat"),
 }
-FOLDER_LAYOUT = "train/ and val/ (and optionally test/) sub-folders, each holding one folder of images per class"
+FOLDER_LAYOUT = "train/ (and val/, test/) sub-folders, each holding one folder of images per class"
 
 
 def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str, list[str]]:
@@ -113,18 +116,45 @@ def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str
     if not path.is_dir():
         raise UsageError(f"unknown transfer data set {data!r} and no such folder; known sets: "
                          f"{', '.join(TRANSFER_SETS)}, or a folder with {FOLDER_LAYOUT}")
+    splits, notes = folder_splits(path)
+    return splits, "top1", notes
+
+
+def folder_splits(path: Path) -> tuple[dict[str, Dataset], list[str]]:
+    """The labelled splits of a class-folder tree, and one note per choice made.
+
+    `train/` is the training split; a `val/` or `test/` of unlabelled images is not a split (said); without a
+    labelled `test/`, a labelled `val/` is the test split; without either, or in a folder without split
+    folders, the fixed fifth that every command holds out (`lut.data.held_out`) is the test split.
+
+    Raises:
+        UsageError: no labelled training images.
+    """
     present = [name for name in ("train", "val", "test") if (path / name).is_dir()]
-    if not {"train", "val"} <= set(present):
+    if present and "train" not in present:
+        train = None
+    else:
+        train = image_folder(path / "train" if present else path)
+    if train is None or not train.classes:
         found = ", ".join(f"{name}/" for name in present) or "no split folders"
-        raise UsageError(f"{path} is in none of the known layouts ({found}); expected {FOLDER_LAYOUT}")
-    train = image_folder(path, "train")
-    if not train.classes:
-        raise UsageError(f"{path / 'train'} holds images but no class folders; expected {FOLDER_LAYOUT}")
-    splits = {name: image_folder(path, name) for name in present}
-    splits = {name: split if name == "train" else split.relabelled(train.classes) for name, split in splits.items()}
-    if "test" in splits:
-        return splits, "top1", []
-    return {"train": train, "test": splits["val"]}, "top1", [f"{path} has no test/: val/ is the test split"]
+        raise UsageError(f"{path} is in none of the known layouts ({found}, no labelled training images); expected "
+                         f"{FOLDER_LAYOUT}, or one folder of images per class")
+    splits, notes = {"train": train}, []
+    for name in present[1:]:
+        split = image_folder(path / name)
+        if split.classes:
+            splits[name] = split.relabelled(train.classes)
+        else:
+            notes.append(f"{path / name} holds unlabelled images: it is not an evaluation split")
+    if "test" not in splits and "val" in splits:
+        splits["test"] = splits.pop("val")
+        notes.append(f"{path} has no labelled test/: val/ is the test split")
+    elif "test" not in splits:
+        splits["train"], splits["test"] = held_out_split(train)
+        where = path / "train" if present else path
+        notes.append(f"{where} has no labelled test split: holding out {len(splits['test'])} of its {len(train)} "
+                     "images for testing (the fixed fifth every command holds out, never trained on)")
+    return splits, notes
 
 
 def open_transfer_set(
