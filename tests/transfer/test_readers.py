@@ -1,5 +1,6 @@
 """Every transfer data-set reader on a tiny copy of its release layout: exact labels, classes and splits."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -79,10 +80,10 @@ def test_stanford_cars(tmp_path):
 
 def test_dtd(tmp_path):
     layouts.dtd(tmp_path)
-    splits, _, _ = official_splits("dtd", tmp_path)
-    # val1.txt lists only zigzagged: its label follows the training split's class list, not its own.
-    assert labels_of(splits) == {"train": [0, 1], "val": [1], "test": [0, 1]}
-    assert splits["val"].classes == ["banded", "zigzagged"]
+    splits, _, notes = official_splits("dtd", tmp_path)
+    # val1.txt lists only zigzagged: its label follows the class folders, not the list's own classes.
+    assert labels_of(splits) == {"train": [0, 2], "val": [2], "test": [0, 2]}
+    assert splits["val"].classes == ["banded", "perforated", "zigzagged"] and notes == []
 
 
 def test_food101(tmp_path):
@@ -273,15 +274,48 @@ def test_caltech101_split_is_fixed_and_the_hold_out_follows_the_seed(tmp_path):
     assert "reusing the stratified hold-out of 9 training images" in opened[1].notes[1]
 
 
-def test_caltech101_without_background_or_with_other_files_is_one_line(tmp_path):
+def test_caltech101_bg_without_background_is_one_line(tmp_path):
     layouts.caltech101(tmp_path, {"Faces": 31, "accordion": 31})
-    with pytest.raises(UsageError, match=r"caltech101: cannot read .*ValueError.*expected 101_ObjectCategories/ .*"
-                                         r"BACKGROUND_Google/"):
-        official_splits("caltech101", tmp_path)
-    layouts.write_image(tmp_path / "caltech101" / "101_ObjectCategories" / "BACKGROUND_Google" / "image_0001.jpg")
-    (tmp_path / "caltech101" / "101_ObjectCategories" / "Faces" / "notes.txt").write_text("")
-    with pytest.raises(UsageError, match=r"1 numbered images missing, e\.g\. .*Faces/image_0032\.jpg"):
-        official_splits("caltech101", tmp_path)
+    assert len(official_splits("caltech101", tmp_path)[0]["train"]) == 60
+    with pytest.raises(UsageError, match=r"caltech101_bg: cannot read .*ValueError: no BACKGROUND_Google/ in .*"
+                                         r"expected 101_ObjectCategories/ .*BACKGROUND_Google/"):
+        official_splits("caltech101_bg", tmp_path)
+
+
+def test_caltech101_as_the_release_extracts_leaves_out_the_stray_tmp(tmp_path, caplog):
+    """`caltech-101/` with `BACKGROUND_Google/tmp`: the same split as torchvision's layout, the stray file said."""
+    counts = {**layouts.CALTECH101_COUNTS, "BACKGROUND_Google": 32}
+    layouts.caltech101(tmp_path / "torchvision", counts)
+    folder = layouts.caltech101(tmp_path / "release", counts, release=True)
+    torchvision_layout, _, _ = official_splits("caltech101_bg", tmp_path / "torchvision")
+    with caplog.at_level(logging.INFO, logger="lut"):
+        splits, _, notes = official_splits("caltech101_bg", tmp_path / "release")
+    assert labels_of(splits) == labels_of(torchvision_layout)
+    assert [len(splits[name]) for name in ("train", "test")] == [120, 11]
+    assert notes[-1] == (f"caltech101_bg: reading {tmp_path / 'release' / 'caltech-101'} as the release extracts it "
+                         "(torchvision's layout names it caltech101/)")
+    assert (f"caltech101: 1 file(s) that are not numbered images (image_0001.jpg ..) are left out, e.g. "
+            f"{folder / 'BACKGROUND_Google' / 'tmp'}") in caplog.text
+
+
+def test_dtd_as_the_release_extracts(tmp_path):
+    """`dtd/images` and `dtd/labels` without torchvision's extra `dtd/`: the same labels, said in one line."""
+    layouts.dtd(tmp_path, nested=False)
+    splits, _, notes = official_splits("dtd", tmp_path)
+    assert labels_of(splits) == {"train": [0, 2], "val": [2], "test": [0, 2]}
+    assert splits["train"].classes == ["banded", "perforated", "zigzagged"]
+    assert notes == [f"dtd: reading {tmp_path / 'dtd'} as the release extracts it (torchvision's layout names it "
+                     "dtd/dtd/)"]
+
+
+@pytest.mark.parametrize(("name", "train"), [("inat2021", "train"), ("inat2021_mini", "train_mini")])
+def test_inaturalist_2021_as_the_release_extracts(tmp_path, name, train):
+    layouts.inat_2021(tmp_path, train, valid="val")
+    splits, _, notes = official_splits(name, tmp_path)
+    assert labels_of(splits) == {"train": [0, 0, 1], "test": [0, 1]}
+    assert splits["train"].classes == layouts.INAT_2021_CLASSES
+    assert {path.parent.parent.name for path, _ in splits["test"].samples} == {"val"}
+    assert notes[0].startswith(f"{name}: reading {tmp_path / train} as the release extracts it")
 
 
 def test_caltech101_bg_adds_the_background_as_the_last_class_and_keeps_the_object_split(tmp_path):

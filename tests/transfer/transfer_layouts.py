@@ -111,9 +111,11 @@ def cars(root: Path) -> Path:
     return folder
 
 
-def dtd(root: Path) -> Path:
-    """`dtd/dtd/`: classes banded, zigzagged; partition 1 lists."""
-    data = root / "dtd" / "dtd"
+def dtd(root: Path, nested: bool = True) -> Path:
+    """`dtd/dtd/` (torchvision's download nests the release one deeper) or `dtd/` (as `dtd-r1.0.1.tar.gz` extracts):
+    classes banded, zigzagged, and perforated (no image listed in partition 1's lists); partition 1 lists."""
+    data = root / "dtd" / "dtd" if nested else root / "dtd"
+    write_image(data / "images" / "perforated" / "perforated_0001.jpg")
     lists = {
         "train": ["banded/banded_0001.jpg", "zigzagged/zigzagged_0001.jpg"],
         "val": ["zigzagged/zigzagged_0002.jpg"],
@@ -148,9 +150,10 @@ INAT_2021_CLASSES = [
 ]
 
 
-def inat_2021(root: Path, train_version: str) -> None:
-    """`2021_train(_mini)/` with 2 + 1 images of the two species, `2021_valid/` with 1 + 1."""
-    for version, counts in ((train_version, (2, 1)), ("2021_valid", (1, 1))):
+def inat_2021(root: Path, train_version: str, valid: str = "2021_valid") -> None:
+    """`2021_train(_mini)/` with 2 + 1 images of the two species, `2021_valid/` with 1 + 1 (torchvision's names), or
+    the release's `train(_mini)/` and `val/` (as `train.tar.gz`, `train_mini.tar.gz`, `val.tar.gz` extract)."""
+    for version, counts in ((train_version, (2, 1)), (valid, (1, 1))):
         for name, count in zip(INAT_2021_CLASSES, counts):
             for index in range(count):
                 write_image(root / version / name / f"{version}_{index}.jpg")
@@ -216,10 +219,14 @@ def stanford_dogs(root: Path) -> Path:
 CALTECH101_COUNTS = {"BACKGROUND_Google": 3, "Faces": 31, "Faces_easy": 33, "accordion": 35}
 
 
-def caltech101(root: Path, counts: dict[str, int] = CALTECH101_COUNTS) -> Path:
-    """`caltech101/101_ObjectCategories/<class>/image_0001.jpg ..`, `counts[class]` images per class folder."""
-    folder = root / "caltech101" / "101_ObjectCategories"
+def caltech101(root: Path, counts: dict[str, int] = CALTECH101_COUNTS, release: bool = False) -> Path:
+    """`caltech101/101_ObjectCategories/<class>/image_0001.jpg ..`, `counts[class]` images per class folder; with
+    `release`, `caltech-101/101_ObjectCategories/` as `caltech-101.zip` and its `101_ObjectCategories.tar.gz`
+    extract, with the stray file `BACKGROUND_Google/tmp` (a JPEG without its suffix)."""
+    folder = root / ("caltech-101" if release else "caltech101") / "101_ObjectCategories"
     for name, count in counts.items():
         for number in range(1, count + 1):
             write_image(folder / name / f"image_{number:04d}.jpg")
+    if release:
+        write_image(folder / "BACKGROUND_Google" / "tmp.jpg").rename(folder / "BACKGROUND_Google" / "tmp")
     return folder

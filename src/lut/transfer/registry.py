@@ -32,6 +32,8 @@ class TransferSet:
         expected: what that folder holds, for messages.
         metric: "top1", or "class_mean" where the literature reports mean per-class accuracy.
         note: one line on a choice the reader makes (a split drawn for a set without one), said when opened.
+        release_folders: the folders the release extracts to, read in place of `folder` (torchvision's) when
+            that is absent, said in one line.
     """
 
     read: Callable[[Path], dict[str, Dataset]]
@@ -39,6 +41,7 @@ class TransferSet:
     expected: str
     metric: str = "top1"
     note: str = ""
+    release_folders: tuple[str, ...] = ()
 
 
 TRANSFER_SETS: dict[str, TransferSet] = {
@@ -57,7 +60,8 @@ TRANSFER_SETS: dict[str, TransferSet] = {
     "cars": TransferSet(torchvision_sets.stanford_cars, "stanford_cars",
                         "devkit/{cars_meta,cars_train_annos}.mat, cars_train/, cars_test/, "
                         "cars_test_annos_withlabels.mat"),
-    "dtd": TransferSet(torchvision_sets.dtd, "dtd/dtd", "images/, labels/{train,val,test}1.txt"),
+    "dtd": TransferSet(torchvision_sets.dtd, "dtd/dtd", "images/, labels/{train,val,test}1.txt",
+                       release_folders=torchvision_sets.DTD_FOLDERS[1:]),
     "food101": TransferSet(torchvision_sets.food101, "food-101", "images/, meta/{train,test}.json"),
     "caltech101": TransferSet(
         torchvision_sets.caltech101, "caltech101",
@@ -65,14 +69,16 @@ TRANSFER_SETS: dict[str, TransferSet] = {
         "image_0001.jpg ..", "class_mean",
         f"caltech101 has no official split: {torchvision_sets.CALTECH101_TRAIN_PER_CLASS} images of every class "
         f"(drawn with seed {torchvision_sets.CALTECH101_SPLIT_SEED}) are the training split, the rest the test "
-        "split; BACKGROUND_Google is not a class (as in torchvision)"),
+        "split; BACKGROUND_Google is not a class (as in torchvision)",
+        release_folders=torchvision_sets.CALTECH101_FOLDERS[1:]),
     "caltech101_bg": TransferSet(
         lambda root: torchvision_sets.caltech101(root, background=True), "caltech101",
         "101_ObjectCategories/ with one folder per class (BACKGROUND_Google/ among them) of image_0001.jpg ..",
         "class_mean",
         f"caltech101_bg has no official split: {torchvision_sets.CALTECH101_TRAIN_PER_CLASS} images of every class "
         f"(drawn with seed {torchvision_sets.CALTECH101_SPLIT_SEED}) are the training split, the rest the test "
-        "split; BACKGROUND_Google is class 101, the last of 102 (as TensorFlow Datasets counts them)"),
+        "split; BACKGROUND_Google is class 101, the last of 102 (as TensorFlow Datasets counts them)",
+        release_folders=torchvision_sets.CALTECH101_FOLDERS[1:]),
     "inat2017": TransferSet(release_sets.inaturalist_json("2017"), "inat2017",
                             "train2017.json, val2017.json and the images they name"),
     "inat2018": TransferSet(release_sets.inaturalist_json("2018"), "inat2018",
@@ -80,9 +86,12 @@ TRANSFER_SETS: dict[str, TransferSet] = {
     "inat2019": TransferSet(release_sets.inaturalist_json("2019"), "inat2019",
                             "train2019.json, val2019.json and the images they name"),
     "inat2021": TransferSet(torchvision_sets.inaturalist_2021("2021_train"), "2021_train",
-                            "one folder per species (00000_Animalia_...), and 2021_valid/ beside it"),
+                            "one folder per species (00000_Animalia_...), and 2021_valid/ (the release's val/) beside "
+                            "it", release_folders=torchvision_sets.INAT_2021_FOLDERS["2021_train"][1:]),
     "inat2021_mini": TransferSet(torchvision_sets.inaturalist_2021("2021_train_mini"), "2021_train_mini",
-                                 "one folder per species (00000_Animalia_...), and 2021_valid/ beside it"),
+                                 "one folder per species (00000_Animalia_...), and 2021_valid/ (the release's val/) "
+                                 "beside it",
+                                 release_folders=torchvision_sets.INAT_2021_FOLDERS["2021_train_mini"][1:]),
     "cub200": TransferSet(release_sets.bird_release("CUB_200_2011"), "CUB_200_2011",
                           "images/, images.txt, image_class_labels.txt, train_test_split.txt, classes.txt"),
     "nabirds": TransferSet(release_sets.bird_release("nabirds"), "nabirds",
@@ -102,16 +111,23 @@ def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str
     """
     if data in TRANSFER_SETS:
         spec = TRANSFER_SETS[data]
+        notes = [spec.note] if spec.note else []
         folder = data_root / spec.folder
         if spec.folder and not folder.is_dir():
-            raise DataNotFoundError(f"{data}: no folder {folder}; expected it to hold {spec.expected} "
-                                    "(set data_root=FOLDER to where the set's folder lies)")
+            release = next((data_root / name for name in spec.release_folders if (data_root / name).is_dir()), None)
+            if release is None:
+                also = "".join(f" or {data_root / name}" for name in spec.release_folders)
+                raise DataNotFoundError(f"{data}: no folder {folder}{also}; expected it to hold {spec.expected} "
+                                        "(set data_root=FOLDER to where the set's folder lies)")
+            notes.append(f"{data}: reading {release} as the release extracts it (torchvision's layout names it "
+                         f"{spec.folder}/)")
+            folder = release
         try:
             splits = spec.read(data_root)
         except (RuntimeError, OSError, KeyError, ValueError, IndexError, TypeError) as error:
             raise UsageError(f"{data}: cannot read {folder} ({type(error).__name__}: {error}); expected "
                              f"{spec.expected}") from error
-        return splits, spec.metric, [spec.note] if spec.note else []
+        return splits, spec.metric, notes
     path = Path(data).expanduser()
     if not path.is_dir():
         raise UsageError(f"unknown transfer data set {data!r} and no such folder; known sets: "
