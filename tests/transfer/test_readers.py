@@ -112,6 +112,33 @@ def test_inaturalist_json(tmp_path, year):
     assert file_names(splits["train"]) == ["3.jpg", "7.jpg", "9.jpg"]
 
 
+@pytest.mark.parametrize("year", ["2018", "2019"])
+def test_inaturalist_names_come_from_categories_json(tmp_path, year, caplog):
+    layouts.inat_json(tmp_path, year, obfuscated=True)
+    with caplog.at_level(logging.INFO, logger="lut"):
+        splits, _, _ = official_splits(f"inat{year}", tmp_path)
+    assert splits["train"].classes == ["Turdus merula", "Rosa canina"]
+    assert labels_of(splits) == {"train": [1, 0, 0], "test": [1]}
+    assert f"inat{year}: class names read from {tmp_path / f'inat{year}' / 'categories.json'}" in caplog.text
+
+
+@pytest.mark.parametrize("partitions", ["SUN397", "SUN397/Partitions", "Partitions"])
+def test_sun397_official_partition(tmp_path, partitions):
+    folder = layouts.sun397(tmp_path, partitions)
+    splits, metric, notes = official_splits("sun397", tmp_path)
+    assert labels_of(splits) == {"train": [0, 0, 1, 2], "test": [0, 1, 2]}
+    assert splits["train"].classes == ["abbey", "apartment_building/outdoor", "bakery/shop"] and metric == "top1"
+    assert [path.relative_to(folder).as_posix() for path, _ in splits["test"].samples] == [
+        "a/abbey/sun_ac.jpg", "a/apartment_building/outdoor/sun_bb.jpg", "b/bakery/shop/sun_cb.jpg"]
+    assert notes == ["sun397: the official partition 1 (Training_01.txt, Testing_01.txt)"]
+
+
+def test_sun397_without_partitions_is_one_line(tmp_path):
+    layouts.sun397(tmp_path, "elsewhere")
+    with pytest.raises(UsageError, match=r"sun397: no Training_01.txt in .*Partitions.zip holds it"):
+        official_splits("sun397", tmp_path)
+
+
 def test_cub200(tmp_path):
     layouts.bird_release(tmp_path, "CUB_200_2011", ["1", "2", "3", "4"], ["1", "2", "2", "3"], ["1", "0", "1", "0"])
     splits, _, _ = official_splits("cub200", tmp_path)
@@ -171,7 +198,7 @@ def test_fashion_mnist_hold_out(tmp_path):
 
 
 def test_unknown_name_lists_the_known_sets(tmp_path):
-    with pytest.raises(UsageError, match=r"unknown transfer data set 'imagenet-z'.*cub200, nabirds, stanford_dogs"):
+    with pytest.raises(UsageError, match=r"unknown transfer data set 'imagenet-z'.*nabirds, stanford_dogs, sun397"):
         official_splits("imagenet-z", tmp_path)
 
 

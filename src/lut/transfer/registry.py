@@ -98,6 +98,11 @@ TRANSFER_SETS: dict[str, TransferSet] = {
                            "images/, images.txt, image_class_labels.txt, train_test_split.txt, classes.txt"),
     "stanford_dogs": TransferSet(release_sets.stanford_dogs, "stanford_dogs",
                                  "Images/, train_list.mat, test_list.mat"),
+    "sun397": TransferSet(release_sets.sun397, "SUN397",
+                          "ClassName.txt, a/abbey/sun_*.jpg .., and Partitions.zip's Training_01.txt, Testing_01.txt "
+                          "(in it, in its Partitions/, or in Partitions/ beside it)",
+                          note=f"sun397: the official partition {release_sets.SUN397_PARTITION} (Training_01.txt, "
+                               "Testing_01.txt)"),
 }
 FOLDER_LAYOUT = "train/ (and val/, test/) sub-folders, each holding one folder of images per class"
 
