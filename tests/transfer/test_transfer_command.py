@@ -83,6 +83,20 @@ def test_parallel_points_match_sequential_ones(random_encoders, bright_dark, tmp
     assert sequential[0]["test"] == parallel[0]["test"] and sequential[0]["val"] == parallel[0]["val"]
 
 
+def test_default_recipe_keeps_the_checkpoints_size_and_an_override_resamples_said(random_encoders, bright_dark,
+                                                                                     tmp_path, capsys):
+    """The 16 px encoder is fine-tuned at 16 px under the default recipe (which once forced 32 px); img_size=8
+    resamples its position table, said in one line."""
+    arguments = ["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(bright_dark), "--grid",
+                 "lr=1e-3", "--grid", "weight_decay=0.05", *[item for item in TINY if not item.startswith("img_size")],
+                 "epochs=1"]
+    assert main([*arguments, "--output", str(tmp_path / "native")]) == 0
+    point = json.loads(next((tmp_path / "native").glob("*/*/point.json")).read_text())
+    assert point["config"]["img_size"] == 0 and "resampled" not in capsys.readouterr().out
+    assert main([*arguments, "--output", str(tmp_path / "resampled"), "img_size=8"]) == 0
+    assert capsys.readouterr().out.count("position table resampled from 16 px to 8 px (bicubic)") == 1
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--grid", "lr="], "grid axis 'lr' has no values"),
     (["--grid", "momentum=0.9,0.99"], "grid key 'momentum' is not a fine-tuning setting"),
