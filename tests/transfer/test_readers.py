@@ -205,7 +205,7 @@ def test_unknown_name_lists_the_known_sets(tmp_path):
 def test_folder_in_no_known_layout(tmp_path):
     root = write_tree(tmp_path / "tree", {"val": ["cat", "dog"], "test": ["cat"]})
     with pytest.raises(UsageError, match=r"in none of the known layouts \(val/, test/, no labelled training images\); "
-                                         r"expected train/ \(and val/, test/\)"):
+                                         r"expected one folder of images per class, or train/ \(and val/, test/\)"):
         official_splits(str(root), tmp_path)
 
 

@@ -117,7 +117,8 @@ def test_folder_in_no_known_layout_exits_2(random_encoders, tmp_path, capsys):
     (tmp_path / "flat").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "flat" / "loose.png")  # images without classes
     assert main(["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(tmp_path / "flat"), *TINY]) == 2
-    assert ("is in none of the known layouts (no split folders, no labelled training images); expected train/"
+    assert ("is in none of the known layouts (no split folders, no labelled training images); expected one folder of "
+            "images per class"
             in capsys.readouterr().err)
 
 

@@ -104,7 +104,7 @@ TRANSFER_SETS: dict[str, TransferSet] = {
                           note=f"sun397: the official partition {release_sets.SUN397_PARTITION} (Training_01.txt, "
                                "Testing_01.txt)"),
 }
-FOLDER_LAYOUT = "train/ (and val/, test/) sub-folders, each holding one folder of images per class"
+FOLDER_LAYOUT = "one folder of images per class, or train/ (and val/, test/) sub-folders that each hold one"
 
 
 def official_splits(data: str, data_root: Path) -> tuple[dict[str, Dataset], str, list[str]]:
@@ -159,7 +159,7 @@ def folder_splits(path: Path) -> tuple[dict[str, Dataset], list[str]]:
     if train is None or not train.classes:
         found = ", ".join(f"{name}/" for name in present) or "no split folders"
         raise UsageError(f"{path} is in none of the known layouts ({found}, no labelled training images); expected "
-                         f"{FOLDER_LAYOUT}, or one folder of images per class")
+                         f"{FOLDER_LAYOUT}")
     splits, notes = {"train": train}, []
     for name in present[1:]:
         split = image_folder(path / name)
