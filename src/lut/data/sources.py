@@ -288,19 +288,12 @@ def _scan_images(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def holds_loose_images(folder: Path) -> bool:
-    """Whether image files lie directly in `folder` (which makes it one unlabelled set, unless they are the flat
-    ImageNet validation files with their ground truth)."""
-    return any(not _is_hidden(entry.name) and is_image_file(entry) and entry.is_file() for entry in folder.iterdir())
-
-
 def is_labelled_folder(folder: Path) -> bool:
-    """Whether `folder` opens labelled: class sub-folders, or flat ImageNet validation files whose ground truth lies
-    in or above it (`lut.data.imagenet_val`)."""
-    if not holds_loose_images(folder):
-        return True
-    first = next(entry for entry in sorted(folder.iterdir()) if not _is_hidden(entry.name) and is_image_file(entry))
-    return val_number(first) is not None and find_ground_truth(folder) is not None
+    """Whether `folder` opens labelled: no image lies directly in it (class sub-folders), or those that do are flat
+    ImageNet validation files whose ground truth lies in or above it (`lut.data.imagenet_val`)."""
+    loose = next((entry for entry in folder.iterdir()
+                  if not _is_hidden(entry.name) and is_image_file(entry) and entry.is_file()), None)
+    return loose is None or (val_number(loose) is not None and find_ground_truth(folder) is not None)
 
 
 def _split_folder(folder: Path, split: str) -> Path:

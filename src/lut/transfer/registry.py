@@ -152,16 +152,16 @@ def folder_splits(path: Path) -> tuple[dict[str, Dataset], list[str]]:
         UsageError: no labelled training images.
     """
     present = [name for name in ("train", "val", "test") if (path / name).is_dir()]
-    if present and "train" not in present:
-        train = None
-    else:
-        train = image_folder(path / "train" if present else path)
+    train_folder = path / "train" if present else path
+    train = image_folder(train_folder) if train_folder.is_dir() else None
     if train is None or not train.classes:
         found = ", ".join(f"{name}/" for name in present) or "no split folders"
         raise UsageError(f"{path} is in none of the known layouts ({found}, no labelled training images); expected "
                          f"{FOLDER_LAYOUT}")
     splits, notes = {"train": train}, []
-    for name in present[1:]:
+    for name in ("val", "test"):
+        if name not in present:
+            continue
         split = image_folder(path / name)
         if split.classes:
             splits[name] = split.relabelled(train.classes)
@@ -172,9 +172,8 @@ def folder_splits(path: Path) -> tuple[dict[str, Dataset], list[str]]:
         notes.append(f"{path} has no labelled test/: val/ is the test split")
     elif "test" not in splits:
         splits["train"], splits["test"] = held_out_split(train)
-        where = path / "train" if present else path
-        notes.append(f"{where} has no labelled test split: holding out {len(splits['test'])} of its {len(train)} "
-                     "images for testing (the fixed fifth every command holds out, never trained on)")
+        notes.append(f"{train_folder} has no labelled test split: holding out {len(splits['test'])} of its "
+                     f"{len(train)} images for testing (the fixed fifth every command holds out, never trained on)")
     return splits, notes
 
 
