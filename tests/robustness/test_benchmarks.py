@@ -2,6 +2,7 @@
 
 import json
 
+import imagenet_layouts
 import numpy as np
 import pytest
 import torch
@@ -10,11 +11,19 @@ from robustness_helpers import write_image
 
 from lut.errors import UsageError
 from lut.robustness.benchmarks.fashion_mnist import Place, Rotate
-from lut.robustness.benchmarks.imagenet import imagenet_a, imagenet_o, imagenet_r, imagenet_real, imagenet_v2
+from lut.robustness.benchmarks.imagenet import (
+    imagenet_a,
+    imagenet_o,
+    imagenet_r,
+    imagenet_real,
+    imagenet_v2,
+    imagenet_val,
+    occlusion,
+)
 from lut.robustness.benchmarks.objectnet import BorderCrop, objectnet
 from lut.robustness.benchmarks.si_score import si_score_size
 from lut.robustness.options import RobustnessOptions
-from lut.robustness.tables import imagenet_synsets, real_labels, subset_indices, subset_synsets
+from lut.robustness.tables import imagenet_index, imagenet_synsets, real_labels, subset_indices, subset_synsets
 
 OPTIONS = RobustnessOptions()
 
@@ -168,9 +177,62 @@ def test_si_score_labels_by_class_name_and_groups_by_factor(tmp_path):
     scores = benchmark.score({"images": logits_predicting([105, 0, 951, 951])})  # koala 105, lemon 951
     assert scores["top1"] == pytest.approx(75.0)
     assert scores["area"] == [{"value": 0.2, "top1": 100.0, "images": 2}, {"value": 0.5, "top1": 50.0, "images": 2}]
-    (tmp_path / "metadata.csv").unlink()
-    with pytest.raises(UsageError, match="metadata.csv is missing"):
-        si_score_size(tmp_path, OPTIONS, {})
+
+
+def test_si_score_without_metadata_scores_top1_from_the_class_folders(tmp_path):
+    """The TensorFlow Datasets zips extract class folders only: the headline top-1, no curves, one note."""
+    for image_id, name in (("0", "koala"), ("1", "koala"), ("2", "lemon")):
+        write_image(tmp_path / "object_size" / name / f"{image_id}.jpg")
+    benchmark = si_score_size(tmp_path / "object_size", OPTIONS, {})
+    scores = benchmark.score({"images": logits_predicting([105, 951, 951])})  # koala 105, lemon 951
+    assert scores == {"top1": pytest.approx(200 / 3), "images": 3}
+    assert benchmark.curves == {}
+    assert benchmark.notes == [f"si-score-size: no metadata.csv in {tmp_path / 'object_size'} (class folders only, as "
+                               "the TensorFlow Datasets zips extract): top-1 over all images, without the per-factor "
+                               "curves"]
+
+
+@pytest.mark.parametrize("builder", [imagenet_val, occlusion])
+def test_kaggle_imagenet_root_is_scored_on_val_with_the_solution_csv(tmp_path, builder):
+    """Kaggle's CLS-LOC root: train/ in wnid folders, flat val/ labelled by LOC_val_solution.csv, unlabelled test/."""
+    cls_loc = imagenet_layouts.kaggle(tmp_path)
+    benchmark = builder(cls_loc, OPTIONS, {})
+    paths = benchmark.passes[0].images.paths
+    assert [path.name for path in paths] == [f"ILSVRC2012_val_{number:08d}.JPEG" for number in range(1, 6)]
+    right = [imagenet_index()[wnid] for _, (_, wnid) in sorted(imagenet_layouts.FIRST_VAL.items())]
+    assert right == [65, 970, 230, 809, 516]
+    logits = {step.name: logits_predicting(right[:3] + [0, 0]) for step in benchmark.passes}
+    assert benchmark.score(logits)["top1"] == pytest.approx(60.0)
+
+
+def test_flat_val_with_the_devkit_ground_truth(tmp_path):
+    imagenet_layouts.devkit(tmp_path)
+    imagenet_layouts.flat_val(tmp_path / "val")
+    benchmark = imagenet_val(tmp_path / "val", OPTIONS, {})
+    assert benchmark.score({"images": logits_predicting([65, 970, 230, 809, 0])})["top1"] == pytest.approx(80.0)
+
+
+def test_flat_val_without_ground_truth_names_the_files_it_reads(tmp_path):
+    imagenet_layouts.flat_val(tmp_path / "val")
+    with pytest.raises(UsageError, match="holds loose images; expected .* with LOC_val_solution.csv, or "
+                                         "ILSVRC2012_validation_ground_truth.txt with meta.mat"):
+        imagenet_val(tmp_path / "val", OPTIONS, {})
+
+
+def test_real_reads_val_of_the_kaggle_root(tmp_path):
+    cls_loc = imagenet_layouts.kaggle(tmp_path)
+    benchmark = imagenet_real(cls_loc, OPTIONS, {})
+    assert [path.parent.name for path in benchmark.passes[0].images.paths] == ["val"] * 5
+
+
+def test_o_takes_its_in_distribution_images_from_val_when_test_is_unlabelled(tmp_path):
+    o_wnids = subset_synsets("imagenet-o")
+    write_image(tmp_path / "o" / o_wnids[0] / "a.jpg")
+    write_image(tmp_path / "imagenet" / "train" / o_wnids[0] / "t.JPEG")
+    write_image(tmp_path / "imagenet" / "val" / o_wnids[0] / "v.JPEG")
+    write_image(tmp_path / "imagenet" / "test" / "ILSVRC2012_test_00000001.JPEG")
+    benchmark = imagenet_o(tmp_path / "o", OPTIONS, {"imagenet-val": tmp_path / "imagenet"})
+    assert [path.name for path in benchmark.passes[1].images.paths] == ["v.JPEG"]
 
 
 def test_fashion_mnist_shifts_place_and_rotate_on_black():

@@ -123,3 +123,18 @@ def test_another_protocol_is_scored_from_the_cached_logits(tmp_path, capsys):
     scores = json.loads((tmp_path / "out" / "results.json").read_text())["results"]["model"]
     assert scores["benchmarks"]["imagenet-a"]["top1"] == 0.0
     assert scores["benchmarks"]["imagenet-a"]["top1_mask"] == 100.0
+
+
+def test_si_score_without_metadata_says_so_and_draws_no_curves(tmp_path, predicts_ten, capsys):
+    """SI-Score as the TensorFlow Datasets zip extracts (class folders only): top-1, the note printed, no curves."""
+    folder = tmp_path / "object_size"
+    write_image(folder / "koala" / "0.jpg")
+    write_image(folder / "lemon" / "1.jpg")
+    code, output, error = run_lut("robustness", "--checkpoint", str(predicts_ten), "--labels", "ten", "--benchmark",
+                                  f"si-score-size={folder}", "--output", str(tmp_path / "out"), "--num-workers", "0",
+                                  capsys=capsys)
+    assert code == 0, error
+    assert output.count(f"si-score-size: no metadata.csv in {folder}") == 1
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["results"]["ten"]["benchmarks"]["si-score-size"] == {"top1": 0.0, "images": 2}
+    assert not (tmp_path / "out" / "curves.png").exists()

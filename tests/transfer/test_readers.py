@@ -1,13 +1,16 @@
 """Every transfer data-set reader on a tiny copy of its release layout: exact labels, classes and splits."""
 
+import logging
 import os
 from pathlib import Path
 
+import imagenet_layouts
 import pytest
 import transfer_layouts as layouts
 
 from lut.data.sources import ImageFolderSource
 from lut.errors import DataNotFoundError, UsageError
+from lut.evaluation.datasets import labelled_splits
 from lut.transfer.registry import official_splits, open_transfer_set
 from lut.transfer.splits import split_labels
 
@@ -77,10 +80,10 @@ def test_stanford_cars(tmp_path):
 
 def test_dtd(tmp_path):
     layouts.dtd(tmp_path)
-    splits, _, _ = official_splits("dtd", tmp_path)
-    # val1.txt lists only zigzagged: its label follows the training split's class list, not its own.
-    assert labels_of(splits) == {"train": [0, 1], "val": [1], "test": [0, 1]}
-    assert splits["val"].classes == ["banded", "zigzagged"]
+    splits, _, notes = official_splits("dtd", tmp_path)
+    # val1.txt lists only zigzagged: its label follows the class folders, not the list's own classes.
+    assert labels_of(splits) == {"train": [0, 2], "val": [2], "test": [0, 2]}
+    assert splits["val"].classes == ["banded", "perforated", "zigzagged"] and notes == []
 
 
 def test_food101(tmp_path):
@@ -107,6 +110,33 @@ def test_inaturalist_json(tmp_path, year):
     assert labels_of(splits) == {"train": [1, 0, 0], "test": [1]}
     assert splits["train"].classes == ["Turdus merula", "Rosa canina"]
     assert file_names(splits["train"]) == ["3.jpg", "7.jpg", "9.jpg"]
+
+
+@pytest.mark.parametrize("year", ["2018", "2019"])
+def test_inaturalist_names_come_from_categories_json(tmp_path, year, caplog):
+    layouts.inat_json(tmp_path, year, obfuscated=True)
+    with caplog.at_level(logging.INFO, logger="lut"):
+        splits, _, _ = official_splits(f"inat{year}", tmp_path)
+    assert splits["train"].classes == ["Turdus merula", "Rosa canina"]
+    assert labels_of(splits) == {"train": [1, 0, 0], "test": [1]}
+    assert f"inat{year}: class names read from {tmp_path / f'inat{year}' / 'categories.json'}" in caplog.text
+
+
+@pytest.mark.parametrize("partitions", ["SUN397", "SUN397/Partitions", "Partitions"])
+def test_sun397_official_partition(tmp_path, partitions):
+    folder = layouts.sun397(tmp_path, partitions)
+    splits, metric, notes = official_splits("sun397", tmp_path)
+    assert labels_of(splits) == {"train": [0, 0, 1, 2], "test": [0, 1, 2]}
+    assert splits["train"].classes == ["abbey", "apartment_building/outdoor", "bakery/shop"] and metric == "top1"
+    assert [path.relative_to(folder).as_posix() for path, _ in splits["test"].samples] == [
+        "a/abbey/sun_ac.jpg", "a/apartment_building/outdoor/sun_bb.jpg", "b/bakery/shop/sun_cb.jpg"]
+    assert notes == ["sun397: the official partition 1 (Training_01.txt, Testing_01.txt)"]
+
+
+def test_sun397_without_partitions_is_one_line(tmp_path):
+    layouts.sun397(tmp_path, "elsewhere")
+    with pytest.raises(UsageError, match=r"sun397: no Training_01.txt in .*Partitions.zip holds it"):
+        official_splits("sun397", tmp_path)
 
 
 def test_cub200(tmp_path):
@@ -155,7 +185,7 @@ def test_class_folder_tree_without_test_holds_out_validation(tmp_path):
     splits = open_transfer_set(str(root), tmp_path, tmp_path / "holdout.json", val_fraction=0.5, seed=0)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (2, 2, 4)
     assert sorted(split_labels(splits.val)) == [0, 1]
-    assert splits.notes[0] == f"{root} has no test/: val/ is the test split"
+    assert splits.notes[0] == f"{root} has no labelled test/: val/ is the test split"
     assert "saved a new stratified hold-out of 2 training images" in splits.notes[1]
 
 
@@ -168,14 +198,65 @@ def test_fashion_mnist_hold_out(tmp_path):
 
 
 def test_unknown_name_lists_the_known_sets(tmp_path):
-    with pytest.raises(UsageError, match=r"unknown transfer data set 'imagenet-z'.*cub200, nabirds, stanford_dogs"):
+    with pytest.raises(UsageError, match=r"unknown transfer data set 'imagenet-z'.*nabirds, stanford_dogs, sun397"):
         official_splits("imagenet-z", tmp_path)
 
 
 def test_folder_in_no_known_layout(tmp_path):
-    root = write_tree(tmp_path / "tree", {"train": ["cat", "dog"]})
-    with pytest.raises(UsageError, match=r"in none of the known layouts \(train/\); expected train/ and val/"):
+    root = write_tree(tmp_path / "tree", {"val": ["cat", "dog"], "test": ["cat"]})
+    with pytest.raises(UsageError, match=r"in none of the known layouts \(val/, test/, no labelled training images\); "
+                                         r"expected one folder of images per class, or train/ \(and val/, test/\)"):
         official_splits(str(root), tmp_path)
+
+
+def write_loose(folder: Path, count: int) -> None:
+    for index in range(count):
+        layouts.write_image(folder / f"loose_{index}.jpg")
+
+
+@pytest.mark.parametrize("unlabelled", ["test", "val"])
+def test_unlabelled_evaluation_folder_is_not_a_split(tmp_path, unlabelled):
+    """test/ (or val/) of loose images: not an evaluation split; the labelled one is the test split."""
+    labelled = "val" if unlabelled == "test" else "test"
+    root = write_tree(tmp_path / "tree", {"train": ["cat", "dog"], labelled: ["dog", "cat"]})
+    write_loose(root / unlabelled, 3)
+    splits, _, notes = official_splits(str(root), tmp_path)
+    assert labels_of(splits) == {"train": [0, 0, 1, 1], "test": [0, 0, 1, 1]}
+    assert splits["test"].root == root / labelled
+    assert notes[0] == f"{root / unlabelled} holds unlabelled images: it is not an evaluation split"
+
+
+def test_kaggle_imagenet_root_tests_on_the_labelled_val(tmp_path):
+    cls_loc = imagenet_layouts.kaggle(tmp_path)
+    splits, _, notes = official_splits(str(cls_loc), tmp_path)
+    assert (len(splits["train"]), len(splits["test"])) == (10, 5)
+    assert splits["test"].root == cls_loc / "val"
+    assert notes == [f"{cls_loc / 'test'} holds unlabelled images: it is not an evaluation split",
+                     f"{cls_loc} has no labelled test/: val/ is the test split"]
+
+
+def test_folder_without_splits_holds_out_the_fixed_fifth(tmp_path):
+    """Class folders only: the test split is the fifth every command holds out (the same images as lut knn's)."""
+    root = tmp_path / "flat"
+    for name in ("cat", "dog"):
+        for index in range(5):
+            layouts.write_image(root / name / f"{index}.png")
+    splits, _, notes = official_splits(str(root), tmp_path)
+    knn = labelled_splits(str(root), download=False)
+    assert (len(splits["train"]), len(splits["test"])) == (8, 2)
+    assert splits["test"].samples == knn.test.samples and splits["train"].samples == knn.train.samples
+    assert notes == [f"{root} has no labelled test split: holding out 2 of its 10 images for testing (the fixed fifth "
+                     "every command holds out, never trained on)"]
+    opened = open_transfer_set(str(root), tmp_path, tmp_path / "holdout.json", val_fraction=0.25)
+    assert (len(opened.train), len(opened.val), len(opened.test)) == (6, 2, 2)
+
+
+def test_train_beside_an_unlabelled_test_holds_out_a_fifth_of_train(tmp_path):
+    root = write_tree(tmp_path / "tree", {"train": ["cat", "dog", "eel", "fox", "gnu"]})
+    write_loose(root / "test", 2)
+    splits, _, notes = official_splits(str(root), tmp_path)
+    assert (len(splits["train"]), len(splits["test"])) == (8, 2)
+    assert notes[1].startswith(f"{root / 'train'} has no labelled test split: holding out 2 of its 10 images")
 
 
 def test_missing_set_folder_says_what_is_expected(tmp_path):
@@ -220,15 +301,48 @@ def test_caltech101_split_is_fixed_and_the_hold_out_follows_the_seed(tmp_path):
     assert "reusing the stratified hold-out of 9 training images" in opened[1].notes[1]
 
 
-def test_caltech101_without_background_or_with_other_files_is_one_line(tmp_path):
+def test_caltech101_bg_without_background_is_one_line(tmp_path):
     layouts.caltech101(tmp_path, {"Faces": 31, "accordion": 31})
-    with pytest.raises(UsageError, match=r"caltech101: cannot read .*ValueError.*expected 101_ObjectCategories/ .*"
-                                         r"BACKGROUND_Google/"):
-        official_splits("caltech101", tmp_path)
-    layouts.write_image(tmp_path / "caltech101" / "101_ObjectCategories" / "BACKGROUND_Google" / "image_0001.jpg")
-    (tmp_path / "caltech101" / "101_ObjectCategories" / "Faces" / "notes.txt").write_text("")
-    with pytest.raises(UsageError, match=r"1 numbered images missing, e\.g\. .*Faces/image_0032\.jpg"):
-        official_splits("caltech101", tmp_path)
+    assert len(official_splits("caltech101", tmp_path)[0]["train"]) == 60
+    with pytest.raises(UsageError, match=r"caltech101_bg: cannot read .*ValueError: no BACKGROUND_Google/ in .*"
+                                         r"expected 101_ObjectCategories/ .*BACKGROUND_Google/"):
+        official_splits("caltech101_bg", tmp_path)
+
+
+def test_caltech101_as_the_release_extracts_leaves_out_the_stray_tmp(tmp_path, caplog):
+    """`caltech-101/` with `BACKGROUND_Google/tmp`: the same split as torchvision's layout, the stray file said."""
+    counts = {**layouts.CALTECH101_COUNTS, "BACKGROUND_Google": 32}
+    layouts.caltech101(tmp_path / "torchvision", counts)
+    folder = layouts.caltech101(tmp_path / "release", counts, release=True)
+    torchvision_layout, _, _ = official_splits("caltech101_bg", tmp_path / "torchvision")
+    with caplog.at_level(logging.INFO, logger="lut"):
+        splits, _, notes = official_splits("caltech101_bg", tmp_path / "release")
+    assert labels_of(splits) == labels_of(torchvision_layout)
+    assert [len(splits[name]) for name in ("train", "test")] == [120, 11]
+    assert notes[-1] == (f"caltech101_bg: reading {tmp_path / 'release' / 'caltech-101'} as the release extracts it "
+                         "(torchvision's layout names it caltech101/)")
+    assert (f"caltech101: 1 file(s) that are not numbered images (image_0001.jpg ..) are left out, e.g. "
+            f"{folder / 'BACKGROUND_Google' / 'tmp'}") in caplog.text
+
+
+def test_dtd_as_the_release_extracts(tmp_path):
+    """`dtd/images` and `dtd/labels` without torchvision's extra `dtd/`: the same labels, said in one line."""
+    layouts.dtd(tmp_path, nested=False)
+    splits, _, notes = official_splits("dtd", tmp_path)
+    assert labels_of(splits) == {"train": [0, 2], "val": [2], "test": [0, 2]}
+    assert splits["train"].classes == ["banded", "perforated", "zigzagged"]
+    assert notes == [f"dtd: reading {tmp_path / 'dtd'} as the release extracts it (torchvision's layout names it "
+                     "dtd/dtd/)"]
+
+
+@pytest.mark.parametrize(("name", "train"), [("inat2021", "train"), ("inat2021_mini", "train_mini")])
+def test_inaturalist_2021_as_the_release_extracts(tmp_path, name, train):
+    layouts.inat_2021(tmp_path, train, valid="val")
+    splits, _, notes = official_splits(name, tmp_path)
+    assert labels_of(splits) == {"train": [0, 0, 1], "test": [0, 1]}
+    assert splits["train"].classes == layouts.INAT_2021_CLASSES
+    assert {path.parent.parent.name for path, _ in splits["test"].samples} == {"val"}
+    assert notes[0].startswith(f"{name}: reading {tmp_path / train} as the release extracts it")
 
 
 def test_caltech101_bg_adds_the_background_as_the_last_class_and_keeps_the_object_split(tmp_path):

@@ -5,6 +5,7 @@ import logging
 import shutil
 
 import pytest
+from PIL import Image
 
 from lut.cli import main
 from lut.errors import NonFiniteLossError
@@ -82,6 +83,20 @@ def test_parallel_points_match_sequential_ones(random_encoders, bright_dark, tmp
     assert sequential[0]["test"] == parallel[0]["test"] and sequential[0]["val"] == parallel[0]["val"]
 
 
+def test_default_recipe_keeps_the_checkpoints_size_and_an_override_resamples_said(random_encoders, bright_dark,
+                                                                                     tmp_path, capsys):
+    """The 16 px encoder is fine-tuned at 16 px under the default recipe (which once forced 32 px); img_size=8
+    resamples its position table, said in one line."""
+    arguments = ["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(bright_dark), "--grid",
+                 "lr=1e-3", "--grid", "weight_decay=0.05", *[item for item in TINY if not item.startswith("img_size")],
+                 "epochs=1"]
+    assert main([*arguments, "--output", str(tmp_path / "native")]) == 0
+    point = json.loads(next((tmp_path / "native").glob("*/*/point.json")).read_text())
+    assert point["config"]["img_size"] == 0 and "resampled" not in capsys.readouterr().out
+    assert main([*arguments, "--output", str(tmp_path / "resampled"), "img_size=8"]) == 0
+    assert capsys.readouterr().out.count("position table resampled from 16 px to 8 px (bicubic)") == 1
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--grid", "lr="], "grid axis 'lr' has no values"),
     (["--grid", "momentum=0.9,0.99"], "grid key 'momentum' is not a fine-tuning setting"),
@@ -99,9 +114,12 @@ def test_bad_input_is_one_line_and_exit_2(random_encoders, bright_dark, tmp_path
 
 
 def test_folder_in_no_known_layout_exits_2(random_encoders, tmp_path, capsys):
-    (tmp_path / "flat" / "cat").mkdir(parents=True)
+    (tmp_path / "flat").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "flat" / "loose.png")  # images without classes
     assert main(["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(tmp_path / "flat"), *TINY]) == 2
-    assert "is in none of the known layouts (no split folders); expected train/ and val/" in capsys.readouterr().err
+    assert ("is in none of the known layouts (no split folders, no labelled training images); expected one folder of "
+            "images per class"
+            in capsys.readouterr().err)
 
 
 def test_a_diverged_point_is_recorded_and_left_out(random_encoders, bright_dark, tmp_path, monkeypatch):

@@ -111,9 +111,11 @@ def cars(root: Path) -> Path:
     return folder
 
 
-def dtd(root: Path) -> Path:
-    """`dtd/dtd/`: classes banded, zigzagged; partition 1 lists."""
-    data = root / "dtd" / "dtd"
+def dtd(root: Path, nested: bool = True) -> Path:
+    """`dtd/dtd/` (torchvision's download nests the release one deeper) or `dtd/` (as `dtd-r1.0.1.tar.gz` extracts):
+    classes banded, zigzagged, and perforated (no image listed in partition 1's lists); partition 1 lists."""
+    data = root / "dtd" / "dtd" if nested else root / "dtd"
+    write_image(data / "images" / "perforated" / "perforated_0001.jpg")
     lists = {
         "train": ["banded/banded_0001.jpg", "zigzagged/zigzagged_0001.jpg"],
         "val": ["zigzagged/zigzagged_0002.jpg"],
@@ -148,18 +150,28 @@ INAT_2021_CLASSES = [
 ]
 
 
-def inat_2021(root: Path, train_version: str) -> None:
-    """`2021_train(_mini)/` with 2 + 1 images of the two species, `2021_valid/` with 1 + 1."""
-    for version, counts in ((train_version, (2, 1)), ("2021_valid", (1, 1))):
+def inat_2021(root: Path, train_version: str, valid: str = "2021_valid") -> None:
+    """`2021_train(_mini)/` with 2 + 1 images of the two species, `2021_valid/` with 1 + 1 (torchvision's names), or
+    the release's `train(_mini)/` and `val/` (as `train.tar.gz`, `train_mini.tar.gz`, `val.tar.gz` extract)."""
+    for version, counts in ((train_version, (2, 1)), (valid, (1, 1))):
         for name, count in zip(INAT_2021_CLASSES, counts):
             for index in range(count):
                 write_image(root / version / name / f"{version}_{index}.jpg")
 
 
-def inat_json(root: Path, year: str) -> Path:
-    """`inat{year}/` with COCO-style JSON: categories 0 (Aves) and 5 (Plantae); train 3 images, val 1."""
+def inat_json(root: Path, year: str, obfuscated: bool = False) -> Path:
+    """`inat{year}/` with COCO-style JSON: categories 0 (Aves) and 5 (Plantae); train 3 images, val 1.
+
+    With `obfuscated`, the JSON files name the categories by number (as the 2018 and 2019 releases did) and
+    `categories.json` beside them (released later) gives their names and taxonomy.
+    """
     folder = root / f"inat{year}"
     categories = [{"id": 5, "name": "Rosa canina"}, {"id": 0, "name": "Turdus merula"}]
+    if obfuscated:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "categories.json").write_text(json.dumps([{**category, "kingdom": "Animalia"}
+                                                            for category in categories]))
+        categories = [{"id": category["id"], "name": str(category["id"])} for category in categories]
     for split, rows in (("train", [(7, 0), (3, 5), (9, 0)]), ("val", [(11, 5)])):
         images = [
             {"id": image_id, "file_name": f"train_val{year}/{category}/{image_id}.jpg"} for image_id, category in rows
@@ -216,10 +228,33 @@ def stanford_dogs(root: Path) -> Path:
 CALTECH101_COUNTS = {"BACKGROUND_Google": 3, "Faces": 31, "Faces_easy": 33, "accordion": 35}
 
 
-def caltech101(root: Path, counts: dict[str, int] = CALTECH101_COUNTS) -> Path:
-    """`caltech101/101_ObjectCategories/<class>/image_0001.jpg ..`, `counts[class]` images per class folder."""
-    folder = root / "caltech101" / "101_ObjectCategories"
+def caltech101(root: Path, counts: dict[str, int] = CALTECH101_COUNTS, release: bool = False) -> Path:
+    """`caltech101/101_ObjectCategories/<class>/image_0001.jpg ..`, `counts[class]` images per class folder; with
+    `release`, `caltech-101/101_ObjectCategories/` as `caltech-101.zip` and its `101_ObjectCategories.tar.gz`
+    extract, with the stray file `BACKGROUND_Google/tmp` (a JPEG without its suffix)."""
+    folder = root / ("caltech-101" if release else "caltech101") / "101_ObjectCategories"
     for name, count in counts.items():
         for number in range(1, count + 1):
             write_image(folder / name / f"image_{number:04d}.jpg")
+    if release:
+        write_image(folder / "BACKGROUND_Google" / "tmp.jpg").rename(folder / "BACKGROUND_Google" / "tmp")
+    return folder
+
+
+SUN397_CLASSES = ["/a/abbey", "/a/apartment_building/outdoor", "/b/bakery/shop"]
+
+
+def sun397(root: Path, partitions: str = "SUN397") -> Path:
+    """`SUN397/` as `SUN397.tar.gz` extracts (`ClassName.txt`, `a/abbey/sun_*.jpg`), and `Partitions.zip`'s
+    `Training_01.txt` / `Testing_01.txt` (and a second partition) in `root / partitions`: partition 1 trains on
+    2 abbey, 1 apartment, 1 bakery images, tests on 1 of each; partition 2 swaps two images."""
+    folder = root / "SUN397"
+    write_lines(folder / "ClassName.txt", SUN397_CLASSES)
+    rows = {"Training": [(0, "aa"), (0, "ab"), (1, "ba"), (2, "ca")], "Testing": [(0, "ac"), (1, "bb"), (2, "cb")]}
+    for kind, entries in rows.items():
+        lines = [f"{SUN397_CLASSES[label]}/sun_{name}.jpg" for label, name in entries]
+        write_lines(root / partitions / f"{kind}_01.txt", lines)
+        write_lines(root / partitions / f"{kind}_02.txt", lines[::-1])
+        for line in lines:
+            write_image(folder / line.lstrip("/"))
     return folder

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 
 from lut.data.hf_datasets import is_hub_spec, is_saved_dataset, open_hub_dataset, open_saved_dataset
+from lut.data.imagenet_val import find_ground_truth, flat_val_labels, val_number
 from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_file, load_rgb
 from lut.data.shard_source import TarShardSource
 from lut.data.shards import is_shard_spec
@@ -26,6 +27,8 @@ from lut.errors import DataNotFoundError, UsageError
 logger = logging.getLogger("lut.data")
 # Files already reported as unreadable in this process.
 _REPORTED_UNREADABLE: set[Path] = set()
+# (what, folder) of the layout choices already announced in this process: each is said once.
+_ANNOUNCED: set[tuple[str, Path]] = set()
 
 Sample = tuple[Image.Image, int]
 
@@ -285,8 +288,19 @@ def _scan_images(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def is_labelled_folder(folder: Path) -> bool:
+    """Whether `folder` opens labelled: no image lies directly in it (class sub-folders), or those that do are flat
+    ImageNet validation files whose ground truth lies in or above it (`lut.data.imagenet_val`)."""
+    loose = next((entry for entry in folder.iterdir()
+                  if not _is_hidden(entry.name) and is_image_file(entry) and entry.is_file()), None)
+    return loose is None or (val_number(loose) is not None and find_ground_truth(folder) is not None)
+
+
 def _split_folder(folder: Path, split: str) -> Path:
     """Picks ``folder/<split>`` when the folder is divided into split sub-folders.
+
+    The evaluation split ("test") is `test/`, or `val/` when there is no `test/`; when `test/` holds unlabelled
+    images and `val/` is labelled (ImageNet as Kaggle ships it), `val/` is, said once per folder.
 
     Args:
         folder: the data folder.
@@ -296,9 +310,15 @@ def _split_folder(folder: Path, split: str) -> Path:
         The folder holding the requested split, or ``folder`` itself when it is not split.
     """
     candidates = _SPLIT_FOLDERS[split]
-    for name in candidates:
-        if (folder / name).is_dir():
-            return folder / name
+    present = [folder / name for name in candidates if (folder / name).is_dir()]
+    if split == "test" and len(present) == 2 and not is_labelled_folder(present[0]) and is_labelled_folder(present[1]):
+        if ("evaluation split", folder) not in _ANNOUNCED:
+            _ANNOUNCED.add(("evaluation split", folder))
+            logger.info("%s: test/ holds unlabelled images and val/ is labelled: val/ is the evaluation split",
+                        folder)
+        return present[1]
+    if present:
+        return present[0]
     present = sorted(name for name in ("train", "val", "test") if (folder / name).is_dir())
     if present:
         raise UsageError(
@@ -312,8 +332,10 @@ def image_folder(folder: Path, split: str = "train") -> ImageFolderSource:
     """Builds a data set from a folder of images.
 
     Images lying directly in the folder make it unlabelled (all images below it
-    are used, label -1); otherwise every non-hidden sub-folder is a class, sorted by
-    name like torchvision's ImageFolder, holding images at any depth.
+    are used, label -1), except the flat ImageNet validation files with their ground truth in or
+    above the folder (labelled by wnid, said in one line; `lut.data.imagenet_val`); otherwise every
+    non-hidden sub-folder is a class, sorted by name like torchvision's ImageFolder, holding images
+    at any depth.
 
     Args:
         folder: existing folder, possibly divided into train/val/test sub-folders.
@@ -325,8 +347,18 @@ def image_folder(folder: Path, split: str = "train") -> ImageFolderSource:
     root = _split_folder(folder, split)
     entries = sorted(p for p in root.iterdir() if not _is_hidden(p.name))
     if any(p.is_file() and is_image_file(p) for p in entries):
-        samples = [(path, -1) for path in _scan_images(root)]
-        classes: list[str] = []
+        files = _scan_images(root)
+        labelled = flat_val_labels(root, files)
+        if labelled is None:
+            samples = [(path, -1) for path in files]
+            classes: list[str] = []
+        else:
+            classes, labels, truth = labelled
+            samples = list(zip(files, labels))
+            if ("flat val", root) not in _ANNOUNCED:
+                _ANNOUNCED.add(("flat val", root))
+                logger.info("%s: the labels of its %d ImageNet validation images (%d classes) are read from %s",
+                            root, len(files), len(classes), truth.path)
     else:
         class_dirs = [p for p in entries if p.is_dir()]
         classes = [p.name for p in class_dirs]

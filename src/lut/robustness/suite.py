@@ -190,6 +190,9 @@ def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
     with distributed_session(settings.device) as context:
         settings = with_resolved_precision(settings, context.device)  # the report records what ran
         benchmarks = build_benchmarks(specs, settings.options)
+        if context.is_main:
+            for note in (note for benchmark in benchmarks for note in benchmark.notes):
+                print(note)
         if context.is_main and settings.options.max_images:
             print(f"max_images: each benchmark's image sets are a fixed random subset of at most "
                   f"{settings.options.max_images} images (seed {settings.options.seed})")

@@ -1,21 +1,41 @@
-"""Transfer data sets in the layouts torchvision reads (its parsers, our image loading).
+"""Transfer data sets in the layouts torchvision reads (its parsers, our image loading), and the release layouts
+torchvision's download steps rename or nest.
 
 Each reader takes `data_root` (the folder holding the set's own folder, as torchvision's `root`) and
-returns the set's official splits; torchvision's integrity checks run as they do in torchvision.
+returns the set's official splits; torchvision's integrity checks run as they do in torchvision. DTD,
+iNaturalist 2021 and Caltech-101 are read by their file lists here, so that each is accepted as torchvision
+lays it out and as its release extracts (`dtd/images` without torchvision's extra `dtd/`; iNaturalist's
+`train/`, `train_mini/`, `val/` before torchvision renames them; Caltech-101's stray `BACKGROUND_Google/tmp`).
 """
 
+import logging
+import re
 from pathlib import Path
 
 from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 
-from lut.data.sources import ImageFolderSource, build_dataset
+from lut.data.sources import ImageFolderSource, build_dataset, image_folder
+from lut.errors import UsageError
 from lut.transfer.holdout import draw_per_class
+
+log = logging.getLogger("lut")
 
 Splits = dict[str, Dataset]
 CALTECH101_TRAIN_PER_CLASS = 30  # the common transfer protocol (TensorFlow Datasets' caltech101 train split)
 CALTECH101_SPLIT_SEED = 0
 CALTECH101_BACKGROUND = "BACKGROUND_Google"
+CALTECH101_IMAGE = re.compile(r"^image_\d{4}\.jpg$")
+# torchvision's folder first, then the release's as it extracts
+CALTECH101_FOLDERS = ("caltech101", "caltech-101")
+DTD_FOLDERS = ("dtd/dtd", "dtd")
+INAT_2021_FOLDERS = {"2021_train": ("2021_train", "train"), "2021_train_mini": ("2021_train_mini", "train_mini"),
+                     "2021_valid": ("2021_valid", "val")}
+
+
+def first_present(data_root: Path, names: tuple[str, ...]) -> Path:
+    """The first `data_root / name` that is a folder (the first of them when none is)."""
+    return next((data_root / name for name in names if (data_root / name).is_dir()), data_root / names[0])
 
 
 def files_source(folder: Path, files: list, labels: list[int], classes: list[str]) -> ImageFolderSource:
@@ -74,14 +94,26 @@ def stanford_cars(data_root: Path) -> Splits:
 
 
 def dtd(data_root: Path) -> Splits:
-    """Describable Textures (47 classes), partition 1: `dtd/dtd/` with `images/`, `labels/`; train/val/test."""
+    """Describable Textures (47 classes), partition 1: `dtd/dtd/` (torchvision's) or `dtd/` (the release's) with
+    `images/<class>/` and `labels/{train,val,test}1.txt` (lines `<class>/<file>.jpg`); train/val/test.
+
+    Raises:
+        UsageError: a missing list, or a listed image of a class that `images/` does not hold.
+    """
+    folder = first_present(data_root, DTD_FOLDERS)
+    classes = sorted(entry.name for entry in (folder / "images").iterdir() if entry.is_dir())
+    label_of = {name: label for label, name in enumerate(classes)}
     splits = {}
     for split in ("train", "val", "test"):
-        dataset = tv_datasets.DTD(data_root, split=split, partition=1)
-        splits[split] = files_source(dataset._data_folder, dataset._image_files, dataset._labels, dataset.classes)
-    # torchvision lists the classes each split's file names, which need not be all of them.
-    splits["val"] = splits["val"].relabelled(splits["train"].classes)
-    splits["test"] = splits["test"].relabelled(splits["train"].classes)
+        path = folder / "labels" / f"{split}1.txt"
+        if not path.is_file():
+            raise UsageError(f"{path} is missing")
+        names = path.read_text().split()
+        unknown = [name for name in names if name.split("/")[0] not in label_of]
+        if unknown:
+            raise UsageError(f"{path} lists {unknown[0]}, whose class folder is not in {folder / 'images'}")
+        splits[split] = files_source(folder / "images", [folder / "images" / name for name in names],
+                                     [label_of[name.split("/")[0]] for name in names], classes)
     return splits
 
 
@@ -96,50 +128,52 @@ def food101(data_root: Path) -> Splits:
 
 
 def inaturalist_2021(train_version: str):
-    """iNaturalist 2021 (10,000 species) from `2021_train/` or `2021_train_mini/`, tested on `2021_valid/`.
+    """iNaturalist 2021 (10,000 species) from `2021_train/` or `2021_train_mini/`, tested on `2021_valid/`
+    (torchvision's names), or from the release's `train/` or `train_mini/`, tested on `val/`.
 
-    The folders are torchvision's names for the release's `train/`, `train_mini/` and `val/`.
+    Each holds one folder per species (`00000_Animalia_...`); the classes are the training folders, sorted.
     """
 
     def read(data_root: Path) -> Splits:
-        splits = {}
-        for ours, version in (("train", train_version), ("test", "2021_valid")):
-            dataset = tv_datasets.INaturalist(data_root, version=version)
-            folder = Path(dataset.root)
-            files = [folder / dataset.all_categories[label] / name for label, name in sorted(dataset.index)]
-            labels = [label for label, _ in sorted(dataset.index)]
-            splits[ours] = files_source(folder, files, labels, dataset.all_categories)
-        return splits
+        train = image_folder(first_present(data_root, INAT_2021_FOLDERS[train_version]))
+        test = image_folder(first_present(data_root, INAT_2021_FOLDERS["2021_valid"]))
+        return {"train": train, "test": test.relabelled(train.classes)}
 
     return read
 
 
 def caltech101(data_root: Path, background: bool = False) -> Splits:
-    """Caltech-101: `caltech101/101_ObjectCategories/<class>/image_0001.jpg ...`; train/test.
+    """Caltech-101: `caltech101/` (torchvision's) or `caltech-101/` (the release's) holding
+    `101_ObjectCategories/<class>/image_0001.jpg ...`; train/test.
 
     torchvision's classes: the 101 object folders in sorted order (`Faces` and `Faces_easy` are two classes),
     `BACKGROUND_Google` left out, or with `background` added as class 101, the last (102 classes, as TensorFlow
     Datasets counts them; the object classes keep their labels and their split). The release has no split:
     `CALTECH101_TRAIN_PER_CLASS` images of every class, drawn class by class with the fixed
-    `CALTECH101_SPLIT_SEED`, are the training split and the rest the test split.
+    `CALTECH101_SPLIT_SEED`, are the training split and the rest the test split. Files that are not numbered
+    images (the release's `BACKGROUND_Google/tmp`) are left out, said in one line.
 
     Raises:
-        ValueError: an image torchvision's numbering expects is missing (a class folder holding other files).
+        ValueError: `background` without a `BACKGROUND_Google/` folder.
     """
-    dataset = tv_datasets.Caltech101(data_root, target_type="category")
-    folder = Path(dataset.root) / "101_ObjectCategories"
-    # torchvision numbers each class's images image_0001.jpg .. image_N.jpg, N its folder's entry count.
-    classes, labels, numbers = list(dataset.categories), list(dataset.y), list(dataset.index)
+    folder = first_present(data_root, CALTECH101_FOLDERS) / "101_ObjectCategories"
+    folders = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    classes = [name for name in folders if name != CALTECH101_BACKGROUND]
     if background:
-        count = sum(1 for _ in (folder / CALTECH101_BACKGROUND).iterdir())
-        labels += [len(classes)] * count
-        numbers += range(1, count + 1)
+        if CALTECH101_BACKGROUND not in folders:
+            raise ValueError(f"no {CALTECH101_BACKGROUND}/ in {folder}")
         classes.append(CALTECH101_BACKGROUND)
-    files = [folder / classes[label] / f"image_{number:04d}.jpg" for label, number in zip(labels, numbers)]
-    missing = [path for path in files if not path.is_file()]
-    if missing:
-        raise ValueError(f"{len(missing)} numbered images missing, e.g. {missing[0]} (a class folder holds "
-                         "image_0001.jpg .. image_N.jpg and nothing else)")
+    files, labels, stray = [], [], []
+    for label, name in enumerate(classes):
+        for entry in sorted((folder / name).iterdir()):
+            if CALTECH101_IMAGE.match(entry.name):
+                files.append(entry)
+                labels.append(label)
+            else:
+                stray.append(entry)
+    if stray:
+        log.info("caltech101: %d file(s) that are not numbered images (image_0001.jpg ..) are left out, e.g. %s",
+                 len(stray), stray[0])
     images = files_source(folder, files, labels, classes)
     train = draw_per_class(labels, lambda size: min(size, CALTECH101_TRAIN_PER_CLASS), CALTECH101_SPLIT_SEED)
     test = sorted(set(range(len(files))) - set(train))

@@ -1,16 +1,18 @@
 """ImageNet val, V2, ReaL, A, O, R, Sketch and center occlusion.
 
 Layouts: val, A, O, R and Sketch are folders with one sub-folder per wnid (a folder with `val/` or
-`test/` inside is entered); V2 has folders `0`..`999` named by ImageNet class index (read as
-integers: sorting them as strings would mislabel them); ReaL reads ImageNet val files named
-`ILSVRC2012_val_00000001.JPEG` ..., flat or in wnid folders.
+`test/` inside is entered: its `val/` when `test/` is unlabelled, as in Kaggle's ImageNet); ImageNet
+val may also be the flat folder the val tar extracts, labelled by the devkit's ground truth or
+Kaggle's `LOC_val_solution.csv` (`lut.data.imagenet_val`); V2 has folders `0`..`999` named by
+ImageNet class index (read as integers: sorting them as strings would mislabel them); ReaL reads
+ImageNet val files named `ILSVRC2012_val_00000001.JPEG` ..., flat or in wnid folders.
 """
 
-import re
 from pathlib import Path
 
 import torch
 
+from lut.data.imagenet_val import GROUND_TRUTH_FILES, val_number
 from lut.data.sources import image_folder
 from lut.errors import UsageError
 from lut.robustness.benchmarks.base import (
@@ -34,8 +36,8 @@ from lut.robustness.scoring import (
 )
 from lut.robustness.tables import imagenet_index, imagenet_synsets, real_labels, subset_indices, subset_synsets
 
-WNID_FOLDERS = "one folder per ImageNet wnid (n01440764, ...)"
-VAL_FILE = re.compile(r"^ILSVRC2012_val_(\d{8})\.", re.IGNORECASE)
+WNID_FOLDERS = ("one folder per ImageNet wnid (n01440764, ...), or the flat val files ILSVRC2012_val_00000001.JPEG "
+                f"... with {GROUND_TRUTH_FILES} in or above their folder")
 
 
 def image_pass(name: str, paths: list[Path], **kwargs) -> Pass:
@@ -80,13 +82,13 @@ def imagenet_real(root: Path, options: RobustnessOptions, others: dict[str, Path
     """ReaL: the argmax is right when it is in the image's ReaL list; images with an empty list are skipped."""
     paths = [path for path, _ in image_folder(require_folder(root, "imagenet-real"), split="test").samples]
     paths = subsample(paths, options.max_images, options.seed)
-    numbers = [VAL_FILE.match(path.name) for path in paths]
+    numbers = [val_number(path) for path in paths]
     stray = [path.name for path, number in zip(paths, numbers) if number is None]
     if stray:
         raise UsageError(f"imagenet-real: {root} is not in the benchmark's layout: expected ImageNet val files "
                          f"named ILSVRC2012_val_00000001.JPEG ...; found {len(stray)} other(s), e.g. {stray[0]}")
     labels = real_labels()
-    positions = [int(number.group(1)) - 1 for number in numbers]
+    positions = [number - 1 for number in numbers]
     outside = [paths[i].name for i, position in enumerate(positions) if not 0 <= position < len(labels)]
     if outside:
         raise UsageError(f"imagenet-real: {outside[0]} is not one of the {len(labels)} ImageNet val images")

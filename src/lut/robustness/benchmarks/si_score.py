@@ -5,6 +5,8 @@ foreground class name (`bagel/`, `ambulance/`, ...) holding `<image_id>.jpg`, an
 (image_id, x_coord, y_coord, area, rotation, ...), as `dataset_generator.py` of
 `google-research/si-score` writes them. The label is the class name's ImageNet index
 (`label_str_to_imagenet_classes.py`); the score is 1000-way top-1, overall and per factor value.
+Without `metadata.csv` (as the TensorFlow Datasets zips extract: class folders only) the overall top-1
+is scored alone, said in one line.
 """
 
 import csv
@@ -19,6 +21,7 @@ from lut.robustness.benchmarks.imagenet import image_pass
 from lut.robustness.options import RobustnessOptions
 from lut.robustness.tables import si_score_classes
 
+METADATA = "metadata.csv"
 # benchmark name -> {curve name: metadata column}
 FACTORS = {
     "si-score-size": {"object area (fraction of the image)": "area"},
@@ -32,10 +35,8 @@ def read_metadata(path: Path, columns: set[str]) -> dict[str, dict[str, float]]:
     """image_id -> {column: value} from SI-Score's `metadata.csv`.
 
     Raises:
-        UsageError: a missing file or missing columns.
+        UsageError: missing columns, or a value that is not a number.
     """
-    if not path.is_file():
-        raise UsageError(f"SI-Score: {path} is missing (it comes with the download and gives each image's factors)")
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         absent = sorted(columns - set(reader.fieldnames or []) | ({"image_id"} - set(reader.fieldnames or [])))
@@ -52,15 +53,16 @@ def si_score(name: str, root: Path, options: RobustnessOptions) -> Benchmark:
     root = require_folder(root, name)
     classes = si_score_classes()
     files = class_folder_files(root, name, set(classes), "folders named by SI-Score's foreground classes "
-                               "(bagel, ambulance, ...) and metadata.csv")
+                               f"(bagel, ambulance, ...), and {METADATA} for the per-factor curves")
     files = subsample(files, options.max_images, options.seed)
-    curves = FACTORS[name]
-    metadata = read_metadata(root / "metadata.csv", set(curves.values()))
-    unlisted = [path.name for path, _ in files if path.stem not in metadata]
-    if unlisted:
-        raise UsageError(f"{name}: {len(unlisted)} image(s) are not in {root / 'metadata.csv'}, e.g. {unlisted[0]}")
+    curves, notes = FACTORS[name], []
     paths, targets = [path for path, _ in files], torch.tensor([classes[folder] for _, folder in files])
-    factors = {column: [metadata[path.stem][column] for path in paths] for column in curves.values()}
+    if (root / METADATA).is_file():
+        factors = factor_values(name, root / METADATA, paths, set(curves.values()))
+    else:
+        curves, factors = {}, {}
+        notes.append(f"{name}: no {METADATA} in {root} (class folders only, as the TensorFlow Datasets zips "
+                     "extract): top-1 over all images, without the per-factor curves")
 
     def score(logits: dict[str, torch.Tensor]) -> dict:
         correct = (logits["images"].argmax(dim=1) == targets).tolist()
@@ -73,7 +75,20 @@ def si_score(name: str, root: Path, options: RobustnessOptions) -> Benchmark:
                                for value, hits in sorted(groups.items())]
         return results
 
-    return Benchmark(name, [image_pass("images", paths)], score, "top1", curves=dict(curves))
+    return Benchmark(name, [image_pass("images", paths)], score, "top1", notes=notes, curves=dict(curves))
+
+
+def factor_values(name: str, metadata_path: Path, paths: list[Path], columns: set[str]) -> dict[str, list[float]]:
+    """{metadata column: each image's value} for the images at `paths`, read from `metadata.csv`.
+
+    Raises:
+        UsageError: an image the metadata does not list (and `read_metadata`'s errors).
+    """
+    metadata = read_metadata(metadata_path, columns)
+    unlisted = [path.name for path in paths if path.stem not in metadata]
+    if unlisted:
+        raise UsageError(f"{name}: {len(unlisted)} image(s) are not in {metadata_path}, e.g. {unlisted[0]}")
+    return {column: [metadata[path.stem][column] for path in paths] for column in columns}
 
 
 def si_score_size(root: Path, options: RobustnessOptions, others: dict[str, Path]) -> Benchmark:
