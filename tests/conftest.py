@@ -16,6 +16,13 @@ def pytest_configure(config):
     os.environ["OMP_NUM_THREADS"] = "1"  # for the processes the tests start
 
 
+@pytest.fixture(autouse=True)
+def cpu_without_native_bf16(monkeypatch):
+    """`precision=auto` resolves as on a CPU without native bf16 (fp32), whatever this CPU is: the suite computes
+    the same numbers on every machine class. Tests of the bf16 path patch `cpu_has_native_bf16` back."""
+    monkeypatch.setattr("lut.runtime.precision.cpu_has_native_bf16", lambda: False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fresh_compile_cache(tmp_path_factory):
     """The session's compiled graphs go to a new cache, in this process and the ones it starts.

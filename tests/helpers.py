@@ -52,6 +52,7 @@ def tiny_values(data: Path, output_dir: Path, **overrides) -> dict:
         "train_samples": 0,
         "hold_out": False,  # all 40 images of the unsplit test folder: 10 steps per epoch
         "device": "cpu",
+        "precision": "fp32",  # the same arithmetic on every CPU class (auto takes bf16 where it is native)
         "log_every_steps": 1,
         "num_visualize": 0,
         "knn_every_epochs": 0,

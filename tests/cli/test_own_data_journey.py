@@ -56,7 +56,7 @@ def test_journey(own_folder, tmp_path, capsys, caplog):
     assert code == 0, err
     assert "6 steps/epoch, 12 steps in 2 epochs (stopping at 4); effective batch 4; lr = 0.0005 (sqrt rule" in out
     messages = caplog.text
-    assert "recipe default (none named" in messages
+    assert "recipe default: none named and data= names your images" in messages
     assert f"{own_folder} has no test split: holding out 6 of its 30 images for testing" in messages
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert (config["train_samples"], config["lr"], config["knn_every_epochs"]) == (0, 0.0, 10)
