@@ -166,9 +166,11 @@ class ShardStream(IterableDataset):
             buffer = []
 
 
-def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Callable[[int], None] | None = None) -> dict:
+def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Callable[[int], None] | None = None,
+                images: dict[str, str] | None = None) -> dict:
     """Write `dataset`'s samples as tar shards of `shard_size` samples into `output`, with `shards.json` (sample
-    counts, classes); returns that index.
+    counts, classes, and `images`: which images these are, from `lut.data.held_out.image_selection`); returns that
+    index.
 
     Image files of a folder keep their bytes (`.jpg`, `.png`, `.webp`; unreadable ones are left out, each
     reported once); other images are stored as PNG. Labels go to `cls` entries when the data set has classes.
@@ -204,5 +206,7 @@ def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Calla
     names = sorted(path.name for path in output.glob("shard-*.tar"))
     counts = {name: min(shard_size, written - position * shard_size) for position, name in enumerate(names)}
     index = {"counts": counts, "classes": classes, "samples": written}
+    if images is not None:
+        index["images"] = images
     (output / INDEX_FILE).write_text(json.dumps(index, indent=2))
     return index

@@ -201,20 +201,24 @@ class ImageFolderSource(Dataset):
         root: the folder the samples were found in (used in messages).
         samples: ``(path, label)`` pairs, label -1 when unlabelled.
         classes: class names indexed by label; empty when unlabelled.
+        part: which images of `root` these are: "all", or a part of a fixed division of the folder ("train" or
+            "held-out", see `lut.data.held_out`); parts of the same folder share no image.
     """
 
-    def __init__(self, root: Path, samples: list[tuple[Path, int]], classes: list[str]) -> None:
+    def __init__(self, root: Path, samples: list[tuple[Path, int]], classes: list[str], part: str = "all") -> None:
         self.root = root
         self.samples = samples
         self.classes = classes
+        self.part = part
         self.unreadable: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def select(self, indices: list[int]) -> "ImageFolderSource":
-        """A source of the samples at `indices` alone (a split of this one)."""
-        return ImageFolderSource(self.root, [self.samples[index] for index in indices], self.classes)
+    def select(self, indices: list[int], part: str = "all") -> "ImageFolderSource":
+        """A source of the samples at `indices` alone (a split of this one, named `part` when it is one of the
+        folder's fixed parts)."""
+        return ImageFolderSource(self.root, [self.samples[index] for index in indices], self.classes, part)
 
     def relabelled(self, classes: list[str]) -> "ImageFolderSource":
         """The same images labelled by their class names' positions in `classes` (a superset of this source's)."""
@@ -223,7 +227,7 @@ class ImageFolderSource(Dataset):
             raise UsageError(f"{self.root} has classes that the training split lacks: {', '.join(missing)}")
         position = {name: index for index, name in enumerate(classes)}
         return ImageFolderSource(
-            self.root, [(path, position[self.classes[label]]) for path, label in self.samples], list(classes)
+            self.root, [(path, position[self.classes[label]]) for path, label in self.samples], list(classes), self.part
         )
 
     def fingerprint(self) -> str:
