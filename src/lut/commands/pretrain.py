@@ -93,6 +93,14 @@ def closing_notes(summary: dict[str, Any], config: PretrainConfig, recipe: str, 
             f"output_dir={config.output_dir}-{twin_method}"]
     lines += ["next:", f"  {shlex.join(twin)}   # the {twin_method.upper()} twin, for a comparison"]
     if "checkpoint" in summary:
-        probe = ["lut", "linprobe", "--checkpoint", summary["checkpoint"], "--data", config.data]
-        lines.append(f"  {shlex.join(probe)}   # linear probe of the student")
+        lines.append(f"  {shlex.join(probe_command(summary['checkpoint'], config))}   # linear probe of the student")
     return lines
+
+
+def probe_command(checkpoint: str, config: PretrainConfig) -> list[str]:
+    """`lut linprobe` of `checkpoint` on the labelled data and queries that the run's k-NN used (tar shards have no
+    test split of their own, so their `knn_test_data` goes on as `test_data`)."""
+    command = ["lut", "linprobe", "--checkpoint", checkpoint, "--data", config.knn_train_data or config.data]
+    settings = {"test_data": config.knn_test_data, "image_column": config.image_column,
+                "label_column": config.label_column}
+    return command + [f"{key}={value}" for key, value in settings.items() if value]
