@@ -11,10 +11,11 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 from torchvision import datasets as tv_datasets
 
 from lut.data.hf_datasets import is_hub_spec, is_saved_dataset, open_hub_dataset, open_saved_dataset
@@ -191,11 +192,13 @@ def _torchvision_dataset(name: str, split: str, data_root: Path, download: bool)
 class ImageFolderSource(Dataset):
     """Images in a folder, labelled by class sub-folder or unlabelled.
 
-    A file that cannot be decoded is skipped: the next readable sample of this source (in
-    index order, wrapping around) is returned instead, with its own label, and one warning
-    per bad file is logged (per process, whichever data set instance meets it first; each
-    data loader worker keeps its own record). A held-out test split is a source of its own
-    (`select`), so a bad test image is never replaced by a training image.
+    A file that cannot be decoded is reported in one warning per bad file (per process, whichever
+    data set instance meets it first; each data loader worker keeps its own record). For training
+    (the default) the next readable sample of this source (in index order, wrapping around) is
+    returned instead, with its own label; a held-out test split is a source of its own (`select`),
+    so a bad test image is never replaced by a training image. For evaluation (`skip_unreadable`)
+    the sample is None instead, which `collate_readable` leaves out, so that counts and accuracies
+    are over the distinct readable images.
 
     Args:
         root: the folder the samples were found in (used in messages).
@@ -211,6 +214,7 @@ class ImageFolderSource(Dataset):
         self.classes = classes
         self.part = part
         self.unreadable: set[int] = set()
+        self.skips_unreadable = False
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -242,20 +246,56 @@ class ImageFolderSource(Dataset):
             digest.update(f"{path}\t{label}\t{stamp}\n".encode())
         return digest.hexdigest()
 
-    def __getitem__(self, index: int) -> Sample:
+    def __getitem__(self, index: int) -> Sample | None:
+        if self.skips_unreadable:
+            return self.read(index)
         for offset in range(len(self.samples)):
-            candidate = (index + offset) % len(self.samples)
-            if candidate in self.unreadable:
-                continue
-            path, label = self.samples[candidate]
-            try:
-                return load_rgb(path), label
-            except UnreadableImageError as exc:
-                self.unreadable.add(candidate)
-                if path not in _REPORTED_UNREADABLE:
-                    _REPORTED_UNREADABLE.add(path)
-                    logger.warning("skipping unreadable image %s: %s", path, exc.reason)
+            sample = self.read((index + offset) % len(self.samples))
+            if sample is not None:
+                return sample
         raise UsageError(f"none of the {len(self.samples)} images in {self.root} can be read")
+
+    def read(self, index: int) -> Sample | None:
+        """The sample at `index`, or None when its file cannot be decoded (reported once per file)."""
+        if index in self.unreadable:
+            return None
+        path, label = self.samples[index]
+        try:
+            return load_rgb(path), label
+        except UnreadableImageError as exc:
+            self.unreadable.add(index)
+            if path not in _REPORTED_UNREADABLE:
+                _REPORTED_UNREADABLE.add(path)
+                logger.warning("skipping unreadable image %s: %s", path, exc.reason)
+            return None
+
+
+def skip_unreadable(dataset: Dataset) -> Dataset:
+    """`dataset`, whose image-folder samples (also through subsets and transforms: `dataset` and `base`
+    attributes) are from now on None when their file cannot be read, rather than replaced by another image, so
+    that evaluation counts every image once (see `collate_readable`)."""
+    source = dataset
+    while not isinstance(source, ImageFolderSource):
+        inner = getattr(source, "dataset", getattr(source, "base", None))
+        if inner is None:
+            return dataset
+        source = inner
+    source.skips_unreadable = True
+    return dataset
+
+
+def collate_readable(batch: list[Any]) -> Any:
+    """The loader's default collation of the samples that are not None (unreadable images); None when none is left."""
+    readable = [sample for sample in batch if sample is not None]
+    return default_collate(readable) if readable else None
+
+
+def readable_count_note(read: int, total: int, described: str) -> str:
+    """One line when `read` of the `total` images of `described` could be read (else ""): the others are left out."""
+    if read == total:
+        return ""
+    return (f"{total - read} of the {total} images of {described} cannot be read: left out, {read} distinct images "
+            "counted")
 
 
 def _is_hidden(name: str) -> bool:

@@ -75,5 +75,6 @@ def final_knn(
     result: dict[str, Any] = {"k": monitor.k, "train_samples": len(monitor.train), "test_samples": len(monitor.test)}
     for name, encoder in encoders.items():
         result[name] = monitor.evaluate(encoder, device)["knn_top1"]
+        result["train_samples"], result["test_samples"] = monitor.readable["train"], monitor.readable["test"]
         print(f"k-NN (k={monitor.k}) top-1, {result['test_samples']} test images: {name:<10} {result[name]:.2f}%")
     return result
