@@ -68,6 +68,20 @@ def test_bad_input_is_one_line_and_exit_2(arguments, message, capsys):
     assert message in error and "Traceback" not in error
 
 
+def test_a_mask_of_another_size_is_refused_before_the_first_step(four_scenes, tiny_encoder, tmp_path, capsys):
+    import shutil
+
+    data = shutil.copytree(four_scenes, tmp_path / "data")
+    mask = data / "masks" / "val" / "scene3.png"  # the last pair of the split read last
+    Image.fromarray(np.zeros((20, 24), np.uint8)).save(mask)
+    values = tiny_settings(data, tiny_encoder, tmp_path / "run", max_iters=2, eval_every_iters=2)
+    assert main(["segment", "train", *as_overrides(values)]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"lut: error: mask {mask} is 24x20 px but its image {data / 'images' / 'val' / 'scene3.png'} "
+                     "is 24x24 px\n")
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # refused before any step
+
+
 def test_checkpoints_of_the_wrong_kind_are_refused(tmp_path, tiny_encoder, capsys):
     not_an_encoder = tmp_path / "numbers.pth"
     torch.save({"weights": torch.zeros(3)}, not_an_encoder)
