@@ -129,7 +129,7 @@ def test_knn_on_shards_of_a_folder_queries_its_held_out_fifth_and_never_the_memo
     capsys.readouterr()
 
     held_out_shards = pack(folder, tmp_path / "held-out", "--split", "test")
-    capsys.readouterr()
+    assert f"wrote 13 samples in 1 shard and {tmp_path / 'held-out' / 'shards.json'}" in capsys.readouterr().out
     for memory, test in ((held_out_shards, str(folder)), (str(folder), str(folder))):
         assert main(["knn", *checkpoint, "--data", memory, "--test-data", test, "--output", str(tmp_path / "no")]) == 2
         assert capsys.readouterr().err.startswith(

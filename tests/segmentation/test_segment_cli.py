@@ -41,11 +41,12 @@ def test_eval_writes_results_and_a_bar_chart(trained, four_scenes, tmp_path, cap
     assert f"mIoU {results['mIoU']:.2f}%" in capsys.readouterr().out
 
 
-def test_predict_writes_labels_masks_and_overlays(trained, four_scenes, tmp_path):
+def test_predict_writes_labels_masks_and_overlays(trained, four_scenes, tmp_path, capsys):
     image = four_scenes / "images" / "val" / "scene0.png"
     code = main(["segment", "predict", "--checkpoint", str(trained / "checkpoint-best.pth"), str(image),
                  "--out", str(tmp_path / "out")])
     assert code == 0
+    assert capsys.readouterr().out.startswith("1 image segmented: label maps, colour masks and overlays in ")
     labels = np.asarray(Image.open(tmp_path / "out" / "scene0_labels.png"))
     assert labels.shape == (24, 24) and labels.max() < 11
     mask = np.asarray(Image.open(tmp_path / "out" / "scene0_mask.png"))

@@ -25,6 +25,7 @@ from lut.analysis.spectrum import CovarianceSpectrum, effective_rank, layer_feat
 from lut.errors import UsageError
 from lut.losses.mae import patchify
 from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
+from lut.wording import counted
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def attention_distance_report(models: list[LabelledEncoder], source: ImageSource
         records.append({**model_record(model), "patch_size": patch, "grid": grid,
                         "uniform_attention": uniform_attention_distance(grid) * unit_scale(unit, patch, grid),
                         "distance": values.tolist(), "layer_mean": values.mean(axis=1).tolist()})
-    title = (f"mean attention distance over {len(names)} images ({source.data}); patch tokens, "
+    title = (f"mean attention distance over {counted(len(names), 'image')} ({source.data}); patch tokens, "
              f"{'rows re-normalised' if renormalise else 'CLS share at distance 0'}")
     uniform = {record["label"]: record["uniform_attention"] for record in records}
     save_distance_figure(distances, unit, uniform, title, output / "attention-distance.png")
@@ -117,7 +118,8 @@ def spectrum_report(models: list[LabelledEncoder], source: ImageSource, pool: st
                         "trace": [values.sum().item() for values in eigenvalues],
                         "eigenvalues": [values.tolist() for values in eigenvalues]})
     samples = records[0]["samples"]
-    title = (f"covariance spectrum of L2-normalised {pool} features, {samples} vectors from {len(names)} images "
+    title = (f"covariance spectrum of L2-normalised {pool} features, "
+             f"{counted(samples, 'vector')} from {counted(len(names), 'image')} "
              f"({source.data}); ranks above {samples - 1} are zero and not drawn")
     save_spectrum_figure(spectra, title, output / "spectrum.png")
     record = {"analysis": "spectrum", "pool": pool, "covariance": "unbiased (1 / (M - 1))",

@@ -2,6 +2,8 @@
 
 import argparse
 
+from lut.wording import counted
+
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add the `data` sub-command, with `pack` under it."""
@@ -39,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=len(dataset), unit="img", dynamic_ncols=True) as progress:
         index = pack_shards(dataset, output, args.shard_size, progress.update, image_selection(dataset))
     last = len(index["counts"]) - 1
-    print(f"wrote {index['samples']} samples in {last + 1} shards and {output / INDEX_FILE}; "
+    print(f"wrote {counted(index['samples'], 'sample')} in {counted(last + 1, 'shard')} and {output / INDEX_FILE}; "
           f"data={output}/shard-{{000000..{last:06d}}}.tar")
     return 0

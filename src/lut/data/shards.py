@@ -24,6 +24,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from lut.errors import UsageError
 from lut.extras import require
 from lut.runtime.seeding import derive_seed
+from lut.wording import counted
 
 log = logging.getLogger("lut.data")
 INDEX_FILE = "shards.json"
@@ -98,7 +99,8 @@ class ShardStream(IterableDataset):
                  rank: int = 0, batch_size: int = 1, shuffle_buffer: int = SHUFFLE_BUFFER,
                  reader: Callable[[list[str]], Iterator[tuple[str, Any, int]]] = read_samples) -> None:
         if len(urls) < world_size:
-            raise UsageError(f"{len(urls)} shards cannot be shared by {world_size} processes: write more shards "
+            raise UsageError(f"{counted(len(urls), 'shard')} cannot be shared by {counted(world_size, 'process')}: "
+                             "write more shards "
                              "(lut data pack --shard-size, or more data files)")
         self.urls, self.counts, self.transform, self.seed = urls, counts, transform, seed
         self.world_size, self.rank, self.batch_size, self.shuffle_buffer = world_size, rank, batch_size, shuffle_buffer

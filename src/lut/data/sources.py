@@ -24,6 +24,7 @@ from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_fil
 from lut.data.shard_source import TarShardSource
 from lut.data.shards import is_shard_spec
 from lut.errors import DataNotFoundError, UsageError
+from lut.wording import counted
 
 logger = logging.getLogger("lut.data")
 # Files already reported as unreadable in this process.
@@ -294,8 +295,8 @@ def readable_count_note(read: int, total: int, described: str) -> str:
     """One line when `read` of the `total` images of `described` could be read (else ""): the others are left out."""
     if read == total:
         return ""
-    return (f"{total - read} of the {total} images of {described} cannot be read: left out, {read} distinct images "
-            "counted")
+    return (f"{total - read} of the {counted(total, 'image')} of {described} cannot be read: left out, "
+            f"{counted(read, 'distinct image')} counted")
 
 
 def _is_hidden(name: str) -> bool:

@@ -55,6 +55,7 @@ from lut.runtime.progress import Progress
 from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.runtime.schedules import warmup_cosine
 from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
+from lut.wording import counted
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -207,7 +208,7 @@ class SupervisedRun:
         if self.steps_per_epoch == 0:
             raise UsageError(
                 f"{len(train_data)} training images are too few for one optimiser step of {config.batch_size} x "
-                f"{config.accum_iter} x {context.world_size} processes; lower batch_size or accum_iter"
+                f"{config.accum_iter} x {counted(context.world_size, 'process')}; lower batch_size or accum_iter"
             )
         self.total_steps = config.epochs * self.steps_per_epoch
         self.epoch = 0
