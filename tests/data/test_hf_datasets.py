@@ -48,6 +48,15 @@ def test_same_samples_and_classes_as_the_folder(saved_dataset, image_folder, cap
         assert np.array_equal(np.asarray(saved_image), np.asarray(folder_image)), index
 
 
+def test_a_run_opening_its_data_three_times_says_so_once(image_folder, tmp_path, caplog):
+    saved = save_folder_as_dataset(build_dataset(str(image_folder)), tmp_path / "saved")
+    with caplog.at_level(logging.INFO, logger="lut.data"):
+        for _ in range(3):  # the training images, the k-NN monitor's memory and the figures' images
+            build_dataset(str(saved))
+    assert caplog.messages == [f"data {saved}: Hugging Face data set (split train), 40 images from column 'img', "
+                               "labels from column 'fine_label' (2 classes)"]
+
+
 def test_ranks_get_disjoint_reproducible_shares(saved_dataset):
     saved = build_dataset(str(saved_dataset))
 
