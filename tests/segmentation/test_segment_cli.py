@@ -51,7 +51,9 @@ def test_predict_writes_labels_masks_and_overlays(trained, four_scenes, tmp_path
     assert labels.shape == (24, 24) and labels.max() < 11
     mask = np.asarray(Image.open(tmp_path / "out" / "scene0_mask.png"))
     assert mask.shape == (24, 24, 3)
-    assert (tmp_path / "out" / "scene0_overlay.png").is_file()
+    overlay = np.asarray(Image.open(tmp_path / "out" / "scene0_overlay.png"))
+    blend = (np.asarray(Image.open(image).convert("RGB"), dtype=np.float32) + mask) / 2  # opacity 0.5
+    assert overlay.shape[1] > 24 and np.abs(overlay[:24, :24].astype(np.float32) - blend).max() <= 0.5  # + legend
 
 
 @pytest.mark.parametrize("arguments, message", [
