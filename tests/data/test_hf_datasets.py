@@ -166,14 +166,14 @@ def test_columns_of_data_that_is_not_a_hugging_face_data_set(image_folder):
 def test_config_columns_reach_the_training_images_the_figures_and_the_knn_monitor(multi_column, image_folder,
                                                                                   tmp_path):
     from lut.runtime.distributed import DistributedContext
-    from lut.training.final_report import build_knn_monitor, first_images
+    from lut.training.final_report import build_knn_monitor, figure_images
     from lut.training.pretrain_data import build_pretrain_data
 
     config = build_config({**tiny_values(multi_column, tmp_path, num_visualize=2), "image_column": "thumb",
                            "label_column": "remainder"})
     folder = build_dataset(str(image_folder))
     assert_rotated_samples(build_pretrain_data(config, DistributedContext()).loader.dataset.base, folder)
-    figures = first_images(config)
+    figures = figure_images(config)  # rows 0 and 1, of classes r0 and r1: the folder's images 1 and 2
     assert [np.asarray(image).tolist() for image in figures] == [np.asarray(folder[i][0]).tolist() for i in (1, 2)]
     monitor = build_knn_monitor(config)
     assert monitor.num_classes == 3 and len(monitor.train) == len(monitor.test) == 40

@@ -61,6 +61,13 @@ class HuggingFaceSource(Dataset):
     def __len__(self) -> int:
         return len(self.table)
 
+    @property
+    def targets(self) -> list[int]:
+        """Every sample's label, read from the label column alone (-1 each when unlabelled)."""
+        if not self.label_column:
+            return [-1] * len(self.table)
+        return [int(label) for label in self.table[self.label_column]]
+
     def __getitem__(self, index: int) -> tuple[Image.Image, int]:
         row = self.table[index]
         label = int(row[self.label_column]) if self.label_column else -1
