@@ -133,6 +133,6 @@ def test_knn_on_shards_of_a_folder_queries_its_held_out_fifth_and_never_the_memo
     for memory, test in ((held_out_shards, str(folder)), (str(folder), str(folder))):
         assert main(["knn", *checkpoint, "--data", memory, "--test-data", test, "--output", str(tmp_path / "no")]) == 2
         assert capsys.readouterr().err.startswith(
-            f"lut: error: the test data {folder} (its held-out fifth is the test set) holds images of {memory} (")
+            f"lut: error: the test data {folder} (its held-out part is the test set) holds images of {memory} (")
     with pytest.raises(UsageError, match="holds images of"):
         OnlineKnn(held_out_shards, 16, (0.5,) * 3, (0.25,) * 3, 0, 0, test_data=str(folder))

@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from conftest import write_stripes
+from helpers import write_stripes
 
 from lut.cli import main
 from lut.evaluation.online_knn import OnlineKnn

@@ -115,8 +115,8 @@ def labelled_splits(
                          f"{loose_images_note(whole)}")
     if test_data:
         train = whole
-        test = test_of(whole, build_dataset(test_data, "test", data_root, download, *columns_of(test_data, columns)),
-                       test_data, held_out_fraction)
+        named = build_dataset(test_data, "test", data_root, download, *columns_of(test_data, columns))
+        test = named_test_set(whole, named, test_data, held_out_fraction)
         refuse_shared_images(whole, test, data, test_data)
     elif isinstance(whole, TarShardSource) or (isinstance(whole, HuggingFaceSource) and not whole.split):
         kind = "tar shards have" if isinstance(whole, TarShardSource) else "a Hugging Face data set without splits has"
@@ -137,7 +137,7 @@ def labelled_splits(
     )
 
 
-def test_of(memory: Dataset, test: Dataset, test_data: str, held_out_fraction: float) -> Dataset:
+def named_test_set(memory: Dataset, test: Dataset, test_data: str, held_out_fraction: float) -> Dataset:
     """`test` (`build_dataset(test_data, "test")`), or its held-out part when it is a labelled folder without a test
     split and `memory` holds (tar shards packed from) that folder's training part: the images every command tests on.
     """
@@ -157,7 +157,7 @@ def refuse_shared_images(memory: Dataset, test: Dataset, data: str, test_data: s
     """
     memory_images, test_images = image_selection(memory), image_selection(test)
     if memory_images is not None and test_images is not None and share_images(memory_images, test_images):
-        held_out = " (its held-out fifth is the test set)" if test_images["part"] == "held-out" else ""
+        held_out = " (its held-out part is the test set)" if test_images["part"] == "held-out" else ""
         remedy = ("pack the training part alone (lut data pack FOLDER OUT, whose default --split train leaves the "
                   "held-out fifth out)" if isinstance(memory, TarShardSource) else
                   "leave the test data out to test on the folder's held-out fifth")
