@@ -35,6 +35,19 @@ def write_random_images(folder: Path, classes: tuple[str, ...] = ("a", "b"), per
     return folder
 
 
+def write_stripes(folder: Path, per_class: dict[str, int], seed: int) -> Path:
+    """Noisy 16 px images: class `horizontal` has horizontal stripes, class `vertical` vertical ones."""
+    rng = np.random.default_rng(seed)
+    stripes = (np.arange(16) // 2 % 2 * 160).astype(np.uint8)  # (16,) 2 px bands
+    for split, count in per_class.items():
+        for name, pattern in (("horizontal", stripes[:, None]), ("vertical", stripes[None, :])):
+            (folder / split / name).mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                pixels = rng.integers(0, 90, (16, 16), dtype=np.uint8) + pattern  # (16, 16)
+                Image.fromarray(pixels).convert("RGB").save(folder / split / name / f"{index:02d}.png")
+    return folder
+
+
 def tiny_values(data: Path, output_dir: Path, **overrides) -> dict:
     """Config values of a tiny, fast CPU run: 40 images, batch 4, 10 steps per epoch."""
     values = {

@@ -9,6 +9,7 @@ from helpers import TINY_MODEL, tiny_values
 
 from lut.cli import main
 from lut.config import build_config
+from lut.data.held_out import split_dataset
 from lut.evaluation.finetune import build_classifier
 from lut.evaluation.linear_probe import LinearProbe
 from lut.interchange import load_encoder
@@ -74,6 +75,24 @@ def test_gradcam_on_finetune_and_linprobe(checkpoints, tmp_path):
     assert (tmp_path / "gradcam.png").stat().st_size > 1000
     record = json.loads((tmp_path / "gradcam.json").read_text())
     assert [model["classifier"] for model in record["models"]] == ["finetune", "linprobe (cls)"]
+
+
+def test_gradcam_titles_give_the_true_class_beside_the_predicted_one(checkpoints, tmp_path, image_folder):
+    code = main(["analyze", "gradcam", "--checkpoint", checkpoints["finetune"], "--data", str(image_folder),
+                 "--split", "test", "--num-images", "3", "--output", str(tmp_path)])
+    assert code == 0
+    record = json.loads((tmp_path / "gradcam.json").read_text())
+    held_out = split_dataset(str(image_folder), "test")  # the images the analysis names, with their labels
+    truths = [held_out.classes[label] for _, label in held_out.samples[:3]]
+    assert record["images"]["names"] == [path.relative_to(image_folder).as_posix() for path, _ in held_out.samples[:3]]
+    assert record["true_classes"] == truths and set(truths) <= {"a", "b"}
+    (model,) = record["models"]
+    assert model["captions"] == [f"predicted: {name}\ntrue: {truth}"
+                                 for name, truth in zip(model["class_names"], truths, strict=True)]
+    assert main(["analyze", "gradcam", "--checkpoint", checkpoints["finetune"], "--num-images", "1", "--class", "2",
+                 "--output", str(tmp_path / "photos")]) == 0
+    photos = json.loads((tmp_path / "photos" / "gradcam.json").read_text())
+    assert photos["true_classes"] is None and photos["models"][0]["captions"] == ["explained: class 2"]
 
 
 def test_reconstruct(checkpoints, tmp_path, image_folder):

@@ -48,6 +48,15 @@ def test_same_samples_and_classes_as_the_folder(saved_dataset, image_folder, cap
         assert np.array_equal(np.asarray(saved_image), np.asarray(folder_image)), index
 
 
+def test_a_run_opening_its_data_three_times_says_so_once(image_folder, tmp_path, caplog):
+    saved = save_folder_as_dataset(build_dataset(str(image_folder)), tmp_path / "saved")
+    with caplog.at_level(logging.INFO, logger="lut.data"):
+        for _ in range(3):  # the training images, the k-NN monitor's memory and the figures' images
+            build_dataset(str(saved))
+    assert caplog.messages == [f"data {saved}: Hugging Face data set (split train), 40 images from column 'img', "
+                               "labels from column 'fine_label' (2 classes)"]
+
+
 def test_ranks_get_disjoint_reproducible_shares(saved_dataset):
     saved = build_dataset(str(saved_dataset))
 
@@ -157,14 +166,14 @@ def test_columns_of_data_that_is_not_a_hugging_face_data_set(image_folder):
 def test_config_columns_reach_the_training_images_the_figures_and_the_knn_monitor(multi_column, image_folder,
                                                                                   tmp_path):
     from lut.runtime.distributed import DistributedContext
-    from lut.training.final_report import build_knn_monitor, first_images
+    from lut.training.final_report import build_knn_monitor, figure_images
     from lut.training.pretrain_data import build_pretrain_data
 
     config = build_config({**tiny_values(multi_column, tmp_path, num_visualize=2), "image_column": "thumb",
                            "label_column": "remainder"})
     folder = build_dataset(str(image_folder))
     assert_rotated_samples(build_pretrain_data(config, DistributedContext()).loader.dataset.base, folder)
-    figures = first_images(config)
+    figures = figure_images(config)  # rows 0 and 1, of classes r0 and r1: the folder's images 1 and 2
     assert [np.asarray(image).tolist() for image in figures] == [np.asarray(folder[i][0]).tolist() for i in (1, 2)]
     monitor = build_knn_monitor(config)
     assert monitor.num_classes == 3 and len(monitor.train) == len(monitor.test) == 40

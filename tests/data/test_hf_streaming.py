@@ -9,22 +9,22 @@ import pytest
 import torch
 from helpers import tiny_values
 from test_hf_datasets import offline_cache, save_as_parquet, save_folder_as_dataset  # noqa: F401 (a fixture)
-from test_shards import as_tensor, read_epoch, shards  # noqa: F401 (a fixture)
+from test_shards import as_tensor, labelled_folder, read_epoch, shards  # noqa: F401 (fixtures)
 from torch.utils.data import DataLoader
 
 from lut.config import build_config
+from lut.data.held_out import split_dataset
 from lut.data.hf_streaming import open_hub_stream, streamed_counts
 from lut.data.shards import ShardStream
-from lut.data.sources import build_dataset
 from lut.errors import UsageError
 from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
 from lut.training.pretrain import pretrain
 
 
 @pytest.fixture(scope="module")
-def repository(tmp_path_factory, image_folder):
-    """The 40 images of the folder as 4 parquet files of 10 consecutive images (train split only)."""
-    saved = save_folder_as_dataset(build_dataset(str(image_folder)), tmp_path_factory.mktemp("hf") / "saved")
+def repository(tmp_path_factory, labelled_folder):  # noqa: F811
+    """The 40 training images of the folder as 4 parquet files of 10 consecutive images (train split only)."""
+    saved = save_folder_as_dataset(split_dataset(str(labelled_folder)), tmp_path_factory.mktemp("hf") / "saved")
     return save_as_parquet(saved, tmp_path_factory.mktemp("hf") / "repository", files=4)
 
 
@@ -38,7 +38,8 @@ def streamed_epoch(spec: str, seed: int, rank: int, epoch: int = 0, start: int =
             for image, label in zip(images, labels, strict=True)]
 
 
-def test_the_stream_holds_the_folder_samples_in_order(repository, image_folder, offline_cache, caplog):  # noqa: F811
+def test_the_stream_holds_the_folder_samples_in_order(repository, labelled_folder, offline_cache,  # noqa: F811
+                                                       caplog):
     with caplog.at_level(logging.INFO, logger="lut.data"):
         streamed = open_hub_stream(f"hf:{repository}")
         counts = streamed_counts(streamed)
@@ -48,7 +49,7 @@ def test_the_stream_holds_the_folder_samples_in_order(repository, image_folder, 
         f"counting the samples of the 4 shards of hf:{repository} (its info does not give them)",
     ]
     assert counts == [10, 10, 10, 10] and streamed.classes == ["a", "b"]
-    folder = build_dataset(str(image_folder))
+    folder = split_dataset(str(labelled_folder))
     samples = list(streamed.reader(streamed.shards))
     assert [key for key, _, _ in samples[9:11]] == [f"hf:{repository}#0/9", f"hf:{repository}#1/0"]
     for index, (_key, image, label) in enumerate(samples):

@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import write_random_images
 
 from lut.cli import main
 from lut.data.shard_source import TarShardSource, sample_key
@@ -14,16 +15,25 @@ from lut.errors import UsageError
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory, image_folder) -> str:
+def split_folder(tmp_path_factory):
+    """A folder whose `train/` holds 40 random images in the class folders `a` and `b`."""
+    root = tmp_path_factory.mktemp("split")
+    write_random_images(root / "train")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory, split_folder) -> str:
     output = tmp_path_factory.mktemp("indexed")
-    assert main(["data", "pack", str(image_folder), str(output), "--shard-size", "16"]) == 0
+    assert main(["data", "pack", str(split_folder), str(output), "--shard-size", "16"]) == 0
     return f"{output}/shard-{{000000..000002}}.tar"
 
 
-def test_the_folder_samples_labels_and_classes(shards, image_folder):
-    indexed, folder = build_dataset(shards), build_dataset(str(image_folder))
+def test_the_folder_samples_labels_and_classes(shards, split_folder):
+    indexed, folder = build_dataset(shards), build_dataset(str(split_folder))
     assert isinstance(indexed, TarShardSource) and len(indexed.urls) == 3
     assert len(indexed) == len(folder) == 40 and indexed.classes == folder.classes == ["a", "b"]
+    assert indexed.packed == {"root": str((split_folder / "train").resolve()), "part": "all"}
     assert indexed.targets == [label for _, label in folder.samples] == [0] * 20 + [1] * 20
     for index in (0, 15, 16, 39):  # first and last of a shard, and across shards
         (image, label), (folder_image, folder_label) = indexed[index], folder[index]

@@ -52,3 +52,13 @@ def test_without_a_monitored_start_only_the_final_numbers_are_given(tmp_path):
     summary = write_run(tmp_path / "run", [(40, 70.0)], {"raw_pixels": 80.0, "student": 70.0, "teacher": 69.0})
     assert knn_rise(summary) == ("k-NN top-1 (k=20, 2000 test images, 5000 as memory): student 70.00%; "
                                  "teacher 69.00%; raw pixels 80.00%")
+
+
+def test_a_run_on_tar_shards_is_probed_on_its_own_k_nn_queries(tmp_path):
+    output = tmp_path / "run"
+    summary = write_run(output, [(40, 70.0)], {"raw_pixels": 80.0, "student": 70.0})
+    shards = "/data/packed/shard-{000000..000003}.tar"
+    config = resolve_config("default", [f"data={shards}", "knn_test_data=/data/photos", f"output_dir={output}"])
+    lines = closing_notes(summary, config, "default", [f"data={shards}", "knn_test_data=/data/photos"])
+    assert lines[-1] == (f"  lut linprobe --checkpoint {output}/checkpoint-last.pth --data '{shards}' "
+                         "test_data=/data/photos   # linear probe of the student")

@@ -10,10 +10,11 @@ from lut.cli import main
 from lut.data.sources import build_dataset
 from lut.errors import UsageError
 from lut.evaluation.datasets import labelled_splits
+from lut.evaluation.online_knn import OnlineKnn
 
 
-def pack(folder, output) -> str:
-    assert main(["data", "pack", str(folder), str(output), "--shard-size", "20"]) == 0
+def pack(folder, output, *options: str) -> str:
+    assert main(["data", "pack", str(folder), str(output), "--shard-size", "20", *options]) == 0
     count = len(list(output.glob("shard-*.tar")))
     return f"{output}/shard-{{000000..{count - 1:06d}}}.tar"
 
@@ -38,7 +39,7 @@ def save_as_hugging_face(folder, output):
 @pytest.fixture(scope="module")
 def stripe_shards(tmp_path_factory, stripes) -> tuple[str, str]:
     """`train/` (64 images) and `val/` (24) of the stripes, each packed into shards of 20."""
-    return tuple(pack(stripes / split, tmp_path_factory.mktemp(split)) for split in ("train", "val"))
+    return tuple(pack(stripes, tmp_path_factory.mktemp(split), "--split", split) for split in ("train", "val"))
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,27 @@ def test_a_hugging_face_data_set_without_splits_needs_test_data(stripes, tmp_pat
     splits = labelled_splits(str(tmp_path / "single"), test_data=str(stripes / "val"))
     assert (len(splits.train), len(splits.test), splits.classes) == (64, 24, ["horizontal", "vertical"])
     assert [splits.test[index][1] for index in range(24)] == [0] * 12 + [1] * 12
+
+
+def test_knn_on_shards_of_a_folder_queries_its_held_out_fifth_and_never_the_memory(tiny_checkpoint, stripes, tmp_path,
+                                                                                   capsys):
+    folder = stripes / "train"  # 64 labelled images without a test split: 51 to train on, 13 held out
+    train_shards = pack(folder, tmp_path / "train")  # the training part, by default
+    checkpoint = ["--checkpoint", str(tiny_checkpoint)]
+    on_folder = knn_results(tmp_path, "folder", *checkpoint, "--data", str(folder))
+    on_shards = knn_results(tmp_path, "shards", *checkpoint, "--data", train_shards, "--test-data", str(folder))
+    assert (on_folder["train_samples"], on_folder["test_samples"]) == (51, 13)
+    assert (on_shards["train_samples"], on_shards["test_samples"]) == (51, 13)
+    assert on_shards["results"] == on_folder["results"]
+    monitor = OnlineKnn(train_shards, 16, (0.5,) * 3, (0.25,) * 3, 0, 0, test_data=str(folder))  # pre-training's
+    assert (len(monitor.train), len(monitor.test)) == (51, 13)
+    capsys.readouterr()
+
+    held_out_shards = pack(folder, tmp_path / "held-out", "--split", "test")
+    assert f"wrote 13 samples in 1 shard and {tmp_path / 'held-out' / 'shards.json'}" in capsys.readouterr().out
+    for memory, test in ((held_out_shards, str(folder)), (str(folder), str(folder))):
+        assert main(["knn", *checkpoint, "--data", memory, "--test-data", test, "--output", str(tmp_path / "no")]) == 2
+        assert capsys.readouterr().err.startswith(
+            f"lut: error: the test data {folder} (its held-out part is the test set) holds images of {memory} (")
+    with pytest.raises(UsageError, match="holds images of"):
+        OnlineKnn(held_out_shards, 16, (0.5,) * 3, (0.25,) * 3, 0, 0, test_data=str(folder))

@@ -66,10 +66,25 @@ def test_bad_masks_are_refused_with_the_file_named(tmp_path, problem, message):
         write_pair(root / "images" / "train", root / "masks" / "train", "one", np.zeros((1, 4), np.uint8), (3, 3))
     if problem == "rgb":
         Image.fromarray(np.zeros((1, 4, 3), np.uint8)).save(mask)
-    source = segmentation_source(str(root), "train")
     with pytest.raises(UsageError, match=message) as error:
-        source[0]
+        segmentation_source(str(root), "train")[0]  # sizes and modes when the split is opened, values when read
     assert "one.png" in str(error.value)
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("size", "mask {mask} is 4x1 px but its image {image} is 3x3 px"),
+    ("rgb", "mask {mask} has mode RGB; masks must be single-channel label images"),
+])
+def test_every_pair_is_checked_when_the_split_is_opened(tmp_path, problem, message):
+    root = write_generic(tmp_path, np.zeros((1, 4), np.uint8))
+    images, masks = root / "images" / "val", root / "masks" / "val"
+    write_pair(images, masks, "two", np.zeros((1, 4), np.uint8), (3, 3) if problem == "size" else None)
+    if problem == "rgb":
+        Image.fromarray(np.zeros((1, 4, 3), np.uint8)).save(masks / "two.png")
+    segmentation_source(str(root), "train")  # the other split is sound
+    with pytest.raises(UsageError) as error:
+        segmentation_source(str(root), "val")  # before any image is decoded
+    assert str(error.value) == message.format(mask=masks / "two.png", image=images / "two.jpg")
 
 
 def test_image_without_mask_and_mask_without_image_are_refused(tmp_path):

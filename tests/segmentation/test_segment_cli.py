@@ -41,16 +41,19 @@ def test_eval_writes_results_and_a_bar_chart(trained, four_scenes, tmp_path, cap
     assert f"mIoU {results['mIoU']:.2f}%" in capsys.readouterr().out
 
 
-def test_predict_writes_labels_masks_and_overlays(trained, four_scenes, tmp_path):
+def test_predict_writes_labels_masks_and_overlays(trained, four_scenes, tmp_path, capsys):
     image = four_scenes / "images" / "val" / "scene0.png"
     code = main(["segment", "predict", "--checkpoint", str(trained / "checkpoint-best.pth"), str(image),
                  "--out", str(tmp_path / "out")])
     assert code == 0
+    assert capsys.readouterr().out.startswith("1 image segmented: label maps, colour masks and overlays in ")
     labels = np.asarray(Image.open(tmp_path / "out" / "scene0_labels.png"))
     assert labels.shape == (24, 24) and labels.max() < 11
     mask = np.asarray(Image.open(tmp_path / "out" / "scene0_mask.png"))
     assert mask.shape == (24, 24, 3)
-    assert (tmp_path / "out" / "scene0_overlay.png").is_file()
+    overlay = np.asarray(Image.open(tmp_path / "out" / "scene0_overlay.png"))
+    blend = (np.asarray(Image.open(image).convert("RGB"), dtype=np.float32) + mask) / 2  # opacity 0.5
+    assert overlay.shape[1] > 24 and np.abs(overlay[:24, :24].astype(np.float32) - blend).max() <= 0.5  # + legend
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -66,6 +69,20 @@ def test_bad_input_is_one_line_and_exit_2(arguments, message, capsys):
     assert main(arguments) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+def test_a_mask_of_another_size_is_refused_before_the_first_step(four_scenes, tiny_encoder, tmp_path, capsys):
+    import shutil
+
+    data = shutil.copytree(four_scenes, tmp_path / "data")
+    mask = data / "masks" / "val" / "scene3.png"  # the last pair of the split read last
+    Image.fromarray(np.zeros((20, 24), np.uint8)).save(mask)
+    values = tiny_settings(data, tiny_encoder, tmp_path / "run", max_iters=2, eval_every_iters=2)
+    assert main(["segment", "train", *as_overrides(values)]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"lut: error: mask {mask} is 24x20 px but its image {data / 'images' / 'val' / 'scene3.png'} "
+                     "is 24x24 px\n")
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # refused before any step
 
 
 def test_checkpoints_of_the_wrong_kind_are_refused(tmp_path, tiny_encoder, capsys):

@@ -50,7 +50,7 @@ def test_local_array_runs_every_point_once_then_the_summary_reuses_them(random_e
         assert f"run {index} of 2: 0 finished, 1 to run" in task_log
         assert f"run {index} of 2 finished: {output / 'encoder0' / name / 'point.json'}" in task_log
     summary_log = next(text for text in logs if "--point" not in started_command(text))
-    assert "2 grid points x 1 encoders, 2 finished, 0 to run" in summary_log
+    assert "2 grid points x 1 encoder, 2 finished, 0 to run" in summary_log
     results = json.loads((output / "results.json").read_text())
     for name, point in zip(POINTS, results["encoders"][0]["points"], strict=True):
         assert point == json.loads((output / "encoder0" / name / "point.json").read_text())

@@ -40,7 +40,7 @@ def test_points_under_torchrun_report_the_saved_models_scores(random_encoders, b
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr
     # Printed by rank 0 only: the plan, each run's set-up (batch 10 on each of 2 processes), the summary.
-    assert result.stdout.count("2 grid points x 1 encoders, 0 finished, 2 to run") == 1
+    assert result.stdout.count("2 grid points x 1 encoder, 0 finished, 2 to run") == 1
     assert result.stdout.count("effective batch 20") == 3
     assert result.stdout.count("| encoder0 |") == 1 and result.stdout.count("results in") == 1
     assert not list(output.rglob("*.partial"))

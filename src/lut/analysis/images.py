@@ -63,13 +63,40 @@ def analysis_images(
         names = list(SKIMAGE_PHOTOS[: num_images or len(SKIMAGE_PHOTOS)])
         pictures = [skimage_photo(name) for name in names]
     else:
-        data = split_dataset(source, split, data_root, download=False)
-        count = min(num_images or 16, len(data))
-        if count == 0:
-            raise UsageError(f"data {source!r} holds no images")
+        data, count = analysis_data(source, num_images, split, data_root)
         pictures = [data[index][0] for index in range(count)]
         names = image_names(data, source, split, count)
     return torch.stack([transform(picture) for picture in pictures]), names  # (B, 3, size, size)
+
+
+def analysis_data(source: str, num_images: int, split: str, data_root: str) -> tuple[Dataset, int]:
+    """The data set of `source` (not "skimage") and how many of its first images an analysis takes.
+
+    Raises:
+        UsageError: a data set without images.
+    """
+    data = split_dataset(source, split, data_root, download=False)
+    count = min(num_images or 16, len(data))
+    if count == 0:
+        raise UsageError(f"data {source!r} holds no images")
+    return data, count
+
+
+def analysis_classes(source: str, num_images: int = 0, split: str = "test",
+                     data_root: str = "~/.cache/lut/data") -> list[str] | None:
+    """The true class name of each image `analysis_images` takes, for a labelled data set; None for the photos and
+    unlabelled data. A folder's labels are read from its file list, without decoding an image."""
+    if source == SKIMAGE:
+        return None
+    data, count = analysis_data(source, num_images, split, data_root)
+    classes = list(getattr(data, "classes", []))
+    if not classes:
+        return None
+    if isinstance(data, ImageFolderSource):
+        labels = [label for _, label in data.samples[:count]]
+    else:
+        labels = [data[index][1] for index in range(count)]
+    return [classes[label] for label in labels]
 
 
 def image_names(data: Dataset, source: str, split: str, count: int) -> list[str]:

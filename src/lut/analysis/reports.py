@@ -18,13 +18,14 @@ from lut.analysis.figures import (
     to_pixels,
 )
 from lut.analysis.gradcam import Classifier, grad_cam, load_classifier
-from lut.analysis.images import analysis_images
+from lut.analysis.images import analysis_classes, analysis_images
 from lut.analysis.models import LabelledEncoder, checkpoint_labels, load_pretrain_model
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.analysis.spectrum import CovarianceSpectrum, effective_rank, layer_features
 from lut.errors import UsageError
 from lut.losses.mae import patchify
 from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
+from lut.wording import counted
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class ImageSource:
     def load(self, size: int, mean: list[float], std: list[float]) -> tuple[torch.Tensor, list[str]]:
         """(B, 3, size, size) normalised images and their names."""
         return analysis_images(self.data, size, mean, std, self.num_images, self.split, self.data_root)
+
+    def true_classes(self) -> list[str] | None:
+        """The true class name of each image, when the images come from a labelled data set (else None)."""
+        return analysis_classes(self.data, self.num_images, self.split, self.data_root)
 
     def describe(self, names: list[str]) -> dict:
         """The image set as JSON."""
@@ -87,7 +92,7 @@ def attention_distance_report(models: list[LabelledEncoder], source: ImageSource
         records.append({**model_record(model), "patch_size": patch, "grid": grid,
                         "uniform_attention": uniform_attention_distance(grid) * unit_scale(unit, patch, grid),
                         "distance": values.tolist(), "layer_mean": values.mean(axis=1).tolist()})
-    title = (f"mean attention distance over {len(names)} images ({source.data}); patch tokens, "
+    title = (f"mean attention distance over {counted(len(names), 'image')} ({source.data}); patch tokens, "
              f"{'rows re-normalised' if renormalise else 'CLS share at distance 0'}")
     uniform = {record["label"]: record["uniform_attention"] for record in records}
     save_distance_figure(distances, unit, uniform, title, output / "attention-distance.png")
@@ -117,7 +122,8 @@ def spectrum_report(models: list[LabelledEncoder], source: ImageSource, pool: st
                         "trace": [values.sum().item() for values in eigenvalues],
                         "eigenvalues": [values.tolist() for values in eigenvalues]})
     samples = records[0]["samples"]
-    title = (f"covariance spectrum of L2-normalised {pool} features, {samples} vectors from {len(names)} images "
+    title = (f"covariance spectrum of L2-normalised {pool} features, "
+             f"{counted(samples, 'vector')} from {counted(len(names), 'image')} "
              f"({source.data}); ranks above {samples - 1} are zero and not drawn")
     save_spectrum_figure(spectra, title, output / "spectrum.png")
     record = {"analysis": "spectrum", "pool": pool, "covariance": "unbiased (1 / (M - 1))",
@@ -174,6 +180,7 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
     """Grad-CAM of each classifier on the same images (explained class: `classes`, numbers or class names, or the
     prediction)."""
     maps, captions, records, names, pixels = {}, {}, [], [], None
+    truths = source.true_classes()
     for path, label in zip(paths, checkpoint_labels(paths, labels)):
         classifier = load_classifier(path, pool)
         indices = None if classes is None else [class_index(value, classifier, label) for value in classes]
@@ -184,15 +191,24 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
         heat, explained = grad_cam(classifier.model, classifier.target_layer, classifier.grid, images, wanted)
         pixels = to_pixels(images, classifier.mean, classifier.std) if pixels is None else pixels
         maps[label] = heat
-        captions[label] = [classifier.class_names[index] for index in explained]
+        explained_names = [classifier.class_names[index] for index in explained]
+        captions[label] = [gradcam_caption(name, None if truths is None else truths[position], indices is None)
+                           for position, name in enumerate(explained_names)]
         records.append({"label": label, "checkpoint": path, "classifier": classifier.kind, "classes": explained,
-                        "class_names": captions[label],
+                        "class_names": explained_names, "captions": captions[label],
                         "peak_pixel": [[int(v) for v in np.unravel_index(int(m.argmax()), m.shape)] for m in heat]})
     save_gradcam_figure(pixels, maps, captions, output / "gradcam.png")
     record = {"analysis": "gradcam", "target_layer": "blocks[-1].norm1, CLS dropped, tokens on the patch grid",
-              "images": source.describe(names), "models": records}
+              "images": source.describe(names), "true_classes": truths, "models": records}
     write_json(record, output / "gradcam.json")
     return record
+
+
+def gradcam_caption(explained: str, true: str | None, predicted: bool) -> str:
+    """A Grad-CAM panel's title: the class explained (the prediction, or the one asked for), then the image's true
+    class when it is known."""
+    caption = f"{'predicted' if predicted else 'explained'}: {explained}"
+    return caption if true is None else f"{caption}\ntrue: {true}"
 
 
 def class_index(value: str, classifier: Classifier, label: str) -> int:

@@ -2,6 +2,8 @@
 
 import argparse
 
+from lut.wording import counted
+
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add the `data` sub-command, with `pack` under it."""
@@ -24,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from lut.data.held_out import image_selection, split_dataset
     from lut.data.shards import INDEX_FILE, pack_shards
-    from lut.data.sources import build_dataset
     from lut.errors import UsageError
 
     if importlib.util.find_spec("webdataset") is None:
@@ -35,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output).expanduser()
     if any(output.glob("shard-*.tar")):
         raise UsageError(f"{output} already holds shards; give an empty folder")
-    dataset = build_dataset(args.source, args.split)
+    dataset = split_dataset(args.source, args.split)
     with tqdm(total=len(dataset), unit="img", dynamic_ncols=True) as progress:
-        index = pack_shards(dataset, output, args.shard_size, progress.update)
+        index = pack_shards(dataset, output, args.shard_size, progress.update, image_selection(dataset))
     last = len(index["counts"]) - 1
-    print(f"wrote {index['samples']} samples in {last + 1} shards and {output / INDEX_FILE}; "
+    print(f"wrote {counted(index['samples'], 'sample')} in {counted(last + 1, 'shard')} and {output / INDEX_FILE}; "
           f"data={output}/shard-{{000000..{last:06d}}}.tar")
     return 0

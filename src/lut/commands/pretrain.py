@@ -8,6 +8,7 @@ from typing import Any
 
 from lut.config import PretrainConfig, config_help, default_recipe, parse_overrides, recipe_names, resolve_config
 from lut.runtime.run_log import METRICS_FILE, read_metrics
+from lut.wording import counted
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     summary = pretrain(config)
     if summary["rank"] != 0:
         return 0
-    print(f"done: {summary['steps']} steps; outputs in {summary['output_dir']}")
+    print(f"done: {counted(summary['steps'], 'step')}; outputs in {summary['output_dir']}")
     for key in ("checkpoint", "loss_curve", "reconstructions"):
         if key in summary:
             print(f"  {key:<16} {summary[key]}")
@@ -71,7 +72,8 @@ def knn_rise(summary: dict[str, Any]) -> str:
 def teacher_lag(teacher: dict[str, float]) -> str:
     """One line on why the teacher's k-NN trails the student's: which steps of the run its EMA weights come from."""
     return (f"the teacher is the EMA of the student's weights (momentum {teacher['momentum']:g} rising to 1 over "
-            f"{teacher['schedule_steps']} steps): an average centred on step {teacher['average_step']:.0f}, with "
+            f"{counted(teacher['schedule_steps'], 'step')}): an average centred on step "
+            f"{teacher['average_step']:.0f}, with "
             f"{100 * teacher['initial_share']:.0f}% still the step-0 weights; compare it with the student's k-NN "
             "near that step")
 
@@ -93,6 +95,14 @@ def closing_notes(summary: dict[str, Any], config: PretrainConfig, recipe: str, 
             f"output_dir={config.output_dir}-{twin_method}"]
     lines += ["next:", f"  {shlex.join(twin)}   # the {twin_method.upper()} twin, for a comparison"]
     if "checkpoint" in summary:
-        probe = ["lut", "linprobe", "--checkpoint", summary["checkpoint"], "--data", config.data]
-        lines.append(f"  {shlex.join(probe)}   # linear probe of the student")
+        lines.append(f"  {shlex.join(probe_command(summary['checkpoint'], config))}   # linear probe of the student")
     return lines
+
+
+def probe_command(checkpoint: str, config: PretrainConfig) -> list[str]:
+    """`lut linprobe` of `checkpoint` on the labelled data and queries that the run's k-NN used (tar shards have no
+    test split of their own, so their `knn_test_data` goes on as `test_data`)."""
+    command = ["lut", "linprobe", "--checkpoint", checkpoint, "--data", config.knn_train_data or config.data]
+    settings = {"test_data": config.knn_test_data, "image_column": config.image_column,
+                "label_column": config.label_column}
+    return command + [f"{key}={value}" for key, value in settings.items() if value]

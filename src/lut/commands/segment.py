@@ -8,6 +8,7 @@ from lut.config import config_help
 from lut.errors import UsageError
 from lut.segmentation.config import SegmentConfig, resolve_segment_config, segment_recipe_names
 from lut.segmentation.inference import MODES
+from lut.wording import counted
 
 DATA_HELP = ("fashion-mnist-scenes (built in), an ADE20K release folder, or a folder with images/{train,val}, "
              "masks/{train,val} and classes.txt")
@@ -83,7 +84,7 @@ def run_eval(args: argparse.Namespace) -> int:
     output = args.output or str(Path(args.checkpoint).expanduser().parent / "eval")
     results = evaluate_checkpoint(args.checkpoint, args.data, output, args.mode, args.stride, args.flip,
                                   args.device, args.val_samples)
-    print(f"{results['images']} images, {results['mode']} inference{' + flip' if args.flip else ''}: "
+    print(f"{counted(results['images'], 'image')}, {results['mode']} inference{' + flip' if args.flip else ''}: "
           f"mIoU {results['mIoU']:.2f}%  mAcc {results['mAcc']:.2f}%  aAcc {results['aAcc']:.2f}%")
     print(f"results in {output}/results.json and {output}/class_iou.png")
     return 0
@@ -96,5 +97,5 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.stride is not None and args.stride <= 0:
         raise UsageError(f"--stride must be positive, got {args.stride}")
     written = predict_images(args.checkpoint, args.images, args.out, args.mode, args.stride, args.flip, args.device)
-    print(f"{len(written) // 3} images segmented: label maps, colour masks and overlays in {args.out}")
+    print(f"{counted(len(written) // 3, 'image')} segmented: label maps, colour masks and overlays in {args.out}")
     return 0

@@ -10,9 +10,10 @@ import os
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
-from lut.data.sources import ImageFolderSource, build_dataset
+from lut.data.shard_source import TarShardSource
+from lut.data.sources import FashionMNIST, ImageFolderSource, build_dataset
 
 log = logging.getLogger("lut")
 
@@ -26,7 +27,30 @@ def held_out_split(source: ImageFolderSource, fraction: float = HELD_OUT_FRACTIO
     """(training part, held-out part) of a folder: `fraction` of its images (at least one), drawn with a fixed seed."""
     order = torch.randperm(len(source), generator=torch.Generator().manual_seed(HELD_OUT_SEED)).tolist()
     held_out = max(1, round(len(source) * fraction))
-    return source.select(order[held_out:]), source.select(order[:held_out])
+    return source.select(order[held_out:], "train"), source.select(order[:held_out], "held-out")
+
+
+def image_selection(data: Dataset) -> dict[str, str] | None:
+    """Which images `data` holds, as `{"root": the folder or file read, "part": "all", "train" or "held-out"}`
+    (what `lut data pack` records in `shards.json`, and what tar shards report from it); None when unknown.
+
+    A random subset is described by the images it was drawn from.
+    """
+    if isinstance(data, Subset):
+        return image_selection(data.dataset)
+    if isinstance(data, ImageFolderSource):
+        return {"root": str(Path(data.root).expanduser().resolve()), "part": data.part}
+    if isinstance(data, FashionMNIST):
+        return {"root": str(data.images_path.resolve()), "part": "all"}
+    if isinstance(data, TarShardSource):
+        return data.packed
+    return None
+
+
+def share_images(first: dict[str, str], second: dict[str, str]) -> bool:
+    """Whether two `image_selection`s can hold the same images: the same root, and parts that are not disjoint."""
+    return first["root"] == second["root"] and (first["part"] == second["part"] or "all" in (first["part"],
+                                                                                           second["part"]))
 
 
 def is_unsplit_labelled_folder(data: Dataset, spec: str) -> bool:

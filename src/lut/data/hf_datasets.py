@@ -17,8 +17,11 @@ from torch.utils.data import Dataset
 
 from lut.errors import DataNotFoundError, UsageError
 from lut.extras import require
+from lut.wording import counted
 
 log = logging.getLogger("lut.data")
+# Lines that said which Hugging Face data this process opened (each is said once).
+_ANNOUNCED: set[str] = set()
 # Files `save_to_disk` writes: a single data set, or a dictionary of splits.
 SAVED_DATASET_FILES = ("dataset_info.json", "dataset_dict.json")
 SPLIT_NAMES = {"train": ("train",), "test": ("test", "validation", "val"), "val": ("validation", "val", "test")}
@@ -57,6 +60,13 @@ class HuggingFaceSource(Dataset):
 
     def __len__(self) -> int:
         return len(self.table)
+
+    @property
+    def targets(self) -> list[int]:
+        """Every sample's label, read from the label column alone (-1 each when unlabelled)."""
+        if not self.label_column:
+            return [-1] * len(self.table)
+        return [int(label) for label in self.table[self.label_column]]
 
     def __getitem__(self, index: int) -> tuple[Image.Image, int]:
         row = self.table[index]
@@ -130,10 +140,18 @@ def _source(datasets: Any, loaded: Any, where: str, split: str, image_column: st
             raise UsageError(f"{where} has the splits {', '.join(loaded)}, none of them a {split} split")
         loaded = loaded[split_name]
     image, label, classes = select_columns(datasets, loaded.features, where, image_column, label_column)
-    labels = f"labels from column {label!r} ({len(classes)} classes)" if label else "no labels"
-    log.info("data %s: Hugging Face data set%s, %d images from column %r, %s", where,
-             f" (split {split_name})" if split_name else "", len(loaded), image, labels)
+    labels = f"labels from column {label!r} ({counted(len(classes), 'class')})" if label else "no labels"
+    announce_once(f"data {where}: Hugging Face data set{f' (split {split_name})' if split_name else ''}, "
+                  f"{counted(len(loaded), 'image')} from column {image!r}, {labels}")
     return HuggingFaceSource(loaded, image, label, classes, split_name)
+
+
+def announce_once(line: str) -> None:
+    """Log `line` the first time this process opens that data (a run opens its data for training, the k-NN monitor
+    and the figures)."""
+    if line not in _ANNOUNCED:
+        _ANNOUNCED.add(line)
+        log.info(line)
 
 
 def select_columns(datasets: Any, features: Any, where: str, image_column: str,

@@ -10,9 +10,10 @@ from typing import Any
 
 from PIL import Image
 
-from lut.data.hf_datasets import HUB_PREFIX, SPLIT_NAMES, load_hub, select_columns
+from lut.data.hf_datasets import HUB_PREFIX, SPLIT_NAMES, announce_once, load_hub, select_columns
 from lut.errors import UsageError
 from lut.extras import require
+from lut.wording import counted
 
 log = logging.getLogger("lut.data")
 # A shard of a streamed data set is named `hf:NAME[:CONFIG]#INDEX`.
@@ -83,7 +84,7 @@ def open_hub_stream(spec: str, split: str = "train", image_column: str = "", lab
     reader = StreamedShardReader(table, image, label)
     shards = [f"{spec}{SHARD_MARK}{index}" for index in range(table.num_shards)]
     known = table.info.splits[split_name].num_examples if table.info.splits else 0
-    labels = f"labels from column {label!r} ({len(classes)} classes)" if label else "no labels"
-    log.info("data %s: Hugging Face data set streamed (split %s), %d shards, images from column %r, %s", spec,
-             split_name, len(shards), image, labels)
+    labels = f"labels from column {label!r} ({counted(len(classes), 'class')})" if label else "no labels"
+    announce_once(f"data {spec}: Hugging Face data set streamed (split {split_name}), {counted(len(shards), 'shard')}, "
+                  f"images from column {image!r}, {labels}")
     return StreamedDataset(spec, shards, reader, classes, known)

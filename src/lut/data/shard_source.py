@@ -3,7 +3,8 @@ the k-NN monitor): the samples of `lut data pack` shards in order, with their la
 
 Opening the shards reads their tar headers once (the members' offsets and sizes) and the `cls` entries; an image is
 read with one seek when it is asked for. The classes come from `shards.json` beside the first shard; without it they
-are named by their indices ("0", "1", ...), which is said in one line.
+are named by their indices ("0", "1", ...), which is said in one line. `shards.json` also says which images were
+packed (`images`: the folder and its part), so that evaluation can refuse a test set that shares them.
 """
 
 import hashlib
@@ -51,7 +52,11 @@ class TarShardSource(Dataset):
             self._index(shard, Path(url).expanduser())
         if not self.images:
             raise UsageError(f"data {spec!r}: the shards hold no images ({', '.join(IMAGE_KEYS)})")
-        self.classes = self._classes()
+        index_file = Path(self.urls[0]).expanduser().parent / INDEX_FILE
+        index = json.loads(index_file.read_text()) if index_file.is_file() else {}
+        self.classes = self._classes(index.get("classes", []))
+        # Which images were packed ({"root", "part"}), when `lut data pack` recorded it.
+        self.packed: dict[str, str] | None = index.get("images")
 
     def _index(self, shard: int, path: Path) -> None:
         """Append the images and labels of one shard, in member order."""
@@ -73,15 +78,12 @@ class TarShardSource(Dataset):
             self.images.append((shard, image.offset_data, image.size))
             self.labels.append(int(labels[key]) if key in labels else -1)
 
-    def _classes(self) -> list[str]:
-        """Class names from `shards.json`, else the label indices as names (said in one line); empty unlabelled."""
+    def _classes(self, classes: list[str]) -> list[str]:
+        """`classes` (from `shards.json`), else the label indices as names (said in one line); empty unlabelled."""
         if max(self.labels) < 0:
             return []
-        index = Path(self.urls[0]).expanduser().parent / INDEX_FILE
-        if index.is_file():
-            classes = json.loads(index.read_text()).get("classes", [])
-            if len(classes) > max(self.labels):
-                return list(classes)
+        if len(classes) > max(self.labels):
+            return list(classes)
         log.info("data %s: no class names (%s beside the shards); classes are named by their labels 0..%d",
                  self.root, INDEX_FILE, max(self.labels))
         return [str(label) for label in range(max(self.labels) + 1)]

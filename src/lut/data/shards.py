@@ -24,6 +24,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from lut.errors import UsageError
 from lut.extras import require
 from lut.runtime.seeding import derive_seed
+from lut.wording import counted
 
 log = logging.getLogger("lut.data")
 INDEX_FILE = "shards.json"
@@ -98,7 +99,8 @@ class ShardStream(IterableDataset):
                  rank: int = 0, batch_size: int = 1, shuffle_buffer: int = SHUFFLE_BUFFER,
                  reader: Callable[[list[str]], Iterator[tuple[str, Any, int]]] = read_samples) -> None:
         if len(urls) < world_size:
-            raise UsageError(f"{len(urls)} shards cannot be shared by {world_size} processes: write more shards "
+            raise UsageError(f"{counted(len(urls), 'shard')} cannot be shared by {counted(world_size, 'process')}: "
+                             "write more shards "
                              "(lut data pack --shard-size, or more data files)")
         self.urls, self.counts, self.transform, self.seed = urls, counts, transform, seed
         self.world_size, self.rank, self.batch_size, self.shuffle_buffer = world_size, rank, batch_size, shuffle_buffer
@@ -166,9 +168,11 @@ class ShardStream(IterableDataset):
             buffer = []
 
 
-def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Callable[[int], None] | None = None) -> dict:
+def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Callable[[int], None] | None = None,
+                images: dict[str, str] | None = None) -> dict:
     """Write `dataset`'s samples as tar shards of `shard_size` samples into `output`, with `shards.json` (sample
-    counts, classes); returns that index.
+    counts, classes, and `images`: which images these are, from `lut.data.held_out.image_selection`); returns that
+    index.
 
     Image files of a folder keep their bytes (`.jpg`, `.png`, `.webp`; unreadable ones are left out, each
     reported once); other images are stored as PNG. Labels go to `cls` entries when the data set has classes.
@@ -204,5 +208,7 @@ def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Calla
     names = sorted(path.name for path in output.glob("shard-*.tar"))
     counts = {name: min(shard_size, written - position * shard_size) for position, name in enumerate(names)}
     index = {"counts": counts, "classes": classes, "samples": written}
+    if images is not None:
+        index["images"] = images
     (output / INDEX_FILE).write_text(json.dumps(index, indent=2))
     return index

@@ -11,10 +11,11 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 from torchvision import datasets as tv_datasets
 
 from lut.data.hf_datasets import is_hub_spec, is_saved_dataset, open_hub_dataset, open_saved_dataset
@@ -23,6 +24,7 @@ from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_fil
 from lut.data.shard_source import TarShardSource
 from lut.data.shards import is_shard_spec
 from lut.errors import DataNotFoundError, UsageError
+from lut.wording import counted
 
 logger = logging.getLogger("lut.data")
 # Files already reported as unreadable in this process.
@@ -191,30 +193,37 @@ def _torchvision_dataset(name: str, split: str, data_root: Path, download: bool)
 class ImageFolderSource(Dataset):
     """Images in a folder, labelled by class sub-folder or unlabelled.
 
-    A file that cannot be decoded is skipped: the next readable sample of this source (in
-    index order, wrapping around) is returned instead, with its own label, and one warning
-    per bad file is logged (per process, whichever data set instance meets it first; each
-    data loader worker keeps its own record). A held-out test split is a source of its own
-    (`select`), so a bad test image is never replaced by a training image.
+    A file that cannot be decoded is reported in one warning per bad file (per process, whichever
+    data set instance meets it first; each data loader worker keeps its own record). For training
+    (the default) the next readable sample of this source (in index order, wrapping around) is
+    returned instead, with its own label; a held-out test split is a source of its own (`select`),
+    so a bad test image is never replaced by a training image. For evaluation (`skip_unreadable`)
+    the sample is None instead, which `collate_readable` leaves out, so that counts and accuracies
+    are over the distinct readable images.
 
     Args:
         root: the folder the samples were found in (used in messages).
         samples: ``(path, label)`` pairs, label -1 when unlabelled.
         classes: class names indexed by label; empty when unlabelled.
+        part: which images of `root` these are: "all", or a part of a fixed division of the folder ("train" or
+            "held-out", see `lut.data.held_out`); parts of the same folder share no image.
     """
 
-    def __init__(self, root: Path, samples: list[tuple[Path, int]], classes: list[str]) -> None:
+    def __init__(self, root: Path, samples: list[tuple[Path, int]], classes: list[str], part: str = "all") -> None:
         self.root = root
         self.samples = samples
         self.classes = classes
+        self.part = part
         self.unreadable: set[int] = set()
+        self.skips_unreadable = False
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def select(self, indices: list[int]) -> "ImageFolderSource":
-        """A source of the samples at `indices` alone (a split of this one)."""
-        return ImageFolderSource(self.root, [self.samples[index] for index in indices], self.classes)
+    def select(self, indices: list[int], part: str = "all") -> "ImageFolderSource":
+        """A source of the samples at `indices` alone (a split of this one, named `part` when it is one of the
+        folder's fixed parts)."""
+        return ImageFolderSource(self.root, [self.samples[index] for index in indices], self.classes, part)
 
     def relabelled(self, classes: list[str]) -> "ImageFolderSource":
         """The same images labelled by their class names' positions in `classes` (a superset of this source's)."""
@@ -223,7 +232,7 @@ class ImageFolderSource(Dataset):
             raise UsageError(f"{self.root} has classes that the training split lacks: {', '.join(missing)}")
         position = {name: index for index, name in enumerate(classes)}
         return ImageFolderSource(
-            self.root, [(path, position[self.classes[label]]) for path, label in self.samples], list(classes)
+            self.root, [(path, position[self.classes[label]]) for path, label in self.samples], list(classes), self.part
         )
 
     def fingerprint(self) -> str:
@@ -238,20 +247,56 @@ class ImageFolderSource(Dataset):
             digest.update(f"{path}\t{label}\t{stamp}\n".encode())
         return digest.hexdigest()
 
-    def __getitem__(self, index: int) -> Sample:
+    def __getitem__(self, index: int) -> Sample | None:
+        if self.skips_unreadable:
+            return self.read(index)
         for offset in range(len(self.samples)):
-            candidate = (index + offset) % len(self.samples)
-            if candidate in self.unreadable:
-                continue
-            path, label = self.samples[candidate]
-            try:
-                return load_rgb(path), label
-            except UnreadableImageError as exc:
-                self.unreadable.add(candidate)
-                if path not in _REPORTED_UNREADABLE:
-                    _REPORTED_UNREADABLE.add(path)
-                    logger.warning("skipping unreadable image %s: %s", path, exc.reason)
+            sample = self.read((index + offset) % len(self.samples))
+            if sample is not None:
+                return sample
         raise UsageError(f"none of the {len(self.samples)} images in {self.root} can be read")
+
+    def read(self, index: int) -> Sample | None:
+        """The sample at `index`, or None when its file cannot be decoded (reported once per file)."""
+        if index in self.unreadable:
+            return None
+        path, label = self.samples[index]
+        try:
+            return load_rgb(path), label
+        except UnreadableImageError as exc:
+            self.unreadable.add(index)
+            if path not in _REPORTED_UNREADABLE:
+                _REPORTED_UNREADABLE.add(path)
+                logger.warning("skipping unreadable image %s: %s", path, exc.reason)
+            return None
+
+
+def skip_unreadable(dataset: Dataset) -> Dataset:
+    """`dataset`, whose image-folder samples (also through subsets and transforms: `dataset` and `base`
+    attributes) are from now on None when their file cannot be read, rather than replaced by another image, so
+    that evaluation counts every image once (see `collate_readable`)."""
+    source = dataset
+    while not isinstance(source, ImageFolderSource):
+        inner = getattr(source, "dataset", getattr(source, "base", None))
+        if inner is None:
+            return dataset
+        source = inner
+    source.skips_unreadable = True
+    return dataset
+
+
+def collate_readable(batch: list[Any]) -> Any:
+    """The loader's default collation of the samples that are not None (unreadable images); None when none is left."""
+    readable = [sample for sample in batch if sample is not None]
+    return default_collate(readable) if readable else None
+
+
+def readable_count_note(read: int, total: int, described: str) -> str:
+    """One line when `read` of the `total` images of `described` could be read (else ""): the others are left out."""
+    if read == total:
+        return ""
+    return (f"{total - read} of the {counted(total, 'image')} of {described} cannot be read: left out, "
+            f"{counted(read, 'distinct image')} counted")
 
 
 def _is_hidden(name: str) -> bool:

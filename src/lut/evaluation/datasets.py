@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Subset
 
-from lut.data.held_out import is_unsplit_labelled_folder, split_part
+from lut.data.held_out import image_selection, is_unsplit_labelled_folder, share_images, split_part
 from lut.data.hf_datasets import HuggingFaceSource, is_hub_spec
 from lut.data.shard_source import TarShardSource
 from lut.data.sources import (
@@ -99,11 +99,12 @@ def labelled_splits(
         columns: the image and label columns of the Hugging Face data sets among `data` and `test_data` ("" detects
             them).
         test_data: the test set (any data `build_dataset` opens; its "test" or "val" split when it has one, else all
-            of it); "" takes `data`'s test split.
+            of it, or its held-out part when `data` is tar shards packed from that folder's training part); ""
+            takes `data`'s test split.
 
     Raises:
-        UsageError: unlabelled data, data without a test split and without `test_data`, test classes that the
-            training data lacks, or data that cannot be found.
+        UsageError: unlabelled data, data without a test split and without `test_data`, a `test_data` that shares
+            images with `data`, test classes that the training data lacks, or data that cannot be found.
     """
     if any(columns) and not any(is_hugging_face_spec(spec) for spec in (data, test_data) if spec):
         raise UsageError(f"image_column and label_column choose columns of a Hugging Face data set; {data!r} is not "
@@ -113,7 +114,10 @@ def labelled_splits(
         raise UsageError(f"{data} has no class labels; evaluation needs class sub-folders or a labelled data set"
                          f"{loose_images_note(whole)}")
     if test_data:
-        train, test = whole, build_dataset(test_data, "test", data_root, download, *columns_of(test_data, columns))
+        train = whole
+        named = build_dataset(test_data, "test", data_root, download, *columns_of(test_data, columns))
+        test = named_test_set(whole, named, test_data, held_out_fraction)
+        refuse_shared_images(whole, test, data, test_data)
     elif isinstance(whole, TarShardSource) or (isinstance(whole, HuggingFaceSource) and not whole.split):
         kind = "tar shards have" if isinstance(whole, TarShardSource) else "a Hugging Face data set without splits has"
         raise UsageError(f"{data}: {kind} no test split; name the test data too (test_data=SHARDS, folder or Hugging "
@@ -131,6 +135,40 @@ def labelled_splits(
     return LabelledSplits(
         random_subset(train, train_samples, seed), random_subset(test, test_samples, seed + 1), classes
     )
+
+
+def named_test_set(memory: Dataset, test: Dataset, test_data: str, held_out_fraction: float) -> Dataset:
+    """`test` (`build_dataset(test_data, "test")`), or its held-out part when it is a labelled folder without a test
+    split and `memory` holds (tar shards packed from) that folder's training part: the images every command tests on.
+    """
+    memory_images, test_images = image_selection(memory), image_selection(test)
+    if (memory_images is None or test_images is None or memory_images["root"] != test_images["root"]
+            or not is_unsplit_labelled_folder(test, test_data)):
+        return test
+    return split_part(test, test_data, "test", held_out_fraction)
+
+
+def refuse_shared_images(memory: Dataset, test: Dataset, data: str, test_data: str) -> None:
+    """Refuse a test set that holds images of the memory (training) set; for tar shards that do not record which
+    images they hold (packed before `shards.json` said so), say in one line that this cannot be checked.
+
+    Raises:
+        UsageError: `test` and `memory` can share images.
+    """
+    memory_images, test_images = image_selection(memory), image_selection(test)
+    if memory_images is not None and test_images is not None and share_images(memory_images, test_images):
+        held_out = " (its held-out part is the test set)" if test_images["part"] == "held-out" else ""
+        remedy = ("pack the training part alone (lut data pack FOLDER OUT, whose default --split train leaves the "
+                  "held-out fifth out)" if isinstance(memory, TarShardSource) else
+                  "leave the test data out to test on the folder's held-out fifth")
+        raise UsageError(
+            f"the test data {test_data}{held_out} holds images of {data} ({memory_images['part']} images of "
+            f"{memory_images['root']}): the test would score training images; {remedy}, or name a test set of "
+            "other images"
+        )
+    if isinstance(memory, TarShardSource) and memory_images is None and test_images is not None:
+        log.warning("%s does not say which images it holds (its shards.json predates that record): make sure the "
+                    "test data %s holds none of them, or pack the shards again", data, test_data)
 
 
 def columns_of(spec: str, columns: tuple[str, str]) -> tuple[str, str]:

@@ -1,18 +1,23 @@
 """Feature extraction from a frozen encoder (or raw pixels) over a labelled data set."""
 
+import logging
 from collections.abc import Callable, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
+from lut.errors import UsageError
 from lut.models.encoder import ViTEncoder
 from lut.runtime.progress import Progress
+
+log = logging.getLogger("lut")
 
 POOLS = ("cls", "mean")
 
 
 class TransformedDataset(Dataset):
-    """`(image, label)` -> `(transform(image), label)`."""
+    """`(image, label)` -> `(transform(image), label)`; an unreadable image's None stays None."""
 
     def __init__(self, base: Dataset, transform: Callable) -> None:
         self.base = base
@@ -21,8 +26,11 @@ class TransformedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image, label = self.base[index]
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int] | None:
+        sample = self.base[index]
+        if sample is None:
+            return None
+        image, label = sample
         return self.transform(image), label
 
 
@@ -53,7 +61,8 @@ def extract_pooled_features(
     num_workers: int = 0,
     description: str = "features",
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Encode every image of `dataset` once and pool the tokens in each requested way.
+    """Encode every readable image of `dataset` once and pool the tokens in each requested way; unreadable ones
+    are left out, said in one line.
 
     Args:
         encoder: the encoder (its training mode is restored afterwards), or None for flattened raw pixels.
@@ -65,15 +74,22 @@ def extract_pooled_features(
         description: progress-bar label.
 
     Returns:
-        {pool: (M, D) float32 features on the CPU} and (M,) int64 labels.
+        {pool: (M, D) float32 features on the CPU} and (M,) int64 labels, M the readable images.
+
+    Raises:
+        UsageError: no image of `dataset` can be read.
     """
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
+    loader = DataLoader(skip_unreadable(dataset), batch_size=batch_size, num_workers=num_workers,
+                        collate_fn=collate_readable)
     was_training = encoder is not None and encoder.training
     if encoder is not None:
         encoder.eval()
     features: dict[str, list[torch.Tensor]] = {pool: [] for pool in pools}
     labels = []
-    for images, targets in Progress(loader, desc=description, unit="batch", leave=False):
+    for batch in Progress(loader, desc=description, unit="batch", leave=False):
+        if batch is None:  # every image of the batch unreadable
+            continue
+        images, targets = batch
         images = images.to(device)
         tokens = None if encoder is None else encoder.forward_features(images)  # (B, 1 + N, D)
         for pool in pools:
@@ -82,7 +98,13 @@ def extract_pooled_features(
         labels.append(torch.as_tensor(targets))
     if was_training:
         encoder.train()
-    return {pool: torch.cat(chunks) for pool, chunks in features.items()}, torch.cat(labels).long()
+    if not labels:
+        raise UsageError(f"none of the {len(dataset)} images of the {description} can be read")
+    labels = torch.cat(labels).long()
+    note = readable_count_note(len(labels), len(dataset), f"the {description}")
+    if note:
+        log.warning(note)
+    return {pool: torch.cat(chunks) for pool, chunks in features.items()}, labels
 
 
 def extract_features(

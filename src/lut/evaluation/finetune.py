@@ -27,6 +27,7 @@ from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
 from lut.runtime.distributed import DistributedContext, distributed_session
 from lut.runtime.seeding import seed_everything
+from lut.wording import counted
 
 
 def build_classifier(
@@ -131,7 +132,7 @@ def finetune_run(
     if context.is_main:
         print(f"{inputs.info.report()}\nfine-tuning: {num_classes} classes, effective batch {effective_batch}, "
               f"lr {peak_lr:.3g} ({config.lr_rule} rule), layer decay {config.layer_decay}, "
-              f"{config.epochs} epochs")
+              f"{counted(config.epochs, 'epoch')}")
     size = inputs.info.architecture.img_size
     train = TransformedDataset(inputs.splits.train, finetune_train_transform(
         size, config.crop_scale_min, config.auto_augment, config.reprob, inputs.mean, inputs.std))

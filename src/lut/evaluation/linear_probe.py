@@ -22,6 +22,7 @@ from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
 from lut.runtime.distributed import distributed_session
 from lut.runtime.seeding import seed_everything
+from lut.wording import counted
 
 
 def probe_head(dim: int, num_classes: int) -> nn.Sequential:
@@ -80,7 +81,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         peak_lr = config.lr or config.blr * effective_batch / 256
         if context.is_main:
             print(f"{inputs.info.report()}\nlinear probe ({', '.join(config.pools)}): effective batch "
-                  f"{effective_batch}, lr {peak_lr:.3g}, LARS, {config.epochs} epochs")
+                  f"{effective_batch}, lr {peak_lr:.3g}, LARS, {counted(config.epochs, 'epoch')}")
         size = inputs.info.architecture.img_size
         train = TransformedDataset(inputs.splits.train,
                                    probe_train_transform(size, config.crop_scale_min, inputs.mean, inputs.std))

@@ -58,6 +58,8 @@ class OnlineKnn:
         self.temperature = temperature
         self.batch_size = batch_size
         self.num_workers = num_workers
+        # Readable images of the memory and the queries, as the last evaluation counted them (unreadable ones left out).
+        self.readable = {"train": len(self.train), "test": len(self.test)}
 
     @torch.no_grad()
     def evaluate(self, encoder: ViTEncoder | None, device: torch.device | str) -> dict[str, float]:
@@ -74,6 +76,7 @@ class OnlineKnn:
         test_features, test_labels = extract_features(
             encoder, self.test, self.batch_size, device, "mean", self.num_workers, "k-NN queries"
         )
+        self.readable = {"train": len(train_labels), "test": len(test_labels)}
         (result,) = knn_sweep(train_features, train_labels, test_features, test_labels, (self.k,),
                               self.temperature, self.num_classes)
         return {f"knn_{key}": value for key, value in result.items() if key != "k"}

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from lut import __version__
 from lut.config import save_config
+from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
 from lut.data.workers import loader_workers
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import SupervisedConfig, check_eval_config
@@ -54,6 +55,7 @@ from lut.runtime.progress import Progress
 from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.runtime.schedules import warmup_cosine
 from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
+from lut.wording import counted
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -206,7 +208,7 @@ class SupervisedRun:
         if self.steps_per_epoch == 0:
             raise UsageError(
                 f"{len(train_data)} training images are too few for one optimiser step of {config.batch_size} x "
-                f"{config.accum_iter} x {context.world_size} processes; lower batch_size or accum_iter"
+                f"{config.accum_iter} x {counted(context.world_size, 'process')}; lower batch_size or accum_iter"
             )
         self.total_steps = config.epochs * self.steps_per_epoch
         self.epoch = 0
@@ -214,6 +216,7 @@ class SupervisedRun:
         self.preemption = PreemptionGuard(context)
         # Where a checkpoint written mid-epoch (on a stop signal) left the epoch, if the run resumed from one.
         self.mid_epoch: dict[str, Any] | None = None
+        self.announced: set[str] = set()
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, improved: bool, mid_epoch: dict[str, Any] | None = None) -> None:
@@ -384,9 +387,10 @@ class SupervisedRun:
         self.preemption.stop(f"step {steps_done} of epoch {self.epoch + 1}", self.output_dir / LAST_CHECKPOINT)
 
     def evaluation_loader(self, data: Dataset) -> DataLoader:
-        """A loader over this process's shard of `data` (every world_size-th sample from its rank)."""
-        shard = Subset(data, range(self.context.rank, len(data), self.context.world_size))
-        return DataLoader(shard, self.config.batch_size, num_workers=self.workers)
+        """A loader over this process's shard of `data` (every world_size-th sample from its rank), which leaves
+        unreadable images out (`skip_unreadable`)."""
+        shard = Subset(skip_unreadable(data), range(self.context.rank, len(data), self.context.world_size))
+        return DataLoader(shard, self.config.batch_size, num_workers=self.workers, collate_fn=collate_readable)
 
     @torch.no_grad()
     def evaluate(self, loader: DataLoader | None = None) -> dict[str, float]:
@@ -400,8 +404,11 @@ class SupervisedRun:
         hits: dict[str, torch.Tensor] = {}
         class_hits: dict[str, torch.Tensor] = {}
         classes_per_head: dict[str, int] = {}
-        for images, targets in loader or self.test_loader:
-            images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
+        loader = loader or self.test_loader
+        for batch in loader:
+            if batch is None:  # every image of the batch unreadable
+                continue
+            images, targets = batch[0].to(self.device, non_blocking=True), batch[1].to(self.device)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 outputs = head_outputs(self.model(images))
             for head, logits in outputs.items():
@@ -422,6 +429,8 @@ class SupervisedRun:
         for head, counts in hits.items():
             if self.context.is_distributed:
                 dist.all_reduce(counts)
+            images = loader.dataset.dataset if isinstance(loader.dataset, Subset) else loader.dataset
+            self.announce_unreadable(int(counts[2].item()), len(images))
             metrics[metric_name(head, "top1")] = (counts[0] / counts[2]).item() * 100
             if reports_top5(classes_per_head[head]):
                 metrics[metric_name(head, "top5")] = (counts[1] / counts[2]).item() * 100
@@ -430,6 +439,13 @@ class SupervisedRun:
                 dist.all_reduce(per_class)
             metrics[metric_name(head, "class_mean")] = mean_class_accuracy(per_class[0], per_class[1])
         return metrics
+
+    def announce_unreadable(self, read: int, total: int) -> None:
+        """Say once, on the main process, how many test images could not be read and are left out of the scores."""
+        note = readable_count_note(read, total, "the test data")
+        if note and self.context.is_main and note not in self.announced:
+            self.announced.add(note)
+            log.warning(note)
 
     def update_best(self, record: dict[str, float]) -> bool:
         """Track the best top-1 of every head; True when the first head's improved."""

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lut.errors import UsageError  # noqa: E402
+from lut.wording import counted
 
 METRICS = (("knn_top1", "k-NN top-1"), ("probe_top1", "linear probe top-1"))
 FINETUNE_METRICS = (("top1", "fine-tuned top-1, last epoch"), ("best_top1", "fine-tuned top-1, best epoch"))
@@ -140,7 +141,7 @@ def results_table(results: dict[str, Any]) -> str:
         several = len(seeds) > 1
         made += f"; seeds {', '.join(map(str, seeds))}" if several else f"; one seed ({seeds[0]})"
         made += (f"; LUT/MAE training-time ratio {results['time_ratio']:.2f}{' (fastest seeds)' if several else ''}"
-                 f" -> same wall-clock MAE {results['same_time_epochs']} epochs")
+                 f" -> same wall-clock MAE {counted(results['same_time_epochs'], 'epoch')}")
     elif results["study"] == "ablations":
         table = ablation_table(results)
         made += f"; one seed ({results['seeds'][0]})"
@@ -149,7 +150,7 @@ def results_table(results: dict[str, Any]) -> str:
         settings = results["finetune"]
         seeds = results["seeds"]
         made += f"; seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"; one seed ({seeds[0]})"
-        made += (f"; fine-tuning recipe {results['finetune_recipe']}, {settings['epochs']} epochs on "
+        made += (f"; fine-tuning recipe {results['finetune_recipe']}, {counted(settings['epochs'], 'epoch')} on "
                  f"{settings['train_samples'] or 'all'} training images")
     else:
         raise UsageError(f"unknown study {results['study']!r} in the results")

@@ -20,6 +20,7 @@ from lut.robustness.options import RobustnessOptions
 from lut.robustness.report import write_report
 from lut.runtime.distributed import DistributedContext, distributed_session, wait_for_all
 from lut.runtime.precision import autocast_dtype, with_resolved_precision
+from lut.wording import counted
 
 
 @dataclass
@@ -195,7 +196,7 @@ def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
                 print(note)
         if context.is_main and settings.options.max_images:
             print(f"max_images: each benchmark's image sets are a fixed random subset of at most "
-                  f"{settings.options.max_images} images (seed {settings.options.seed})")
+                  f"{counted(settings.options.max_images, 'image')} (seed {settings.options.seed})")
         classifiers = load_classifiers(settings, benchmarks)
         results = {classifier.label: evaluate_classifier(classifier, benchmarks, settings, context)
                    for classifier in classifiers}

@@ -23,6 +23,7 @@ from lut.errors import UsageError
 from lut.segmentation.scenes import SCENES_NAME, FashionScenes
 
 IGNORE_INDEX = 255  # training id of pixels without a label
+MASK_MODES = ("L", "P", "I", "I;16", "1")  # single-channel PIL modes a label map may have
 SPLIT_FOLDERS = {"ade20k": {"train": "training", "val": "validation"}, "generic": {"train": "train", "val": "val"}}
 ADE20K_FOLDER = "ADEChallengeData2016"
 
@@ -71,14 +72,54 @@ class MaskFolderSource:
             raise UsageError(str(error)) from error
         stored = read_mask(mask_path)  # (H, W) uint8
         if stored.shape != (image.height, image.width):
-            raise UsageError(f"mask {mask_path} is {stored.shape[1]}x{stored.shape[0]} px but its image {image_path} "
-                             f"is {image.width}x{image.height} px")
+            raise UsageError(size_mismatch(mask_path, (stored.shape[1], stored.shape[0]), image_path, image.size))
         labels = self.label_map[stored]  # (H, W) int64
         if (labels < 0).any():
             bad = sorted(set(np.unique(stored[labels < 0]).tolist()))
             raise UsageError(f"mask {mask_path} holds values {bad[:8]} outside the {len(self.classes)} classes "
                              "(0..{}) that are not the ignore value".format(len(self.classes) - 1))
         return image, labels.astype(np.uint8)
+
+
+    def check_pairs(self) -> None:
+        """Compare every image's size with its mask's, and check the mask's mode, from the file headers alone (no
+        pixel is decoded), so that a bad pair stops the run before its first step rather than when it is reached.
+
+        Raises:
+            UsageError: one line naming the first bad pair (a header PIL cannot read, a mask that is not
+                single-channel, or sizes that differ).
+        """
+        for image_path, mask_path in zip(self.images, self.masks, strict=True):
+            image_size = header(image_path, "image")[0]
+            mask_size, mask_mode = header(mask_path, "mask")
+            if mask_mode not in MASK_MODES:
+                raise UsageError(mode_refusal(mask_path, mask_mode))
+            if mask_size != image_size:
+                raise UsageError(size_mismatch(mask_path, mask_size, image_path, image_size))
+
+
+def header(path: Path, kind: str) -> tuple[tuple[int, int], str]:
+    """(width, height) and PIL mode of an image file, read from its header without decoding the pixels.
+
+    Raises:
+        UsageError: a file whose header PIL cannot read (`kind`, "image" or "mask", names it).
+    """
+    try:
+        with Image.open(path) as opened:
+            return opened.size, opened.mode
+    except Exception as error:  # PIL reports damaged files through many exception types
+        raise UsageError(f"cannot read {kind} {path}: {error}") from error
+
+
+def size_mismatch(mask_path: Path, mask_size: tuple[int, int], image_path: Path, image_size: tuple[int, int]) -> str:
+    """The refusal of a mask whose (width, height) differs from its image's."""
+    return (f"mask {mask_path} is {mask_size[0]}x{mask_size[1]} px but its image {image_path} is "
+            f"{image_size[0]}x{image_size[1]} px")
+
+
+def mode_refusal(path: Path, mode: str) -> str:
+    """The refusal of a mask of PIL mode `mode`, not a single-channel label image."""
+    return f"mask {path} has mode {mode}; masks must be single-channel label images"
 
 
 def read_mask(path: Path) -> np.ndarray:
@@ -90,8 +131,8 @@ def read_mask(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as mask:
             mask.load()
-            if mask.mode not in ("L", "P", "I", "I;16", "1"):
-                raise UsageError(f"mask {path} has mode {mask.mode}; masks must be single-channel label images")
+            if mask.mode not in MASK_MODES:
+                raise UsageError(mode_refusal(path, mask.mode))
             values = np.asarray(mask)
     except UsageError:
         raise
@@ -194,7 +235,8 @@ def segmentation_source(data: str, split: str, ignore_index: int = IGNORE_INDEX)
     """The split ("train" or "val") of a built-in name, an ADE20K release folder or a generic folder.
 
     Raises:
-        UsageError: unknown names, missing folders and the layout problems listed above.
+        UsageError: unknown names, missing folders, the layout problems listed above, and a pair whose image and
+            mask differ in size or whose mask is not single-channel (`MaskFolderSource.check_pairs`).
     """
     if data == SCENES_NAME:
         return FashionScenes(split)
@@ -203,8 +245,11 @@ def segmentation_source(data: str, split: str, ignore_index: int = IGNORE_INDEX)
         raise UsageError(f"segmentation data {data!r} is neither {SCENES_NAME} nor an existing folder")
     ade = ade20k_root(root)
     if ade is not None:
-        return ade20k_source(ade, split)
-    if (root / "images").is_dir() or (root / "classes.txt").is_file():
-        return generic_source(root, split, ignore_index)
-    raise UsageError(f"{root} is neither an ADE20K release folder (images/training, annotations/training) nor a "
-                     "folder with images/, masks/ and classes.txt")
+        source = ade20k_source(ade, split)
+    elif (root / "images").is_dir() or (root / "classes.txt").is_file():
+        source = generic_source(root, split, ignore_index)
+    else:
+        raise UsageError(f"{root} is neither an ADE20K release folder (images/training, annotations/training) nor a "
+                         "folder with images/, masks/ and classes.txt")
+    source.check_pairs()
+    return source

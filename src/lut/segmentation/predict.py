@@ -13,6 +13,7 @@ from lut.interchange.export import check_output_path
 from lut.runtime.distributed import select_device
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.inference import predict_scores, scores_at
+from lut.segmentation.legend import with_legend
 from lut.segmentation.transforms import normalise, rescale_size
 
 OVERLAY_OPACITY = 0.5
@@ -29,7 +30,8 @@ def class_palette(num_classes: int) -> np.ndarray:
 
 def predict_images(checkpoint: str, images: list[str], out: str, mode: str | None = None, stride: int | None = None,
                    flip: bool = False, device: str = "auto") -> list[Path]:
-    """Segment each image and write NAME_labels.png (class ids), NAME_mask.png (colours) and NAME_overlay.png.
+    """Segment each image and write NAME_labels.png (class ids), NAME_mask.png (colours) and NAME_overlay.png (the
+    image half covered by the colours, with a legend of the classes it shows to its right).
 
     Args:
         checkpoint: a `lut segment train` checkpoint.
@@ -72,8 +74,10 @@ def predict_images(checkpoint: str, images: list[str], out: str, mode: str | Non
         colours = palette[labels]  # (H, W, 3)
         overlay = (np.asarray(image, dtype=np.float32) * (1 - OVERLAY_OPACITY) + colours * OVERLAY_OPACITY)
         stem = Path(path).stem
-        for suffix, array in (("labels", labels), ("mask", colours), ("overlay", overlay.round().astype(np.uint8))):
+        legended = with_legend(overlay.round().astype(np.uint8), labels, loaded.classes, palette)
+        for suffix, picture in (("labels", Image.fromarray(labels)), ("mask", Image.fromarray(colours)),
+                                ("overlay", legended)):
             target_file = folder / f"{stem}_{suffix}.png"
-            Image.fromarray(array).save(target_file)
+            picture.save(target_file)
             written.append(target_file)
     return written

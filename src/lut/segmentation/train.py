@@ -54,6 +54,7 @@ from lut.segmentation.layer_decay import layer_decay_groups
 from lut.segmentation.model import Segmenter, build_segmenter
 from lut.segmentation.plots import plot_segmentation_curves
 from lut.segmentation.transforms import EvalPairs, TrainPairs
+from lut.wording import counted
 
 
 def warmup_poly(step: int, config: SegmentConfig) -> float:
@@ -134,10 +135,10 @@ class SegmentationRun:
         self.iteration = 0
         self.best: dict[str, float] = {}
         if context.is_main:
-            print(f"{backbone.description}\nsegmentation: {len(self.classes)} classes, {len(train_source)} training "
-                  f"and {len(self.val_data)} validation images; effective batch "
+            print(f"{backbone.description}\nsegmentation: {counted(len(self.classes), 'class')}, {len(train_source)} "
+                  f"training and {counted(len(self.val_data), 'validation image')}; effective batch "
                   f"{config.batch_size * config.accum_iter * context.world_size}, lr {config.lr:.3g}, layer decay "
-                  f"{config.layer_decay}, {config.max_iters} iterations")
+                  f"{config.layer_decay}, {counted(config.max_iters, 'iteration')}")
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, improved: bool) -> None:

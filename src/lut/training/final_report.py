@@ -1,6 +1,5 @@
 """What a finished run shows: reconstructions of a few images and a k-NN check of the encoder."""
 
-import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.config import PretrainConfig
 from lut.data.hf_streaming import open_hub_stream
 from lut.data.shards import expand_shards, is_shard_spec, read_samples
+from lut.data.showcase import showcase, showcase_stream
 from lut.data.sources import build_dataset
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
@@ -24,9 +24,9 @@ log = logging.getLogger("lut")
 
 @torch.no_grad()
 def save_reconstructions(student: PretrainModel, config: PretrainConfig, device: torch.device, path: Path) -> None:
-    """Reconstruct the first `num_visualize` training images under a fixed mask."""
+    """Reconstruct `num_visualize` training images of different classes under a fixed mask."""
     transform = EvalTransform(config.img_size, config.mean, config.std)
-    images = torch.stack([transform(image) for image in first_images(config)]).to(device)  # (B, C, H, W)
+    images = torch.stack([transform(image) for image in figure_images(config)]).to(device)  # (B, C, H, W)
     count = images.shape[0]
     generator = torch.Generator().manual_seed(config.seed)
     (keep_ids,) = sample_keep_ids(count, student.num_patches, config.mask_ratio, 1, generator)
@@ -34,17 +34,18 @@ def save_reconstructions(student: PretrainModel, config: PretrainConfig, device:
     save_reconstruction_figure(images, results, config.mean, config.std, path, config.norm_pix_loss)
 
 
-def first_images(config: PretrainConfig) -> list[Image.Image]:
-    """The first `num_visualize` training images (of the first shards, for tar shards)."""
+def figure_images(config: PretrainConfig) -> list[Image.Image]:
+    """`num_visualize` training images spread over the classes (`lut.data.showcase`): of the whole data set, or of
+    the first samples of tar shards and streamed data."""
     if is_shard_spec(config.data) or config.hf_streaming:
         if config.hf_streaming:
             streamed = open_hub_stream(config.data, "train", config.image_column, config.label_column)
             samples = streamed.reader(streamed.shards)
         else:
             samples = read_samples(expand_shards(config.data))
-        return [image for _key, image, _label in itertools.islice(samples, config.num_visualize)]
+        return showcase_stream(samples, config.num_visualize)
     data = build_dataset(config.data, "train", config.data_root, False, config.image_column, config.label_column)
-    return [data[index][0] for index in range(min(config.num_visualize, len(data)))]
+    return showcase(data, config.num_visualize)
 
 
 def build_knn_monitor(config: PretrainConfig) -> OnlineKnn | None:
@@ -75,5 +76,6 @@ def final_knn(
     result: dict[str, Any] = {"k": monitor.k, "train_samples": len(monitor.train), "test_samples": len(monitor.test)}
     for name, encoder in encoders.items():
         result[name] = monitor.evaluate(encoder, device)["knn_top1"]
+        result["train_samples"], result["test_samples"] = monitor.readable["train"], monitor.readable["test"]
         print(f"k-NN (k={monitor.k}) top-1, {result['test_samples']} test images: {name:<10} {result[name]:.2f}%")
     return result

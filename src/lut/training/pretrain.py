@@ -54,6 +54,7 @@ from lut.training.sharding import (
     unsharded_copy,
 )
 from lut.training.teacher import teacher_composition, teacher_momentum
+from lut.wording import counted
 
 log = logging.getLogger("lut")
 
@@ -199,7 +200,8 @@ class PretrainRun:
             return
         limit = f", max_steps={self.config.max_steps}" if self.config.max_steps else ""
         raise UsageError(f"{path} is at step {self.step}, past the last step of this schedule ({self.stop_step}: "
-                         f"epochs={self.config.epochs} of {self.steps_per_epoch} steps{limit}); nothing to train. "
+                         f"epochs={self.config.epochs} of {counted(self.steps_per_epoch, 'step')}{limit}); nothing to "
+                         "train. "
                          f"To train its weights on a new schedule: init={path} with resume=none or another "
                          "output_dir")
 
@@ -259,8 +261,9 @@ class PretrainRun:
             if resume_from is not None:
                 print(f"resumed from {resume_from} at step {self.step}")
             print(
-                f"{config.method.upper()} {config.model}: {self.steps_per_epoch} steps/epoch, {self.total_steps} "
-                f"steps in {config.epochs} epochs (stopping at {self.stop_step}); effective batch "
+                f"{config.method.upper()} {config.model}: {counted(self.steps_per_epoch, 'step')}/epoch, "
+                f"{counted(self.total_steps, 'step')} in {counted(config.epochs, 'epoch')} (stopping at "
+                f"{self.stop_step}); effective batch "
                 f"{self.effective_batch}; lr = {self.peak_lr:.3g} ({self._lr_origin()}); device {self.device}"
             )
         run_log = RunLog(self.output_dir, enabled=is_main, log_to=config.log_to, config=dataclasses.asdict(config))

@@ -17,6 +17,7 @@ from lut.data.views import SingleViewTransform, TwoViewTransform
 from lut.data.workers import loader_workers
 from lut.errors import UsageError
 from lut.runtime.distributed import DistributedContext
+from lut.wording import counted
 
 log = logging.getLogger("lut")
 
@@ -61,7 +62,7 @@ def build_pretrain_data(config: PretrainConfig, context: DistributedContext) -> 
     if steps_per_epoch == 0:
         raise UsageError(
             f"{config.data} has {len(images)} images: too few for one optimiser step of "
-            f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes; lower batch_size"
+            f"{config.batch_size} x {config.accum_iter} x {counted(context.world_size, 'process')}; lower batch_size"
         )
     return PretrainData(loader, sampler, steps_per_epoch, batch_augmenter(config))
 
@@ -92,7 +93,7 @@ def build_shard_data(config: PretrainConfig, context: DistributedContext) -> Pre
     steps_per_epoch = stream.num_samples // config.batch_size // config.accum_iter
     if steps_per_epoch == 0:
         raise UsageError(f"{config.data} has {sum(counts)} samples: too few for one optimiser step of "
-                         f"{config.batch_size} x {config.accum_iter} x {context.world_size} processes")
+                         f"{config.batch_size} x {config.accum_iter} x {counted(context.world_size, 'process')}")
     return PretrainData(loader, stream, steps_per_epoch, batch_augmenter(config))
 
 

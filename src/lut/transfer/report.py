@@ -9,6 +9,7 @@ from lut.transfer.grid import format_value, point_name
 from lut.transfer.point import write_json
 
 METRIC_NAMES = {"top1": "top-1 accuracy (%)", "class_mean": "mean per-class accuracy (%)"}
+MIN_COLOUR_SPAN = 1.0  # points of the narrowest colour scale of grid.png
 
 
 def summary_table(results: dict[str, Any]) -> str:
@@ -71,8 +72,21 @@ def grid_table(encoder: dict[str, Any], grid: dict[str, list], metric: str) -> s
     return "\n".join(lines)
 
 
-def plot_grids(results: dict[str, Any], path: Path) -> None:
-    """One heat map per encoder on a shared colour scale: test score per point, validation in brackets."""
+def colour_range(scores: list[float]) -> tuple[float, float]:
+    """The heat maps' colour scale: the scores' range, at least one point wide around them (equal scores sit in
+    the middle of it rather than on a scale of 1e-9), within 0-100 %; 0-100 without scores."""
+    if not scores:
+        return 0.0, 100.0
+    low, high = min(scores), max(scores)
+    widen = max(0.0, MIN_COLOUR_SPAN - (high - low)) / 2
+    low, high = low - widen, high + widen
+    shift = max(0.0, -low) - max(0.0, high - 100.0)  # back inside 0-100 where the widening left it
+    return low + shift, high + shift
+
+
+def grid_figure(results: dict[str, Any]) -> Any:
+    """One heat map per encoder on a shared colour scale (`colour_range`, plain numbers without an offset): test
+    score per point, validation in brackets, the selected point framed; returns the matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,12 +98,11 @@ def plot_grids(results: dict[str, Any], path: Path) -> None:
     encoders = results["encoders"]
     scores = [np.array([point["test"][metric] if "test" in point else np.nan for point in encoder["points"]],
                        dtype=float).reshape(len(rows), len(columns)) for encoder in encoders]
-    finite = np.concatenate([values[np.isfinite(values)] for values in scores]) if scores else np.array([])
-    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 100.0)
+    low, high = colour_range([float(value) for values in scores for value in values.flat if np.isfinite(value)])
     figure, axes = plt.subplots(1, len(encoders), figsize=(1.6 + 1.5 * len(columns) * len(encoders),
                                                            1.4 + 0.7 * len(rows)), squeeze=False)
     for axis, encoder, values in zip(axes[0], encoders, scores):
-        image = axis.imshow(values, cmap="viridis", vmin=low, vmax=high + 1e-9, aspect="auto")
+        image = axis.imshow(values, cmap="viridis", vmin=low, vmax=high, aspect="auto")
         for index, point in enumerate(encoder["points"]):
             row, column = divmod(index, len(columns))
             axis.text(column, row, point_cell(point, metric).replace(" (", "\n("), ha="center", va="center",
@@ -107,8 +120,17 @@ def plot_grids(results: dict[str, Any], path: Path) -> None:
         axis.set_yticks(range(len(rows)), rows if axis is axes[0][0] else [], fontsize=8)
         axis.set_title(encoder["label"], fontsize=10)
     axes[0][0].set_ylabel(first)
-    figure.colorbar(image, ax=axes[0].tolist(), label=f"test {METRIC_NAMES[metric]}")
+    colour_bar = figure.colorbar(image, ax=axes[0].tolist(), label=f"test {METRIC_NAMES[metric]}")
+    colour_bar.ax.yaxis.get_major_formatter().set_useOffset(False)
     figure.suptitle(f"{results['data']}: test (val); red frame = selected on validation", fontsize=10, y=1.04)
+    return figure
+
+
+def plot_grids(results: dict[str, Any], path: Path) -> None:
+    """Save `grid_figure(results)` as `path`."""
+    import matplotlib.pyplot as plt
+
+    figure = grid_figure(results)
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
 

@@ -15,6 +15,7 @@ from lut.transfer.plan import Encoder, check_point_index, plan_runs
 from lut.transfer.point import TransferData, finished_point
 from lut.transfer.retrain import retrain_selected
 from lut.transfer.selection import summarise_grid
+from lut.wording import counted
 
 log = logging.getLogger("lut")
 
@@ -60,9 +61,10 @@ def run_grid(
         else:
             pending.append((run.key, run.config, data, run.point))
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, said once
-        print(f"{data.data}: {len(splits.classes)} classes, {len(splits.train)} training, {len(splits.val)} "
-              f"validation, {len(splits.test)} test images; {len(plan) // len(encoders)} grid points x {len(encoders)} "
-              "encoders, " + (f"run {only} of {len(plan)}: " if only is not None else "")
+        print(f"{data.data}: {counted(len(splits.classes), 'class')}, {len(splits.train)} training, {len(splits.val)} "
+              f"validation, {counted(len(splits.test), 'test image')}; "
+              f"{counted(len(plan) // len(encoders), 'grid point')} x {counted(len(encoders), 'encoder')}, "
+              + (f"run {only} of {len(plan)}: " if only is not None else "")
               + f"{len(results)} finished, {len(pending)} to run")
     # Under torchrun one process group serves every run: leaving and joining it again between runs can hang.
     with distributed_session(plan[0].config.device) if distributed else nullcontext():
