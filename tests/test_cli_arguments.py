@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from lut.cli import build_parser, parse_arguments
+from lut.cli import build_parser
+from lut.commands.arguments import parse_arguments
 from lut.errors import UsageError
 from lut.runtime.distributed import select_device
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from lut.cli import build_parser, parse_arguments
+from lut.cli import build_parser
+from lut.commands.arguments import parse_arguments
 
 
 def parsed(arguments: list[str]) -> dict:

@@ -92,12 +92,14 @@ def run(args: argparse.Namespace) -> int:
 
 def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
     """Submit a transfer grid as a job array and its summary job; on `local`, wait for both."""
-    from lut.cli import build_parser, parse_arguments
-    from lut.commands.transfer import grid_request
+    from lut.commands import transfer
+    from lut.commands.arguments import parse_arguments
     from lut.errors import LutError
     from lut.launch.array import submit_grid
 
-    runs = grid_request(parse_arguments(build_parser(), command)).runs  # checks the grid before submitting
+    parser = argparse.ArgumentParser(prog="lut")
+    transfer.register(parser.add_subparsers(dest="command", required=True))
+    runs = transfer.grid_request(parse_arguments(parser, command)).runs  # checks the grid before submitting
     tasks, summary = submit_grid(command, runs, settings)
     print(f"submitted {settings.cluster} array of {runs} tasks ({tasks[0].job_id} ..., 1 node x "
           f"{settings.processes_per_node} process(es) each; logs in {settings.logs}) and summary job "

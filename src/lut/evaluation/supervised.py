@@ -28,7 +28,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
-from lut import __version__
 from lut.config import save_config
 from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
 from lut.data.workers import loader_workers
@@ -55,6 +54,7 @@ from lut.runtime.progress import Progress
 from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
 from lut.runtime.schedules import warmup_cosine
 from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
+from lut.version import __version__
 from lut.wording import counted
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

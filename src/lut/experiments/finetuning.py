@@ -4,7 +4,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from lut import __version__
 from lut.config import PretrainConfig, load_recipe
 from lut.evaluation.config import FinetuneConfig, resolve_eval_config
 from lut.evaluation.finetune import finetune
@@ -15,6 +14,7 @@ from lut.experiments.studies import Study, pretrain_comparison
 from lut.runtime.checkpoint import LAST_CHECKPOINT, atomic_save
 from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
+from lut.version import __version__
 
 FINETUNE_DIR = "finetune"
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 
-from lut import __version__
 from lut.errors import UsageError
 from lut.experiments.launcher import launch
 from lut.experiments.plan import ABLATIONS, RunSpec, ablation_run, base_run, run_config, same_time_run
@@ -21,6 +20,7 @@ from lut.interchange import load_encoder
 from lut.runtime.distributed import select_device
 from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
+from lut.version import __version__
 
 Scores = dict[str, float]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from lut import __version__
 from lut.errors import UsageError
 from lut.runtime.checkpoint import atomic_save
+from lut.version import __version__
 
 
 def cache_key(settings: dict[str, Any]) -> str:

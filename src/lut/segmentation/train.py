@@ -25,7 +25,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler, Subset
 from tqdm import tqdm
 
-from lut import __version__
 from lut.config import save_config
 from lut.errors import NonFiniteLossError, UsageError
 from lut.runtime.checkpoint import (
@@ -54,6 +53,7 @@ from lut.segmentation.layer_decay import layer_decay_groups
 from lut.segmentation.model import Segmenter, build_segmenter
 from lut.segmentation.plots import plot_segmentation_curves
 from lut.segmentation.transforms import EvalPairs, TrainPairs
+from lut.version import __version__
 from lut.wording import counted
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 
-from lut import __version__
 from lut.config import PretrainConfig, save_config
 from lut.data.batch_views import AUGMENT_SEED_TAG
 from lut.errors import NonFiniteLossError, UsageError
@@ -54,6 +53,7 @@ from lut.training.sharding import (
     unsharded_copy,
 )
 from lut.training.teacher import teacher_composition, teacher_momentum
+from lut.version import __version__
 from lut.wording import counted
 
 log = logging.getLogger("lut")
