@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from lut.data.held_out import image_selection, split_dataset
-    from lut.data.shards import INDEX_FILE, pack_shards
+    from lut.data.packing import pack_shards
+    from lut.data.shards import INDEX_FILE
     from lut.errors import UsageError
 
     if importlib.util.find_spec("webdataset") is None:

@@ -1,4 +1,4 @@
-"""WebDataset tar shards as a pre-training stream, and the converter that writes them from any data set.
+"""WebDataset tar shards as a pre-training stream (`lut.data.packing` writes them from any data set).
 
 `data=/data/in1k/train-{000000..001023}.tar` (brace patterns, `::` between lists, local paths or any URL
 `webdataset` opens). Each epoch the shards are shuffled with a seed of (seed, epoch) and dealt out to the ranks,
@@ -10,7 +10,6 @@ entries when the shards hold them (-1 otherwise). The sample counts are read fro
 shard (`lut data pack` writes it) or counted once by reading the shards.
 """
 
-import io
 import json
 import logging
 import random
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
 from lut.errors import UsageError
 from lut.extras import require
@@ -166,49 +165,3 @@ class ShardStream(IterableDataset):
             rng.shuffle(buffer)
             yield from buffer
             buffer = []
-
-
-def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Callable[[int], None] | None = None,
-                images: dict[str, str] | None = None) -> dict:
-    """Write `dataset`'s samples as tar shards of `shard_size` samples into `output`, with `shards.json` (sample
-    counts, classes, and `images`: which images these are, from `lut.data.held_out.image_selection`); returns that
-    index.
-
-    Image files of a folder keep their bytes (`.jpg`, `.png`, `.webp`; unreadable ones are left out, each
-    reported once); other images are stored as PNG. Labels go to `cls` entries when the data set has classes.
-    """
-    import webdataset
-
-    from lut.data.sources import ImageFolderSource
-
-    output.mkdir(parents=True, exist_ok=True)
-    classes = list(getattr(dataset, "classes", []))
-    written = 0
-    with webdataset.ShardWriter(str(output / "shard-%06d.tar"), maxcount=shard_size, verbose=0) as writer:
-        for index in range(len(dataset)):
-            image, label = dataset[index]
-            sample = {"__key__": f"{index:09d}"}
-            if isinstance(dataset, ImageFolderSource):
-                if index in dataset.unreadable:
-                    continue
-                path = dataset.samples[index][0]
-                suffix = path.suffix.lower().lstrip(".")
-                if suffix in IMAGE_KEYS:
-                    sample[suffix] = path.read_bytes()
-            if len(sample) == 1:
-                encoded = io.BytesIO()
-                image.save(encoded, format="PNG")
-                sample["png"] = encoded.getvalue()
-            if classes:
-                sample["cls"] = str(label).encode()
-            writer.write(sample)
-            written += 1
-            if progress is not None:
-                progress(1)
-    names = sorted(path.name for path in output.glob("shard-*.tar"))
-    counts = {name: min(shard_size, written - position * shard_size) for position, name in enumerate(names)}
-    index = {"counts": counts, "classes": classes, "samples": written}
-    if images is not None:
-        index["images"] = images
-    (output / INDEX_FILE).write_text(json.dumps(index, indent=2))
-    return index
