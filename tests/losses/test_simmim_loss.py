@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from lut.losses import patchify, simmim_loss
+from lut.losses import simmim_loss
+from lut.models.patches import patchify
 
 
 def constant_patch_image() -> torch.Tensor:

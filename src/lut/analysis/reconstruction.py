@@ -8,8 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from lut.losses.mae import patchify, unpatchify  # noqa: E402
 from lut.masking import gather_tokens, keep_ids_to_mask  # noqa: E402
+from lut.models.patches import patchify, unpatchify  # noqa: E402
 from lut.models.pretrain import PretrainModel  # noqa: E402
 
 

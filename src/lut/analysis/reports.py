@@ -23,8 +23,8 @@ from lut.analysis.models import LabelledEncoder, checkpoint_labels, load_pretrai
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.analysis.spectrum import CovarianceSpectrum, effective_rank, layer_features
 from lut.errors import UsageError
-from lut.losses.mae import patchify
 from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
+from lut.models.patches import patchify
 from lut.wording import counted
 
 

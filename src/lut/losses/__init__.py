@@ -8,7 +8,7 @@ from lut.losses.bc import (
     infonce_distance,
     smooth_l1_distance,
 )
-from lut.losses.mae import mae_loss, patchify, unpatchify
+from lut.losses.mae import mae_loss
 from lut.losses.simmim import simmim_loss
 
 __all__ = [
@@ -18,8 +18,6 @@ __all__ = [
     "cosine_distance",
     "infonce_distance",
     "mae_loss",
-    "patchify",
     "simmim_loss",
     "smooth_l1_distance",
-    "unpatchify",
 ]

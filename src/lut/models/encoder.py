@@ -9,8 +9,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from lut.losses.mae import patchify
 from lut.masking import gather_tokens
+from lut.models.patches import patchify
 from lut.models.pos_embed import sincos_2d_position_table
 
 
