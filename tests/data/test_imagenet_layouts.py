@@ -6,9 +6,9 @@ import logging
 import imagenet_layouts as imagenet
 import pytest
 
+from lut.data.labelled import labelled_splits
 from lut.data.sources import build_dataset, image_folder
 from lut.errors import UsageError
-from lut.evaluation.datasets import labelled_splits
 
 # the five validation images' wnids, in file order, as labels among their sorted wnids
 WNIDS_IN_FILE_ORDER = [wnid for _, (_, wnid) in sorted(imagenet.FIRST_VAL.items())]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from lut.cli import main
+from lut.data.labelled import labelled_splits
 from lut.data.sources import build_dataset
 from lut.errors import UsageError
-from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.online_knn import OnlineKnn
 
 

@@ -2,8 +2,8 @@
 
 import torch
 
+from lut.data.labelled import labelled_splits
 from lut.data.views import EvalTransform
-from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.features import TransformedDataset, extract_features
 from lut.evaluation.knn import knn_sweep
 from lut.experiments.scale import FrozenEvalSettings

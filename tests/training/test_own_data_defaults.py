@@ -7,7 +7,7 @@ from helpers import tiny_values, write_random_images
 from lut.config import build_config, resolve_config
 from lut.data import workers
 from lut.data.held_out import split_dataset
-from lut.evaluation.datasets import labelled_splits
+from lut.data.labelled import labelled_splits
 from lut.evaluation.online_knn import OnlineKnn
 from lut.runtime.distributed import distributed_session
 from lut.training.pretrain_data import build_pretrain_data

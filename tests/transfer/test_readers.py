@@ -8,9 +8,9 @@ import imagenet_layouts
 import pytest
 import transfer_layouts as layouts
 
+from lut.data.labelled import labelled_splits
 from lut.data.sources import ImageFolderSource
 from lut.errors import DataNotFoundError, UsageError
-from lut.evaluation.datasets import labelled_splits
 from lut.transfer.registry import official_splits, open_transfer_set
 from lut.transfer.splits import split_labels
 

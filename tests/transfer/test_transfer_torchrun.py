@@ -9,8 +9,8 @@ from helpers import torchrun
 from test_grid_array import POINTS, grid_arguments
 
 from lut.config import build_config
+from lut.data.labelled import LabelledSplits
 from lut.evaluation.config import FinetuneConfig
-from lut.evaluation.datasets import LabelledSplits
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs

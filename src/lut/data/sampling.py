@@ -84,8 +84,8 @@ class AugmentedDataset(Dataset):
 
 
 def random_subset(dataset: Dataset, count: int, seed: int) -> Dataset:
-    """A fixed random subset of `count` samples (the whole data set when count is 0 or too large)."""
-    if not count or count >= len(dataset):
+    """`count` samples drawn without replacement (seeded), or the whole set when `count` is 0 or less, or too large."""
+    if count <= 0 or count >= len(dataset):
         return dataset
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     return Subset(dataset, order[:count].tolist())

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from lut.data.labelled import LabelledSplits, data_identity, files_fingerprint
 from lut.data.views import EvalTransform
-from lut.evaluation.datasets import LabelledSplits, data_identity, files_fingerprint
 from lut.evaluation.features import POOLS, TransformedDataset, extract_pooled_features
 from lut.models.encoder import ViTEncoder
 from lut.runtime.checkpoint import atomic_save

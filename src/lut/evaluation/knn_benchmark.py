@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from lut.config import check_range
+from lut.data.labelled import labelled_splits
 from lut.data.views import eval_crop_pct
 from lut.errors import UsageError
-from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.feature_cache import split_features
 from lut.evaluation.features import POOLS
 from lut.evaluation.knn import knn_sweep

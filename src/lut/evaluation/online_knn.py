@@ -4,8 +4,8 @@ from collections.abc import Sequence
 
 import torch
 
+from lut.data.labelled import labelled_splits
 from lut.data.views import EvalTransform, eval_crop_pct
-from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.features import TransformedDataset, extract_features
 from lut.evaluation.knn import knn_sweep
 from lut.models.encoder import ViTEncoder

@@ -29,11 +29,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from lut.config import save_config
+from lut.data.labelled import LabelledSplits, data_identity, labelled_splits
 from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
 from lut.data.workers import loader_workers
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import SupervisedConfig, check_eval_config
-from lut.evaluation.datasets import LabelledSplits, data_identity, labelled_splits
 from lut.evaluation.knn import reports_top5
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder

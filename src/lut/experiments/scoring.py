@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import torch
 from torch.utils.data import Dataset
 
+from lut.data.labelled import labelled_splits
 from lut.data.views import EvalTransform, eval_crop_pct
-from lut.evaluation.datasets import labelled_splits
 from lut.evaluation.features import pool_tokens
 from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import fit_logistic_regression, top_k_accuracy

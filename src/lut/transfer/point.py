@@ -15,9 +15,9 @@ from typing import Any
 
 from torch.utils.data import ConcatDataset
 
+from lut.data.labelled import LabelledSplits
 from lut.errors import NonFiniteLossError, UsageError
 from lut.evaluation.config import FinetuneConfig
-from lut.evaluation.datasets import LabelledSplits
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs

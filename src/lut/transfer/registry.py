@@ -14,9 +14,9 @@ from pathlib import Path
 from torch.utils.data import Dataset
 
 from lut.data.held_out import held_out_split
+from lut.data.sampling import random_subset
 from lut.data.sources import image_folder
 from lut.errors import DataNotFoundError, UsageError
-from lut.evaluation.datasets import random_subset
 from lut.transfer import release_sets, torchvision_sets
 from lut.transfer.holdout import saved_holdout
 from lut.transfer.splits import TransferSplits, select, split_labels

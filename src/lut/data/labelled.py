@@ -1,14 +1,14 @@
-"""Labelled train/test splits for evaluation, with optional random subsets."""
+"""Labelled data: the train/test splits an evaluation opens, with optional random subsets."""
 
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch.utils.data import Dataset, Subset
 
 from lut.data.held_out import image_selection, is_unsplit_labelled_folder, share_images, split_part
 from lut.data.hf_datasets import HuggingFaceSource, is_hub_spec
+from lut.data.sampling import random_subset
 from lut.data.shard_source import TarShardSource
 from lut.data.sources import (
     BUILTIN_DATASETS,
@@ -35,14 +35,6 @@ class LabelledSplits:
     train: Dataset
     test: Dataset
     classes: list[str]
-
-
-def random_subset(dataset: Dataset, count: int, seed: int) -> Dataset:
-    """`count` samples drawn without replacement (seeded), or the whole set when `count` is 0 or too large."""
-    if count <= 0 or count >= len(dataset):
-        return dataset
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-    return Subset(dataset, order[:count].tolist())
 
 
 def files_fingerprint(dataset: Dataset) -> str | None:

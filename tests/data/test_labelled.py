@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lut.data.labelled import labelled_splits
 from lut.errors import UsageError
-from lut.evaluation.datasets import labelled_splits
 
 
 def test_a_single_class_folder_is_refused(tmp_path):
