@@ -1,6 +1,5 @@
 """Each `lut analyze` sub-command: compute over the chosen images, write a PNG and a JSON of the numbers."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from lut.analysis.spectrum import CovarianceSpectrum, effective_rank, layer_feat
 from lut.errors import UsageError
 from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
 from lut.models.patches import patchify
+from lut.runtime.files import write_json
 from lut.wording import counted
 
 
@@ -57,11 +57,6 @@ class ImageSource:
     def describe(self, names: list[str]) -> dict:
         """The image set as JSON."""
         return {"data": self.data, "split": self.split, "count": len(names), "names": names}
-
-
-def write_json(record: dict, path: Path) -> None:
-    """Write `record` as indented JSON."""
-    path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def model_images(model: LabelledEncoder, source: ImageSource) -> tuple[torch.Tensor, list[str]]:

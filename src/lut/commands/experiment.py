@@ -8,6 +8,7 @@ from lut.config import parse_overrides
 from lut.errors import UsageError
 from lut.experiments.scale import load_scale, scale_names
 from lut.experiments.tables import check_results, plot_results, results_table, update_markdown
+from lut.runtime.files import write_json
 
 STUDIES = ("compare", "ablations", "finetune")
 
@@ -55,7 +56,7 @@ def run_study(args: argparse.Namespace) -> int:
     results = study(scale, root, args.jobs)
     path = Path(args.results).expanduser() if args.results else root / f"{args.study}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
+    write_json(results, path)
     publish(results, path, args.markdown)
     return 0
 

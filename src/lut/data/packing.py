@@ -1,7 +1,6 @@
 """`lut data pack`: any data set written as WebDataset tar shards with their index (`shards.json`)."""
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from torch.utils.data import Dataset
 
 from lut.data.shards import IMAGE_KEYS, INDEX_FILE
 from lut.data.sources import ImageFolderSource
+from lut.runtime.files import write_json
 
 
 def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Callable[[int], None] | None = None,
@@ -51,5 +51,5 @@ def pack_shards(dataset: Dataset, output: Path, shard_size: int, progress: Calla
     index = {"counts": counts, "classes": classes, "samples": written}
     if images is not None:
         index["images"] = images
-    (output / INDEX_FILE).write_text(json.dumps(index, indent=2))
+    write_json(index, output / INDEX_FILE)
     return index

@@ -1,6 +1,5 @@
 """The `lut knn` evaluation: DINO's weighted k-NN on frozen features, several k, CLS and mean pooling."""
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from lut.evaluation.knn import knn_sweep
 from lut.evaluation.plots import plot_knn_accuracy
 from lut.interchange import load_encoder
 from lut.runtime.distributed import select_device
+from lut.runtime.files import write_json
 
 DEFAULT_CACHE_DIR = "~/.cache/lut/features"
 # Bounds of the numeric settings (`lut.config.check_range`); img_size is checked by load_encoder.
@@ -131,7 +131,7 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     }
     output_dir = Path(settings.output_dir).expanduser()
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    write_json(summary, output_dir / "results.json")
     plot_knn_accuracy(results, output_dir / "knn.png")
     summary["output_dir"] = str(output_dir)
     return summary

@@ -4,7 +4,6 @@ A cheap stand-in for linear probing, *not* MAE's protocol: no augmentation (one 
 per image), standardised features, L2-regularised softmax regression fitted full-batch with L-BFGS.
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from lut.evaluation.feature_cache import split_features
 from lut.evaluation.knn import reports_top5
 from lut.evaluation.supervised import load_inputs
 from lut.runtime.distributed import select_device
+from lut.runtime.files import write_json
 
 MODE_LABEL = "logistic regression on frozen features (not the MAE linear-probing protocol)"
 
@@ -112,5 +112,5 @@ def feature_probe(config: LinprobeConfig) -> dict[str, Any]:
         "final": {f"{pool}_{metric}": value for pool, metrics in results.items() for metric, value in metrics.items()},
         "output_dir": str(output_dir),
     }
-    (output_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    write_json(summary, output_dir / "results.json")
     return summary

@@ -18,6 +18,7 @@ from lut.experiments.scale import ExperimentScale
 from lut.experiments.scoring import FrozenScorer
 from lut.interchange import load_encoder
 from lut.runtime.distributed import select_device
+from lut.runtime.files import write_json
 from lut.runtime.seeding import seed_everything
 from lut.training.pretrain_models import build_student
 from lut.version import __version__
@@ -61,7 +62,7 @@ class Study:
                 return stored["scores"]
         scores = compute()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"settings": settings, "scores": scores}, indent=2))
+        write_json({"settings": settings, "scores": scores}, path)
         return scores
 
     def score_run(self, spec: RunSpec, summary: dict, weights: str = "student") -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """Results of a robustness run: one JSON with every number, a Table 5-shaped Markdown table, per-factor curves."""
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from lut.runtime.files import write_json  # noqa: E402
 
 RESULTS_FILE = "results.json"
 TABLE_FILE = "table.md"
@@ -78,6 +79,6 @@ def write_report(settings: Any, benchmarks: list, results: dict[str, dict]) -> d
         "results": results,
         "files": files,
     }
-    (output / RESULTS_FILE).write_text(json.dumps(summary, indent=2))
+    write_json(summary, output / RESULTS_FILE)
     print(table, end="")
     return summary

@@ -1,2 +1,2 @@
-"""What every command shares: checkpoints, processes, precision, preemption, logs, trackers, schedules,
+"""What every command shares: checkpoints, processes, precision, preemption, logs, trackers, schedules, JSON files,
 progress and seeds."""

@@ -1,6 +1,5 @@
 """mIoU of a segmentation network on a validation split, and `lut segment eval`'s results files."""
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from tqdm import tqdm
 from lut.errors import UsageError
 from lut.interchange.export import check_output_path
 from lut.runtime.distributed import DistributedContext, distributed_session
+from lut.runtime.files import write_json
 from lut.runtime.precision import autocast_dtype
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.data import segmentation_source
@@ -124,7 +124,7 @@ def evaluate_checkpoint(checkpoint: str, data: str | None, output: str, mode: st
         if context.is_main:
             folder = Path(output).expanduser()
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "results.json").write_text(json.dumps(results, indent=2))
+            write_json(results, folder / "results.json")
             plot_class_iou(metrics["per_class"], metrics["mIoU"], folder / "class_iou.png")
     return results
 

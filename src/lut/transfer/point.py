@@ -7,7 +7,6 @@ A folder with `point.json` of the same settings is a finished point (reused); on
 
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs
 from lut.runtime.distributed import distributed_session
+from lut.runtime.files import write_json
 from lut.runtime.precision import settings_as_run
 from lut.runtime.seeding import seed_everything
 from lut.transfer.registry import open_transfer_set
@@ -93,13 +93,6 @@ def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
         raise UsageError(f"{path} holds a point of other settings ({'; '.join(differing[:3])}); give another "
                          "--output for a new grid")
     return saved
-
-
-def write_json(payload: dict[str, Any], path: Path) -> None:
-    """Write JSON atomically (a killed run leaves the old file or none, never half of one)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2))
-    os.replace(partial, path)
 
 
 def run_point(config: FinetuneConfig, data: TransferData, point: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,8 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+from lut.runtime.files import write_json
 from lut.transfer.grid import format_value, point_name
-from lut.transfer.point import write_json
 
 METRIC_NAMES = {"top1": "top-1 accuracy (%)", "class_mean": "mean per-class accuracy (%)"}
 MIN_COLOUR_SPAN = 1.0  # points of the narrowest colour scale of grid.png
