@@ -4,7 +4,7 @@ from lut.experiments.tables import (
     ablation_table,
     compare_table,
     finetune_table,
-    mean_std,
+    mean_std_cell,
     plot_results,
     results_table,
     update_markdown,
@@ -14,9 +14,9 @@ ENVIRONMENT = {"device": "cpu", "torch": "2", "date": "2026-11-26"}
 
 
 def test_mean_and_sample_standard_deviation():
-    assert mean_std([80.0, 82.0]) == "81.00 ± 1.41"  # sqrt(2)
-    assert mean_std([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
-    assert mean_std([83.02]) == "83.02"
+    assert mean_std_cell([80.0, 82.0]) == "81.00 ± 1.41"  # sqrt(2)
+    assert mean_std_cell([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
+    assert mean_std_cell([83.02]) == "83.02"
 
 
 def test_compare_table_rows():

@@ -12,7 +12,7 @@ from lut.config import build_config
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.supervised import SupervisedRun, mean_class_accuracy
 from lut.runtime.distributed import DistributedContext
-from lut.transfer.selection import mean_std, select_point, summarise_grid
+from lut.transfer.selection import select_point, summarise_grid
 
 
 def point(lr: float, val: float, test: float) -> dict:
@@ -40,10 +40,6 @@ def test_diverged_points_are_left_out():
     summary = summarise_grid(points, "top1")
     assert (summary["finished"], summary["failed"], summary["mean"], summary["std"]) == (2, 1, 65.0, 1.0)
     assert summary["selected"] == {"lr": 0.1}
-
-
-def test_mean_std_by_hand():
-    assert mean_std([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]) == (5.0, 2.0)
 
 
 # Rows: true class, columns: prediction. Class 0 has 90 images (81 right), class 1 has 10 (2 right), class 2 none.

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lut.errors import UsageError  # noqa: E402
+from lut.evaluation.spread import mean_std  # noqa: E402
 from lut.wording import counted
 
 METRICS = (("knn_top1", "k-NN top-1"), ("probe_top1", "linear probe top-1"))
@@ -63,14 +64,14 @@ def check_results(results: Any, path: Path) -> None:
         raise UsageError(f"{path} is not a complete {study} results file; missing or malformed: {', '.join(missing)}")
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std_cell(values: list[float]) -> str:
     """"81.23 ± 0.45" over seeds (sample standard deviation), the single value, or "" (none: top-5 of 5 classes or
     fewer is not reported)."""
     if not values:
         return ""
     if len(values) == 1:
         return f"{values[0]:.2f}"
-    return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+    return "{:.2f} ± {:.2f}".format(*mean_std(values, sample=True))
 
 
 def _column(runs: list[dict], key: str) -> list[float]:
@@ -93,7 +94,7 @@ def compare_table(results: dict[str, Any]) -> str:
         runs = row["runs"]
         epochs = ", ".join(sorted({str(run["epochs"]) for run in runs if "epochs" in run}))
         cells = [row["encoder"], row.get("budget", ""), epochs, _seconds(runs),
-                 *(mean_std(_column(runs, key)) for key, _ in METRICS), str(len(runs))]
+                 *(mean_std_cell(_column(runs, key)) for key, _ in METRICS), str(len(runs))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -109,7 +110,7 @@ def finetune_table(results: dict[str, Any]) -> str:
         runs = row["runs"]
         epochs = ", ".join(sorted({str(run["pretrain_epochs"]) for run in runs}))
         cells = [row["encoder"], row.get("budget", ""), epochs,
-                 *(mean_std(_column(runs, key)) for key in ("top1", "best_top1", "top5")), str(len(runs))]
+                 *(mean_std_cell(_column(runs, key)) for key in ("top1", "best_top1", "top5")), str(len(runs))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -180,8 +181,7 @@ def plot_results(results: dict[str, Any], path: Path) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(max(8, 0.9 * len(labels) + 4), 4.5), sharey=False)
     for axis, (key, title) in zip(axes, metrics):
         values = [_column(row["runs"], key) for row in results["rows"]]
-        means = [statistics.fmean(v) for v in values]
-        errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+        means, errors = zip(*(mean_std(v, sample=True) for v in values))
         axis.barh(range(len(labels)), means, xerr=errors, color="tab:blue", alpha=0.8, capsize=3)
         axis.set_yticks(range(len(labels)), labels, fontsize=7)
         axis.invert_yaxis()

@@ -3,8 +3,9 @@
 The selection sees validation scores only; test scores enter the summary after the choice is made.
 """
 
-import math
 from typing import Any
+
+from lut.evaluation.spread import mean_std
 
 
 def select_point(val_scores: list[float | None]) -> int | None:
@@ -15,12 +16,6 @@ def select_point(val_scores: list[float | None]) -> int | None:
     """
     finished = [(score, -index) for index, score in enumerate(val_scores) if score is not None]
     return -max(finished)[1] if finished else None
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and population standard deviation (the spread of the grid itself, divided by n, not n - 1)."""
-    mean = sum(values) / len(values)
-    return mean, math.sqrt(sum((value - mean) ** 2 for value in values) / len(values))
 
 
 def summarise_grid(points: list[dict[str, Any]], metric: str) -> dict[str, Any]:
@@ -35,7 +30,7 @@ def summarise_grid(points: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     if chosen is None:
         return {"metric": metric, "finished": 0, "failed": len(points)}
     tests = [point["test"][metric] for point in finished]
-    mean, std = mean_std(tests)
+    mean, std = mean_std(tests, sample=False)  # the spread of the grid itself: divisor n
     return {
         "metric": metric,
         "selected": points[chosen]["point"],
