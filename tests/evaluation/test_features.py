@@ -4,15 +4,7 @@ from torch.utils.data import TensorDataset
 
 from lut.evaluation import feature_cache
 from lut.evaluation.feature_cache import cached_features
-from lut.evaluation.features import extract_features, extract_pooled_features, pool_tokens
-
-
-def test_pool_tokens():
-    tokens = torch.arange(2 * 3 * 2, dtype=torch.float32).reshape(2, 3, 2)  # (B, 1 + N, D)
-    torch.testing.assert_close(pool_tokens(tokens, "cls"), tokens[:, 0])
-    torch.testing.assert_close(pool_tokens(tokens, "mean"), tokens[:, 1:].mean(1))
-    with pytest.raises(ValueError, match="pool must be one of"):
-        pool_tokens(tokens, "max")
+from lut.evaluation.features import extract_features, extract_pooled_features
 
 
 def test_one_forward_serves_both_poolings_and_restores_training_mode(make_tiny_encoder):

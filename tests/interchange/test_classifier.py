@@ -50,9 +50,9 @@ def test_files_without_a_classifier_head_are_refused(tmp_path):
         load_classifier(encoder_only)
     pretraining = tmp_path / "pretrain.pth"
     torch.save({"model": state, "model_ema": state, "lut_version": "0"}, pretraining)
-    with pytest.raises(UsageError, match="is a pre-training checkpoint"):
+    with pytest.raises(UsageError, match="is a lut pretrain checkpoint, which holds no classifier head"):
         load_classifier(pretraining)
     export = tmp_path / "export.safetensors"
     save_file(state, str(export), metadata={"format": "pt", "lut.weights": "student"})
-    with pytest.raises(UsageError, match="is an encoder export without a classifier head"):
+    with pytest.raises(UsageError, match=r"is a lut export \(an encoder for timm\), which holds no classifier head"):
         load_classifier(export)

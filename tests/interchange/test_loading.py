@@ -61,7 +61,7 @@ def test_official_mae_layout_with_pickled_args(tmp_path, student):
     encoder, info = load_encoder(path)
     assert (info.format, info.weights, info.ignored) == ("mae", "encoder", ("decoder_embed.weight",))
     assert same_weights(encoder, student)
-    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: it is a mae checkpoint, with a single encoder "
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: it is an MAE checkpoint, with a single encoder "
                                          "and no teacher"):
         load_encoder(path, "teacher")
 

@@ -91,7 +91,7 @@ def test_checkpoints_of_the_wrong_kind_are_refused(tmp_path, tiny_encoder, capsy
     assert main(["segment", "train", "--checkpoint", str(not_an_encoder)]) == 2
     assert main(["segment", "eval", "--checkpoint", str(tiny_encoder)]) == 2
     errors = capsys.readouterr().err.splitlines()
-    assert len(errors) == 2 and "not a `lut segment train` checkpoint" in errors[1]
+    assert len(errors) == 2 and ", not a lut segment train checkpoint; train one with `lut segment train`" in errors[1]
 
 
 def test_two_processes_under_torchrun_train_one_model(four_scenes, tiny_encoder, tmp_path):

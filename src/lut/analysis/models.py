@@ -5,6 +5,7 @@ from pathlib import Path
 
 from lut.errors import UsageError
 from lut.interchange import EncoderInfo, load_encoder
+from lut.interchange.kinds import checkpoint_kind, kind_name
 from lut.interchange.loading import read_checkpoint_file
 from lut.models import PretrainModel, create_model
 from lut.models.encoder import ViTEncoder
@@ -63,10 +64,15 @@ def load_pretrain_model(path: str) -> tuple[PretrainModel, dict]:
     Raises:
         UsageError: for files without our config and student weights (other layouts have no usable decoder).
     """
-    payload, _ = read_checkpoint_file(path)
+    payload, metadata = read_checkpoint_file(path)
     config, state = payload.get("config"), payload.get("model")
     if not isinstance(config, dict) or "model" not in config or not isinstance(state, dict):
-        raise UsageError(f"{path} is not a lut pre-training checkpoint (it needs `model` weights and a `config`)")
+        try:
+            kind = kind_name(checkpoint_kind(payload, metadata))
+        except UsageError:
+            kind = "not a lut pre-training checkpoint"
+        raise UsageError(f"{path} is {kind}: reconstructions need a lut pretrain checkpoint (its `model` weights "
+                         "and `config`)")
     model = create_model(config["model"], **{key: config[key] for key in MODEL_KEYS if key in config})
     mismatch = describe_mismatch(model, state)
     if mismatch:

@@ -16,12 +16,13 @@ from lut.analysis.figures import (
     save_spectrum_figure,
     to_pixels,
 )
-from lut.analysis.gradcam import Classifier, grad_cam, load_classifier
+from lut.analysis.gradcam import cam_layer, grad_cam
 from lut.analysis.images import analysis_classes, analysis_images
 from lut.analysis.models import LabelledEncoder, checkpoint_labels, load_pretrain_model
 from lut.analysis.reconstruction import reconstruct, save_reconstruction_figure
 from lut.analysis.spectrum import CovarianceSpectrum, effective_rank, layer_features
 from lut.errors import UsageError
+from lut.interchange.classifier import ClassifierInfo, load_classifier
 from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
 from lut.models.patches import patchify
 from lut.runtime.files import write_json
@@ -177,13 +178,14 @@ def gradcam_report(paths: list[str], labels: list[str] | None, source: ImageSour
     maps, captions, records, names, pixels = {}, {}, [], [], None
     truths = source.true_classes()
     for path, label in zip(paths, checkpoint_labels(paths, labels)):
-        classifier = load_classifier(path, pool)
+        model, classifier = load_classifier(path, pool)
         indices = None if classes is None else [class_index(value, classifier, label) for value in classes]
-        images, names = source.load(classifier.img_size, classifier.mean, classifier.std)
+        images, names = source.load(classifier.architecture.img_size, classifier.mean, classifier.std)
         if indices is not None and len(indices) not in (1, images.shape[0]):
             raise UsageError(f"--class takes 1 or {images.shape[0]} values, got {len(indices)}")
         wanted = indices * images.shape[0] if indices is not None and len(indices) == 1 else indices
-        heat, explained = grad_cam(classifier.model, classifier.target_layer, classifier.grid, images, wanted)
+        grid = classifier.architecture.img_size // classifier.architecture.patch_size
+        heat, explained = grad_cam(model, cam_layer(model), grid, images, wanted)
         pixels = to_pixels(images, classifier.mean, classifier.std) if pixels is None else pixels
         maps[label] = heat
         explained_names = [classifier.class_names[index] for index in explained]
@@ -206,7 +208,7 @@ def gradcam_caption(explained: str, true: str | None, predicted: bool) -> str:
     return caption if true is None else f"{caption}\ntrue: {true}"
 
 
-def class_index(value: str, classifier: Classifier, label: str) -> int:
+def class_index(value: str, classifier: ClassifierInfo, label: str) -> int:
     """A `--class` value, a class name or number, as the classifier's class index.
 
     Raises:

@@ -4,8 +4,9 @@ import torch
 from torch.nn import functional as F
 
 from lut.models.encoder import ViTEncoder
+from lut.models.pooling import TOKEN_POOLS, pool_tokens
 
-POOLS = ("mean", "cls", "tokens")
+POOLS = TOKEN_POOLS  # the choices of `lut analyze spectrum --pool`
 
 
 class CovarianceSpectrum:
@@ -56,14 +57,6 @@ def effective_rank(eigenvalues: torch.Tensor) -> float:
     weights = weights[weights > 0] / weights.sum()
     return torch.exp(-(weights * weights.log()).sum()).item()
 
-
-def pool_tokens(tokens: torch.Tensor, pool: str) -> torch.Tensor:
-    """(B, 1 + N, D) block output -> mean of the patch tokens (B, D), CLS (B, D) or every patch token (B * N, D)."""
-    if pool == "mean":
-        return tokens[:, 1:].mean(dim=1)
-    if pool == "cls":
-        return tokens[:, 0]
-    return tokens[:, 1:].reshape(-1, tokens.shape[-1])
 
 
 @torch.no_grad()

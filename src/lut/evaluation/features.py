@@ -9,11 +9,10 @@ from torch.utils.data import DataLoader, Dataset
 from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
 from lut.errors import UsageError
 from lut.models.encoder import ViTEncoder
+from lut.models.pooling import POOLS, pool_tokens
 from lut.runtime.progress import Progress
 
 log = logging.getLogger("lut")
-
-POOLS = ("cls", "mean")
 
 
 class TransformedDataset(Dataset):
@@ -32,23 +31,6 @@ class TransformedDataset(Dataset):
             return None
         image, label = sample
         return self.transform(image), label
-
-
-def pool_tokens(tokens: torch.Tensor, pool: str) -> torch.Tensor:
-    """One feature per image from the encoder's normalised tokens.
-
-    Args:
-        tokens: (B, 1 + N, D) output of `forward_features`, CLS first.
-        pool: "cls" (the CLS token) or "mean" (mean of the patch tokens, CLS excluded).
-
-    Returns:
-        (B, D) features.
-    """
-    if pool == "cls":
-        return tokens[:, 0]
-    if pool == "mean":
-        return tokens[:, 1:].mean(dim=1)
-    raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
 
 
 @torch.no_grad()

@@ -8,29 +8,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from timm.layers import trunc_normal_
 from torch import nn
 
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.evaluation.config import LinprobeConfig
-from lut.evaluation.features import POOLS, TransformedDataset, pool_tokens
+from lut.evaluation.features import TransformedDataset
 from lut.evaluation.lars import create_lars
 from lut.evaluation.logistic_regression import feature_probe
 from lut.evaluation.supervised import SupervisedRun, load_inputs
 from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
+from lut.models.pooling import POOLS, pool_tokens
+from lut.models.probe import probe_head
 from lut.runtime.distributed import distributed_session
 from lut.runtime.seeding import seed_everything
 from lut.wording import counted
-
-
-def probe_head(dim: int, num_classes: int) -> nn.Sequential:
-    """`BatchNorm1d(affine=False, eps=1e-6) -> Linear`, the Linear trunc-normal (std 0.01) with zero bias."""
-    linear = nn.Linear(dim, num_classes)
-    trunc_normal_(linear.weight, std=0.01)
-    nn.init.zeros_(linear.bias)
-    return nn.Sequential(nn.BatchNorm1d(dim, affine=False, eps=1e-6), linear)
 
 
 class LinearProbe(nn.Module):

@@ -7,11 +7,11 @@ from torch.utils.data import Dataset
 
 from lut.data.labelled import labelled_splits
 from lut.data.views import EvalTransform, eval_crop_pct
-from lut.evaluation.features import pool_tokens
 from lut.evaluation.knn import knn_sweep
 from lut.evaluation.logistic_regression import fit_logistic_regression, top_k_accuracy
 from lut.experiments.scale import FrozenEvalSettings
 from lut.models.encoder import ViTEncoder
+from lut.models.pooling import pool_tokens
 from lut.runtime.distributed import select_device
 from lut.runtime.progress import Progress
 

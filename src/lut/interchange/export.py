@@ -30,7 +30,7 @@ from timm.models import save_for_hf
 
 from lut.data.views import eval_crop_pct
 from lut.errors import UsageError
-from lut.interchange.formats import EXPORT_METADATA_KEY
+from lut.interchange.kinds import EXPORT_METADATA_KEY
 from lut.interchange.loading import EncoderInfo
 from lut.models.encoder import ViTEncoder
 from lut.paths import check_output_path

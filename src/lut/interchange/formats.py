@@ -1,25 +1,15 @@
-"""Checkpoint layouts we read, told apart by their keys, and their reduction to encoder weights.
-
-- `lut`: our pre-training checkpoints: student under `model`, teacher under `model_ema`, flat keys.
-- `lut-official`: the authors' LUT checkpoints: the same, but the teacher is a full copy of the student
-  whose keys carry an `ema.` prefix.
-- `mae`: official MAE `.pth` files: one encoder (+ maybe decoder) under `model`.
-- `timm`: a bare timm ViT state dict (or a timm training checkpoint's `state_dict`), `.pth` or safetensors.
-- `lut-export`: the safetensors files `lut export` writes (timm keys plus our metadata).
-- `lut-finetune`: `lut finetune` checkpoints (a timm classifier under `model`); `lut-linprobe` checkpoints hold
-  probe heads only and are refused, naming the encoder they probe.
-"""
+"""Checkpoints of every kind (`lut.interchange.kinds`) reduced to the weights of one encoder."""
 
 from dataclasses import dataclass
 
 import torch
 
 from lut.errors import UsageError
+from lut.interchange.kinds import EXPORT_METADATA_KEY, checkpoint_kind, kind_name
 
 # Keys of the pre-training model that are not the encoder (MAE decoder or SimMIM's mask token and
 # pixel head, projector, predictor), and timm's classifier (`head.weight`).
 NON_ENCODER_PREFIXES = ("mask_token", "decoder_", "simmim_head.", "head.", "predictor.")
-EXPORT_METADATA_KEY = "lut.weights"
 
 
 @dataclass
@@ -28,7 +18,7 @@ class EncoderWeights:
 
     Attributes:
         state: encoder state dict with our key names (`norm.*` as the final per-token norm).
-        format: one of the layouts in this module's docstring.
+        format: its kind (`lut.interchange.kinds`).
         weights: "student", "teacher" or "encoder" (a file holding a single encoder).
         ignored: keys of the file that are not part of the encoder (decoder, heads, classifier).
         notes: conversions made on the way, for the user to read.
@@ -43,34 +33,6 @@ class EncoderWeights:
     config: dict | None = None
 
 
-def detect_format(payload: dict, metadata: dict[str, str] | None = None) -> str:
-    """Name the layout of a loaded checkpoint.
-
-    Args:
-        payload: what `torch.load` or `safetensors` returned.
-        metadata: the safetensors header metadata, None for `.pth` files.
-
-    Raises:
-        UsageError: when no known layout fits, naming the top-level keys.
-    """
-    if metadata is not None:
-        return "lut-export" if EXPORT_METADATA_KEY in metadata else "timm"
-    if "model_ema" in payload and isinstance(payload.get("model"), dict):
-        if "lut_version" in payload:
-            return "lut"
-        return "lut-official"
-    if isinstance(payload.get("model"), dict) and "encoder_digest" in payload:  # `lut finetune` / `lut linprobe`
-        return "lut-finetune" if "head.weight" in payload["model"] else "lut-linprobe"
-    if isinstance(payload.get("model"), dict):
-        return "mae"
-    if isinstance(payload.get("state_dict"), dict):
-        return "timm"
-    if payload and all(isinstance(value, torch.Tensor) for value in payload.values()):
-        return "timm"
-    shown = ", ".join(sorted(map(str, payload))[:8])
-    raise UsageError(f"its layout is not recognised (top-level keys: {shown}); expected a LUT, MAE or timm file")
-
-
 def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """Remove `prefix` from the keys that start with it."""
     return {key[len(prefix):] if key.startswith(prefix) else key: value for key, value in state.items()}
@@ -83,7 +45,7 @@ def select_state(
 
     Args:
         payload: the loaded checkpoint.
-        layout: its format (see `detect_format`).
+        layout: its kind (`lut.interchange.kinds.checkpoint_kind`).
         weights: "student", "teacher" or None (the student, or the file's only encoder).
         metadata: safetensors metadata, if any.
         default_to_student: whether None may pick the student of a file holding a student and a teacher.
@@ -108,12 +70,13 @@ def select_state(
         if weights is not None and weights != exported:
             raise UsageError(f"it is an export of the {exported} encoder, not the {weights}")
         return payload, exported
-    if layout == "lut-linprobe":
-        probed = (payload.get("config") or {}).get("checkpoint") or "the checkpoint it was trained on"
-        raise UsageError(f"it is a lut linprobe checkpoint, which holds the probe heads only; use the encoder it "
-                         f"probes: {probed}")
+    if layout in ("lut-linprobe", "lut-segment"):
+        source = (payload.get("config") or {}).get("checkpoint") or "the checkpoint it was trained from"
+        holds = "the probe heads only" if layout == "lut-linprobe" else "a segmentation network"
+        raise UsageError(f"it is {kind_name(layout)}, which holds {holds}; use the encoder it was trained from: "
+                         f"{source}")
     if weights == "teacher":
-        raise UsageError(f"it is a {layout} checkpoint, with a single encoder and no teacher; leave --weights out")
+        raise UsageError(f"it is {kind_name(layout)}, with a single encoder and no teacher; leave --weights out")
     state = payload["model"] if layout in ("mae", "lut-finetune") else payload.get("state_dict", payload)
     return state, "encoder"
 
@@ -133,7 +96,7 @@ def encoder_weights(
         metadata: safetensors metadata, None for `.pth` files.
         default_to_student: whether None may pick the student of a file holding a student and a teacher.
     """
-    layout = detect_format(payload, metadata)
+    layout = checkpoint_kind(payload, metadata)
     state, chosen = select_state(payload, layout, weights, metadata, default_to_student)
     state = strip_prefix(dict(state), "module.")
     ignored = tuple(sorted(key for key in state if key.startswith(NON_ENCODER_PREFIXES)))

@@ -55,8 +55,8 @@ class RobustnessSettings:
 
 
 @dataclass
-class Classifier:
-    """A loaded classifier with its name and the evaluation view it gets."""
+class LabelledClassifier:
+    """A loaded classifier with its label (the name it has in tables) and the evaluation view it gets."""
 
     label: str
     model: nn.Module
@@ -89,7 +89,7 @@ def check_settings(settings: RobustnessSettings) -> None:
         raise UsageError("--occlusion-hole sizes must be positive pixel counts")
 
 
-def load_classifiers(settings: RobustnessSettings, benchmarks: list[Benchmark]) -> list[Classifier]:
+def load_classifiers(settings: RobustnessSettings, benchmarks: list[Benchmark]) -> list[LabelledClassifier]:
     """Every checkpoint's classifier, checked against the benchmarks' class counts and occlusion holes.
 
     Raises:
@@ -109,12 +109,12 @@ def load_classifiers(settings: RobustnessSettings, benchmarks: list[Benchmark]) 
             raise UsageError(f"occlusion hole {too_large[0]} px is larger than {path}'s {size} px input")
         crop_pct = settings.crop_pct or info.crop_pct or eval_crop_pct(size)
         view_settings = {"img_size": size, "crop_pct": crop_pct, "mean": info.mean, "std": info.std}
-        classifiers.append(Classifier(label, model, info, EvalTransform(size, info.mean, info.std, crop_pct),
+        classifiers.append(LabelledClassifier(label, model, info, EvalTransform(size, info.mean, info.std, crop_pct),
                                       view_settings))
     return classifiers
 
 
-def occlusion_transform(step: Pass, classifier: Classifier) -> CenterOcclusion | None:
+def occlusion_transform(step: Pass, classifier: LabelledClassifier) -> CenterOcclusion | None:
     """The pass's occlusion at the classifier's input size and normalisation, or None."""
     if step.occlusion is None:
         return None
@@ -125,7 +125,7 @@ def occlusion_transform(step: Pass, classifier: Classifier) -> CenterOcclusion |
 
 
 def pass_logits(
-    classifier: Classifier, benchmark: Benchmark, step: Pass, settings: RobustnessSettings,
+    classifier: LabelledClassifier, benchmark: Benchmark, step: Pass, settings: RobustnessSettings,
     context: DistributedContext,
 ) -> tuple[torch.Tensor, bool]:
     """The pass's logits from the cache, else from a forward pass (then cached); and whether they were cached."""
@@ -152,7 +152,7 @@ def pass_logits(
     return logits, False
 
 
-def evaluate_classifier(classifier: Classifier, benchmarks: list[Benchmark], settings: RobustnessSettings,
+def evaluate_classifier(classifier: LabelledClassifier, benchmarks: list[Benchmark], settings: RobustnessSettings,
                         context: DistributedContext) -> dict[str, Any]:
     """One classifier on every benchmark: its entry of `results.json`."""
     classifier.model.to(context.device)

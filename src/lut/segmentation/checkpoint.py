@@ -8,12 +8,11 @@ from typing import Any
 
 from lut.errors import UsageError
 from lut.interchange import EncoderArchitecture, architecture_from_name, load_encoder
+from lut.interchange.kinds import checkpoint_kind, kind_name
 from lut.models.encoder import ViTEncoder
 from lut.runtime.checkpoint import load_checkpoint, load_weights
 from lut.segmentation.config import SegmentConfig
 from lut.segmentation.model import Segmenter, SegmenterShape, build_segmenter
-
-SEGMENTATION_KEYS = {"model", "architecture", "shape", "classes", "mean", "std"}
 
 
 @dataclass
@@ -116,10 +115,13 @@ def load_segmenter(path: str | Path) -> LoadedSegmenter:
         UsageError: unreadable files and checkpoints that are not segmentation checkpoints.
     """
     payload = load_checkpoint(path)
-    missing = SEGMENTATION_KEYS - set(payload)
-    if missing:
-        raise UsageError(f"{path} is not a `lut segment train` checkpoint (no {', '.join(sorted(missing))}); "
-                         "train one with `lut segment train`")
+    try:
+        kind = checkpoint_kind(payload)
+    except UsageError as error:
+        raise UsageError(f"{path}: {error}") from error
+    if kind != "lut-segment":
+        raise UsageError(f"{path} is {kind_name(kind)}, not {kind_name('lut-segment')}; train one with "
+                         "`lut segment train`")
     architecture = EncoderArchitecture(**payload["architecture"])
     shape = payload["shape"]
     shape = SegmenterShape(**{**shape, "out_indices": tuple(shape["out_indices"]),
