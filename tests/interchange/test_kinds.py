@@ -49,20 +49,21 @@ def test_a_file_of_no_known_kind_names_its_keys():
         checkpoint_kind({"weights": [1, 2], "epoch": 3})
 
 
+def saved(folder, payload: dict):
+    """`payload` saved as `folder/checkpoint-last.pth`, as the command that writes such checkpoints names it."""
+    folder.mkdir()
+    torch.save(payload, folder / "checkpoint-last.pth")
+    return folder / "checkpoint-last.pth"
+
+
 @pytest.fixture
 def segmentation_checkpoint(tmp_path):
-    path = tmp_path / "segment" / "checkpoint-last.pth"
-    path.parent.mkdir()
-    torch.save(SEGMENTATION, path)
-    return path
+    return saved(tmp_path / "segment", SEGMENTATION)
 
 
 @pytest.fixture
 def linprobe_checkpoint(tmp_path):
-    path = tmp_path / "linprobe" / "checkpoint-last.pth"
-    path.parent.mkdir()
-    torch.save(LINPROBE, path)
-    return path
+    return saved(tmp_path / "linprobe", LINPROBE)
 
 
 def test_encoders_are_not_read_from_a_segmentation_or_linprobe_checkpoint(segmentation_checkpoint,
