@@ -8,6 +8,8 @@ from helpers import torchrun
 from robustness_helpers import constant_classifier, write_image
 
 from lut.cli import main
+from lut.evaluation.linear_probe import LinearProbe
+from lut.models.encoder import ViTEncoder
 from lut.robustness.tables import subset_indices, subset_synsets
 
 
@@ -138,3 +140,24 @@ def test_si_score_without_metadata_says_so_and_draws_no_curves(tmp_path, predict
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["results"]["ten"]["benchmarks"]["si-score-size"] == {"top1": 0.0, "images": 2}
     assert not (tmp_path / "out" / "curves.png").exists()
+
+
+def test_a_linear_probe_is_scored_like_a_fine_tuned_classifier(tmp_path, v2_folder, capsys):
+    encoder = ViTEncoder(16, 8, 3, 192, 1, 3)
+    source = tmp_path / "pretrain.pth"
+    torch.save({"model": encoder.state_dict(), "model_ema": encoder.state_dict(), "lut_version": "0",
+                "config": {"mask_ratio": 0.75}}, source)
+    probe = LinearProbe(encoder, num_classes=1000, pools=("cls",))
+    with torch.no_grad():  # logits independent of the image: class 10 first, as predicts_ten's
+        probe.heads["cls"][1].weight.zero_()
+        probe.heads["cls"][1].bias.zero_()
+        probe.heads["cls"][1].bias[10] = 2.0
+    path = tmp_path / "linprobe.pth"
+    torch.save({"model": probe.heads.state_dict(), "encoder_digest": "x",
+                "config": {"checkpoint": str(source), "weights": "auto", "arch": "", "img_size": 0}}, path)
+    code, _, error = run_lut("robustness", "--checkpoint", str(path), "--labels", "probe", "--benchmark",
+                             f"imagenet-v2={v2_folder}", "--output", str(tmp_path / "out"), "--num-workers", "0",
+                             capsys=capsys)
+    assert code == 0, error
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["results"]["probe"]["benchmarks"]["imagenet-v2"] == {"top1": pytest.approx(200 / 3), "images": 3}
