@@ -76,7 +76,7 @@ def test_encoders_are_not_read_from_a_segmentation_or_linprobe_checkpoint(segmen
     with pytest.raises(UsageError) as error:
         load_encoder(linprobe_checkpoint)
     assert str(error.value) == (f"{linprobe_checkpoint}: it is a lut linprobe checkpoint, which holds the probe heads "
-                                "only; use the encoder it was trained from: /runs/pretrain/checkpoint-last.pth")
+                                "only; use the encoder it probes: /runs/pretrain/checkpoint-last.pth")
 
 
 def test_classifiers_and_segmenters_name_the_kind_they_got(segmentation_checkpoint, linprobe_checkpoint, tmp_path):

@@ -72,9 +72,9 @@ def select_state(
         return payload, exported
     if layout in ("lut-linprobe", "lut-segment"):
         source = (payload.get("config") or {}).get("checkpoint") or "the checkpoint it was trained from"
-        holds = "the probe heads only" if layout == "lut-linprobe" else "a segmentation network"
-        raise UsageError(f"it is {kind_name(layout)}, which holds {holds}; use the encoder it was trained from: "
-                         f"{source}")
+        holds, uses = (("the probe heads only", "probes") if layout == "lut-linprobe"
+                       else ("a segmentation network", "was trained from"))
+        raise UsageError(f"it is {kind_name(layout)}, which holds {holds}; use the encoder it {uses}: {source}")
     if weights == "teacher":
         raise UsageError(f"it is {kind_name(layout)}, with a single encoder and no teacher; leave --weights out")
     state = payload["model"] if layout in ("mae", "lut-finetune") else payload.get("state_dict", payload)
