@@ -12,6 +12,7 @@ import yaml
 from lut import __version__
 from lut.commands import COMMAND_MODULES
 from lut.commands.usage import with_common_commands
+from lut.config import did_you_mean
 from lut.errors import LutError
 
 
@@ -34,31 +35,37 @@ PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, Permiss
 
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse, letting `key=value` settings come before, between or after the options; an unknown argument is
-    reported with the usage of the sub-command it was given to."""
+    """Parse, letting `key=value` settings come before, between or after the options; an unknown key is
+    reported with the closest ones and the usage of the sub-command it was given to (exit code 2)."""
     argv = normalise_argument_forms(parser, list(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args(argv)
-    settings = [item for item in unknown if "=" in item and not item.startswith("-")]
-    if len(settings) < len(unknown) or (settings and not hasattr(args, "settings")):
-        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
-    if settings:
-        args.settings = [*args.settings, *settings]
+    if unknown:
+        chosen = chosen_parser(parser, args)
+        chosen.error(unknown_message(chosen, unknown))
     return args
+
+
+def unknown_message(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """"unknown config key 'x' (did you mean y?)" for the first unknown `--x` or `x=...`, else argparse's words."""
+    keys = [token.lstrip("-").partition("=")[0].replace("-", "_") for token in unknown
+            if token.startswith("--") or SETTING.fullmatch(token)]
+    if not keys:
+        return f"unrecognized arguments: {' '.join(unknown)}"
+    valid = sorted({action.dest for action in parser._actions if action.option_strings and action.dest != "help"})
+    return f"unknown config key {keys[0]!r}{did_you_mean(keys[0], valid)}; `{parser.prog} --help` lists the keys"
 
 
 # `key=value` as a token: a setting name, then "=" (a path such as "a=b/c" after an option is that option's value).
 SETTING = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*=.*", re.DOTALL)
-# Config keys that a sub-command's option names differently.
-OPTION_KEYS = {"output": "output_dir"}
+# The values a switch (`--flip`, `--download`) takes from the next token; any other token is not its value.
+SWITCH_WORDS = ("true", "false", "yes", "no", "on", "off")
 
 
 def normalise_argument_forms(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """Every sub-command takes its settings in both forms: `key=value` becomes `--key value` where the
-    sub-command has the option `--key` (`lut knn data=X`), and `--key value` or `--key=value` becomes
-    `key=value` where it takes `key=value` settings but has no such option (`lut pretrain --data X`)."""
+    sub-command has that setting (`lut knn data=X`); anything else is left to argparse (and, unknown, refused)."""
     leaf, start = parser_of_tokens(parser, argv)
     options = {string: action for action in leaf._actions for string in action.option_strings}
-    takes_settings = any(action.dest == "settings" for action in leaf._actions)
     converted, index = list(argv[:start]), start
     while index < len(argv):
         token = argv[index]
@@ -67,27 +74,22 @@ def normalise_argument_forms(parser: argparse.ArgumentParser, argv: list[str]) -
             converted.extend(argv[index - 1:])
             break
         name, has_value, value = token.partition("=")
-        if name in options or (name.startswith("-") and not name.startswith("--")):
+        if name in options and options[name].nargs == "?" and not has_value:  # a switch, maybe with true/false
+            switched = index < len(argv) and argv[index].lower() in SWITCH_WORDS
+            converted.append(f"{name}={argv[index] if switched else 'true'}")
+            index += switched
+            continue
+        if name in options:
             converted.append(token)
             if not has_value:  # the option's own values, kept as they are
-                count = option_value_count(options.get(name), argv[index:])
+                count = option_value_count(options[name], argv[index:], leaf)
                 converted.extend(argv[index:index + count])
                 index += count
             continue
-        if name.startswith("--") and takes_settings:
-            key = name[2:].replace("-", "_")
-            if not has_value:
-                following = argv[index] if index < len(argv) else "--"
-                takes_next = not following.startswith("--") and not SETTING.fullmatch(following)
-                value = following if takes_next else "true"
-                index += takes_next
-            converted.append(f"{OPTION_KEYS.get(key, key)}={value}")
+        if SETTING.fullmatch(token):  # an unknown key becomes an unknown option, never a positional value
+            option = setting_option(name, leaf)
+            converted.extend(option_tokens(option, options[option], value) if option else [f"--{token}"])
             continue
-        if SETTING.fullmatch(token):
-            option = setting_option(name, options)
-            if option is not None:
-                converted.extend(option_tokens(option, options[option], value))
-                continue
         converted.append(token)
     return converted
 
@@ -103,31 +105,30 @@ def parser_of_tokens(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[
         parser, start = actions[0].choices[argv[names[0]]], names[0] + 1
 
 
-def option_value_count(action: argparse.Action | None, following: list[str]) -> int:
-    """How many of the `following` tokens are values of the option `action` (None: an unknown one-dash option)."""
-    if action is None or action.nargs == 0:
+def option_value_count(action: argparse.Action, following: list[str], parser: argparse.ArgumentParser) -> int:
+    """How many of the `following` tokens are values of the option `action` of `parser`; a list's values end at
+    the next option or setting of `parser` (`--benchmark imagenet-a=DIR` keeps its value)."""
+    if action.nargs == 0:
         return 0
     if action.nargs in ("+", "*"):
-        return next((index for index, token in enumerate(following)
-                     if token.startswith("-") or SETTING.fullmatch(token)), len(following))
-    return 1 if action.nargs in (None, "?") else int(action.nargs)
+        return next((index for index, token in enumerate(following) if token.startswith("-") or (
+            SETTING.fullmatch(token) and setting_option(token.partition("=")[0], parser))), len(following))
+    if action.nargs == "?":
+        return int(bool(following) and not following[0].startswith("--") and not SETTING.fullmatch(following[0]))
+    return 1 if action.nargs is None else int(action.nargs)
 
 
-def setting_option(key: str, options: dict[str, argparse.Action]) -> str | None:
-    """The option string that takes the setting `key` (`img_size` -> `--img-size`, `output_dir` -> `--output`)."""
-    names = [f"--{key.replace('_', '-')}", f"--{key}"]
-    names += [f"--{option}" for option, config_key in OPTION_KEYS.items() if config_key == key]
-    return next((name for name in names if name in options), None)
+def setting_option(key: str, parser: argparse.ArgumentParser) -> str | None:
+    """The option string that takes the setting `key` (`img_size` -> `--img-size`, `output` -> `--output`)."""
+    for action in parser._actions:
+        names = {action.dest, *(string.lstrip("-").replace("-", "_") for string in action.option_strings)}
+        if action.option_strings and key.replace("-", "_") in names:
+            return action.option_strings[0]
+    return None
 
 
 def option_tokens(option: str, action: argparse.Action, value: str) -> list[str]:
-    """`option` with `value` as argparse expects it: a switch only when true, a YAML list spread over several."""
-    if action.nargs == 0:
-        try:
-            switched = yaml.safe_load(value)
-        except yaml.YAMLError:
-            switched = value
-        return [option] if switched not in (False, None, "false", "no", "0", 0) else []
+    """`option` with `value` as argparse expects it: a YAML list spread over several values."""
     if action.nargs in ("+", "*") and value.startswith("["):
         try:
             items = yaml.safe_load(value)
@@ -135,6 +136,8 @@ def option_tokens(option: str, action: argparse.Action, value: str) -> list[str]
             items = None
         if isinstance(items, list):
             return [option, *map(str, items)]
+    if action.nargs == 0:  # --help, --version
+        return [option]
     return [option, value]
 
 
@@ -164,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):
         parser.print_help()
         return 0
-    args = parse_arguments(parser, argv)
+    try:
+        args = parse_arguments(parser, argv)
+    except SystemExit as exit_request:  # --help (0), or a usage error argparse has printed (2)
+        return exit_request.code if isinstance(exit_request.code, int) else 2
     try:
         return args.handler(args)
     except LutError as error:
