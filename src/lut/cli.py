@@ -13,7 +13,7 @@ from lut import __version__
 from lut.commands import COMMAND_MODULES
 from lut.commands.usage import with_common_commands
 from lut.config import did_you_mean
-from lut.errors import LutError
+from lut.errors import LutError, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,24 +35,28 @@ PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, Permiss
 
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse, letting `key=value` settings come before, between or after the options; an unknown key is
-    reported with the closest ones and the usage of the sub-command it was given to (exit code 2)."""
+    """Parse, letting `key=value` settings come before, between or after the options.
+
+    Raises:
+        UsageError: an unknown key, naming the sub-command's closest ones.
+        SystemExit: other bad arguments, with the usage of the sub-command they were given to (exit code 2).
+    """
     argv = normalise_argument_forms(parser, list(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         chosen = chosen_parser(parser, args)
-        chosen.error(unknown_message(chosen, unknown))
+        keys = [token.lstrip("-").partition("=")[0].replace("-", "_") for token in unknown
+                if token.startswith("--") or SETTING.fullmatch(token)]
+        if not keys:
+            chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
+        raise UsageError(unknown_key_message(chosen, keys[0]))
     return args
 
 
-def unknown_message(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
-    """"unknown config key 'x' (did you mean y?)" for the first unknown `--x` or `x=...`, else argparse's words."""
-    keys = [token.lstrip("-").partition("=")[0].replace("-", "_") for token in unknown
-            if token.startswith("--") or SETTING.fullmatch(token)]
-    if not keys:
-        return f"unrecognized arguments: {' '.join(unknown)}"
+def unknown_key_message(parser: argparse.ArgumentParser, key: str) -> str:
+    """"unknown config key 'x' (did you mean y?); ...": the sub-command's closest keys to an unknown one."""
     valid = sorted({action.dest for action in parser._actions if action.option_strings and action.dest != "help"})
-    return f"unknown config key {keys[0]!r}{did_you_mean(keys[0], valid)}; `{parser.prog} --help` lists the keys"
+    return f"unknown config key {key!r}{did_you_mean(key, valid)}; `{parser.prog} --help` lists the keys"
 
 
 # `key=value` as a token: a setting name, then "=" (a path such as "a=b/c" after an option is that option's value).
@@ -169,9 +173,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         args = parse_arguments(parser, argv)
-    except SystemExit as exit_request:  # --help (0), or a usage error argparse has printed (2)
-        return exit_request.code if isinstance(exit_request.code, int) else 2
-    try:
         return args.handler(args)
     except LutError as error:
         print(f"lut: error: {error.user_message()}", file=sys.stderr)
