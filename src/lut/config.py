@@ -33,7 +33,7 @@ def option(
     below: float | None = None,
     above: float | None = None,
     aliases: tuple[str, ...] = (),
-    each: bool = False,
+    each: int = 0,
 ) -> Any:
     """A config field with its help text and allowed values; the command line's `--key` comes from it.
 
@@ -46,7 +46,8 @@ def option(
         below: numbers must be smaller than this.
         above: numbers must be larger than this.
         aliases: other names the command line takes for the key (`class` for `classes`).
-        each: a list whose command-line flag takes one item and is repeated (`--grid A --grid B`).
+        each: for a list: how many items each command-line flag takes, repeated flags adding up (`--grid A
+            --grid B`, `--query ROW COL --query ROW COL`); 0: one flag takes the whole list (the last flag wins).
     """
     metadata = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "below": below,
                 "above": above, "aliases": aliases, "each": each}

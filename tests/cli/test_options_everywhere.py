@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from lut.analysis.config import AttentionMapsConfig
 from lut.cli import build_parser, main, parse_arguments
 from lut.commands.arguments import configured, given_values
 from lut.config import PretrainConfig, did_you_mean
@@ -123,3 +124,17 @@ def test_a_bad_value_is_one_line_naming_the_key():
     args = parse_arguments(build_parser(), ["knn", "--k", "ten"])
     with pytest.raises(UsageError, match="^config key k: \\['ten'\\] is not a valid list$"):
         configured(args, KnnSettings)
+
+
+def test_a_list_flag_given_twice_keeps_the_last_and_a_repeated_one_adds_up():
+    args = parse_arguments(build_parser(), ["transfer", "--checkpoint", "a.pth", "--checkpoint", "a.pth", "b.pth",
+                                            "--grid", "lr=1,2", "--grid", "weight_decay=0.1", "epochs=3"])
+    assert (args.checkpoint, args.grid, args.epochs) == (["a.pth", "b.pth"], ["lr=1,2", "weight_decay=0.1"], "3")
+    args = parse_arguments(build_parser(), ["analyze", "attention-maps", "--query", "0", "1", "--query", "3", "3"])
+    assert given_values(args, AttentionMapsConfig)["query"] == [0, 1, 3, 3]
+
+
+def test_a_list_value_that_looks_like_a_setting_stays_the_list_s():
+    args = parse_arguments(build_parser(), ["robustness", "--benchmark", "imagenet-a=/data/a", "objectnet=/data/o",
+                                            "batch_size=4"])
+    assert (args.benchmark, args.batch_size) == (["imagenet-a=/data/a", "objectnet=/data/o"], "4")

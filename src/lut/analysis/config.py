@@ -63,8 +63,8 @@ class SpectrumConfig(EncoderAnalysis):
 class AttentionMapsConfig(EncoderAnalysis):
     """`lut analyze attention-maps`."""
 
-    query: list[int] = option([], "query patches on the grid as ROW COL pairs (--query 1 2 --query 3 4); empty: "
-                              "random ones")
+    query: list[int] = option([], "a query patch on the grid, ROW COL (repeat for more: --query 1 2 --query 3 4); "
+                              "none: random ones", each=2)
     num_queries: int = option(2, "random queries when no query is given", minimum=1)
     layer: int = option(-1, "block index (-1: the last)")
     seed: int = option(0, "seed of the random queries")

@@ -118,7 +118,7 @@ def run_attention_maps(args: argparse.Namespace) -> int:
     from lut.analysis.reports import attention_maps_report
 
     settings = settings_of(args)
-    if len(settings.query) % 2:
+    if len(settings.query) % 2:  # query=[1, 2, 3]
         raise UsageError(f"config key query: {settings.query!r} is not ROW COL pairs")
     queries = list(zip(settings.query[::2], settings.query[1::2]))
     attention_maps_report(encoders(settings), image_source(settings, 2), queries, settings.num_queries,

@@ -66,10 +66,10 @@ def flag_form(kind: type, metadata: dict) -> dict[str, Any]:
     target = get_origin(kind) or kind
     if target is bool:
         return {"nargs": "?", "const": "true", "metavar": "true|false"}
+    if target is list and metadata.get("each"):
+        return {"nargs": metadata["each"], "action": "extend", "metavar": "VALUE"}
     if target is list:
-        if metadata.get("each"):
-            return {"action": "append", "metavar": "VALUE"}
-        return {"nargs": "*", "action": "extend", "metavar": "VALUE"}
+        return {"nargs": "*", "metavar": "VALUE"}
     if metadata.get("choices"):
         return {"metavar": "{" + ",".join(metadata["choices"]) + "}"}
     return {"metavar": {int: "N", float: "X"}.get(target, "TEXT")}

@@ -60,7 +60,7 @@ class TransferSettings:
     labels: list[str] = option([], "one name per checkpoint for tables and folders; empty: the file names")
     data: str = option("", "transfer data set name, or a train/ + val/ (+ test/) folder")
     grid: list[str] = option([], "a grid axis KEY=V1,V2,... over a fine-tuning setting; replaces the recipe's axis of "
-                             "that key (repeat for more axes)", each=True)
+                             "that key (repeat for more axes)", each=1)
     full_grid: bool = option(False, "start from the recipe's full grid, not the coarse one")
     val_fraction: float = option(0.1, "share of each class held out for validation when the set has none",
                                  above=0.0, below=1.0)
