@@ -6,8 +6,8 @@ import torch
 from lut.cli import build_parser, parse_arguments
 from lut.commands.arguments import given_values
 from lut.config import PretrainConfig
-from lut.evaluation.config import FinetuneConfig
 from lut.errors import UsageError
+from lut.evaluation.config import FinetuneConfig
 from lut.runtime.distributed import select_device
 
 
