@@ -138,3 +138,20 @@ def test_a_list_value_that_looks_like_a_setting_stays_the_list_s():
     args = parse_arguments(build_parser(), ["robustness", "--benchmark", "imagenet-a=/data/a", "objectnet=/data/o",
                                             "batch_size=4"])
     assert (args.benchmark, args.batch_size) == (["imagenet-a=/data/a", "objectnet=/data/o"], "4")
+
+
+def test_one_naming_rule_for_every_command_s_recipes():
+    from lut.config import PRETRAIN_RECIPES
+    from lut.evaluation.config import FINETUNE_RECIPES, LINPROBE_RECIPES
+    from lut.segmentation.config import SEGMENT_RECIPES
+    from lut.transfer.config import TRANSFER_RECIPES
+
+    assert TRANSFER_RECIPES.names() == ["small", "vit_base"]
+    assert FINETUNE_RECIPES.names() == ["mae_vit_base", "small", "vit_base", "vit_large", "vit_small"]
+    assert LINPROBE_RECIPES.names() == ["imagenet", "small"]
+    assert SEGMENT_RECIPES.names() == ["ade20k_vit_base", "ade20k_vit_large", "ade20k_vit_small", "small"]
+    assert "demo" in PRETRAIN_RECIPES.names()
+    for shelf in (TRANSFER_RECIPES, FINETUNE_RECIPES, SEGMENT_RECIPES):  # the file's stem names it too
+        assert shelf.text("small") == shelf.text(f"{shelf.command}_small")
+    with pytest.raises(UsageError, match="^no transfer recipe 'large': give a YAML path or one of small, vit_base$"):
+        TRANSFER_RECIPES.text("large")

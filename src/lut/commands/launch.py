@@ -13,7 +13,7 @@ EPILOG = """example:
       pretrain lut_vit_large data=/data/imagenet/train output_dir=/shared/runs/lut_l
 
   lut launch slurm --gpus-per-node 1 --time 4:00:00 -- transfer --checkpoint lut.pth --data cub200 \\
-      data_root=/datasets --recipe transfer_vit_base --output /shared/runs/transfer_cub
+      data_root=/datasets --recipe vit_base --output /shared/runs/transfer_cub
 
 The job is requeued on preemption and before its time limit, and resumes from checkpoint-last.pth
 (docs/SCALING.md). A transfer grid becomes a job array, one task per run, and a summary job after it
