@@ -117,8 +117,6 @@ def option_value_count(action: argparse.Action, following: list[str], parser: ar
     if action.nargs in ("+", "*"):
         return next((index for index, token in enumerate(following) if token.startswith("-") or (
             SETTING.fullmatch(token) and setting_option(token.partition("=")[0], parser))), len(following))
-    if action.nargs == "?":
-        return int(bool(following) and not following[0].startswith("--") and not SETTING.fullmatch(following[0]))
     return 1 if action.nargs is None else int(action.nargs)
 
 
@@ -132,12 +130,17 @@ def setting_option(key: str, parser: argparse.ArgumentParser) -> str | None:
 
 
 def option_tokens(option: str, action: argparse.Action, value: str) -> list[str]:
-    """`option` with `value` as argparse expects it: a YAML list spread over several values."""
-    if action.nargs in ("+", "*") and value.startswith("["):
+    """`option` with `value` as argparse expects it: a YAML list spread over several values (over several
+    flags where each takes a fixed number: `query=[1, 2, 3, 4]` -> `--query 1 2 --query 3 4`)."""
+    takes_list = action.nargs in ("+", "*") or isinstance(action.nargs, int)
+    if takes_list and value.startswith("["):
         try:
             items = yaml.safe_load(value)
         except yaml.YAMLError:
             items = None
+        if isinstance(items, list) and isinstance(action.nargs, int):
+            return [token for start in range(0, len(items), action.nargs)
+                    for token in (option, *map(str, items[start:start + action.nargs]))]
         if isinstance(items, list):
             return [option, *map(str, items)]
     if action.nargs == 0:  # --help, --version

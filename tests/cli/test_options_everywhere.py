@@ -155,3 +155,10 @@ def test_one_naming_rule_for_every_command_s_recipes():
         assert shelf.text("small") == shelf.text(f"{shelf.command}_small")
     with pytest.raises(UsageError, match="^no transfer recipe 'large': give a YAML path or one of small, vit_base$"):
         TRANSFER_RECIPES.text("large")
+
+
+def test_a_repeatable_list_given_as_one_yaml_list():
+    args = parse_arguments(build_parser(), ["analyze", "attention-maps", "query=[0, 1, 3, 3]"])
+    assert given_values(args, AttentionMapsConfig)["query"] == [0, 1, 3, 3]
+    args = parse_arguments(build_parser(), ["transfer", "grid=lr=1,2"])
+    assert args.grid == ["lr=1,2"]
