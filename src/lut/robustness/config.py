@@ -8,6 +8,7 @@ from lut.robustness.occlusion import FILLS
 from lut.robustness.options import RobustnessOptions
 from lut.robustness.scoring import SUBSET_PROTOCOLS
 from lut.robustness.suite import RobustnessSettings
+from lut.runtime.precision import PRECISION_HELP
 
 PROTOCOL = RobustnessOptions()
 RUN = RobustnessSettings(checkpoints=[], benchmarks=[])
@@ -40,7 +41,7 @@ class RobustnessConfig:
     batch_size: int = option(RUN.batch_size, "images per forward", minimum=1)
     num_workers: int = option(RUN.num_workers, "data loader processes", minimum=0)
     device: str = option(RUN.device, "auto, cpu or cuda")
-    precision: str = option(RUN.precision, "auto: bf16 on GPU, fp32 on CPU", ("auto", "fp32", "bf16"))
+    precision: str = option(RUN.precision, PRECISION_HELP, ("auto", "fp32", "bf16"))
 
     def settings(self) -> RobustnessSettings:
         """The evaluation these settings describe."""
