@@ -26,8 +26,11 @@ $(FASHION_MNIST):
 demo: install data
 	$(VENV)/bin/lut pretrain demo
 
+# Two test processes (pytest-xdist, one file per process at a time); each test runs one thread (tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: install data
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,7 @@ import sys
 import warnings
 
 from lut.commands import COMMAND_MODULES
-from lut.commands.arguments import parse_arguments
+from lut.commands.command_line import parse_arguments
 from lut.commands.usage import with_common_commands
 from lut.errors import LutError
 from lut.version import __version__
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):
         parser.print_help()
         return 0
-    args = parse_arguments(parser, argv)
     try:
+        args = parse_arguments(parser, argv)
         return args.handler(args)
     except LutError as error:
         print(f"lut: error: {error.user_message()}", file=sys.stderr)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 import yaml
 
 from lut.errors import UsageError
+from lut.paths import DATA_ROOT
 from lut.runtime.precision import PRECISION_HELP
 
 Config = TypeVar("Config")
@@ -31,8 +32,10 @@ def option(
     maximum: float | None = None,
     below: float | None = None,
     above: float | None = None,
+    aliases: tuple[str, ...] = (),
+    each: int = 0,
 ) -> Any:
-    """A config field with its help text (shown by `lut pretrain --help`) and allowed values.
+    """A config field with its help text and allowed values; the command line's `--key` comes from it.
 
     Args:
         default: the built-in value.
@@ -42,12 +45,40 @@ def option(
         maximum: largest allowed number (inclusive).
         below: numbers must be smaller than this.
         above: numbers must be larger than this.
+        aliases: other names the command line takes for the key (`class` for `classes`).
+        each: for a list: how many items each command-line flag takes, repeated flags adding up (`--grid A
+            --grid B`, `--query ROW COL --query ROW COL`); 0: one flag takes the whole list (the last flag wins).
     """
     metadata = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "below": below,
-                "above": above}
+                "above": above, "aliases": aliases, "each": each}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
+
+
+def data_root_option() -> Any:
+    """The `data_root` setting, the same in every command."""
+    return option(DATA_ROOT, "where downloadable data sets are stored")
+
+
+def download_option() -> Any:
+    """The `download` setting, the same in every command."""
+    return option(True, "download torchvision data sets when missing")
+
+
+@dataclass
+class EncoderSettings:
+    """Which pre-trained encoder a downstream run starts from (the first settings of every such run)."""
+
+    checkpoint: str = option("", "pre-trained checkpoint: LUT, MAE or timm .pth, or a safetensors export")
+    weights: str = option("auto", "network of a pre-training checkpoint (auto: the student, or the only encoder)",
+                          ("auto", "student", "teacher"))
+    arch: str = option("", "architecture, e.g. vit_base_patch16; empty infers it from the weights")
+
+    @property
+    def weights_choice(self) -> str | None:
+        """`weights` as `load_encoder` takes it."""
+        return None if self.weights == "auto" else self.weights
 
 
 @dataclass
@@ -140,7 +171,7 @@ class PretrainConfig:
         "folder (class sub-folders or flat), fashion-mnist, fashion-mnist-download, cifar10, cifar100, stl10, tar "
         "shards, a save_to_disk folder or hf:NAME[:CONFIG] (datasets.load_dataset)",
     )
-    data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
+    data_root: str = data_root_option()
     image_column: str = option("", "Hugging Face data: the column of images; empty: the first Image column")
     label_column: str = option(
         "", "Hugging Face data: the column of labels (a ClassLabel); empty: the first ClassLabel column, if any"
@@ -149,7 +180,7 @@ class PretrainConfig:
         False, "stream data=hf:NAME[:CONFIG] (datasets' streaming mode): its data files are dealt to the processes "
         "and loader workers like tar shards"
     )
-    download: bool = option(True, "download torchvision data sets when missing")
+    download: bool = download_option()
     crop: str = option(
         "auto", "simple resized crop or random resized crop; auto: src for LUT, rrc for MAE", ("auto", "src", "rrc")
     )
@@ -228,30 +259,70 @@ class PretrainConfig:
         return self.model.split("_", 1)[0]
 
 
-def recipe_names() -> list[str]:
-    """Recipes shipped inside the package."""
-    return sorted(p.name[:-5] for p in resources.files("lut.recipes").iterdir() if p.name.endswith(".yaml"))
+@dataclass(frozen=True)
+class RecipeShelf:
+    """The bundled recipes of one command: `PACKAGE/COMMAND_NAME.yaml`, each named NAME (the one naming rule).
+
+    A recipe is given by its NAME, by its file's stem (`transfer_small`, as older commands took it) or by the
+    path of a YAML file.
+
+    Attributes:
+        package: the package that holds the YAML files.
+        command: the file-name prefix before "_" ("" for pre-training, whose files carry none).
+        kind: what the messages call one ("recipe", "experiment scale").
+    """
+
+    package: str
+    command: str = ""
+    kind: str = "recipe"
+
+    @property
+    def prefix(self) -> str:
+        """The file-name prefix of this command's recipes."""
+        return f"{self.command}_" if self.command else ""
+
+    def names(self) -> list[str]:
+        """The bundled recipes' names."""
+        return sorted(entry.name[len(self.prefix):-5] for entry in resources.files(self.package).iterdir()
+                      if entry.name.startswith(self.prefix) and entry.name.endswith(".yaml"))
+
+    def text(self, recipe: str) -> str:
+        """The YAML text of a bundled recipe (by name or file stem) or of a YAML file.
+
+        Raises:
+            UsageError: no such recipe, listing the bundled ones.
+        """
+        folder = resources.files(self.package)
+        for stem in (f"{self.prefix}{recipe}", recipe if recipe.startswith(self.prefix) else None):
+            if stem is not None and (folder / f"{stem}.yaml").is_file():
+                return (folder / f"{stem}.yaml").read_text()
+        if Path(recipe).expanduser().is_file():
+            return Path(recipe).expanduser().read_text()
+        command = f"{self.command} " if self.command else ""
+        raise UsageError(f"no {command}{self.kind} {recipe!r}: give a YAML path or one of {', '.join(self.names())}")
 
 
-def load_recipe(recipe: str) -> dict[str, Any]:
-    """Read a bundled recipe by name, or a YAML file by path.
+PRETRAIN_RECIPES = RecipeShelf("lut.recipes")
+
+
+def recipe_names(shelf: RecipeShelf = PRETRAIN_RECIPES) -> list[str]:
+    """Recipes shipped inside the package for one command (pre-training by default)."""
+    return shelf.names()
+
+
+def load_recipe(recipe: str, shelf: RecipeShelf = PRETRAIN_RECIPES) -> dict[str, Any]:
+    """Read a bundled recipe by name, or a YAML file by path: the one recipe resolver of every command.
 
     Raises:
         UsageError: unknown recipe, unreadable file or YAML that is not a mapping.
     """
-    bundled = resources.files("lut.recipes") / f"{recipe}.yaml"
-    if bundled.is_file():
-        text = bundled.read_text()
-    elif Path(recipe).is_file():
-        text = Path(recipe).read_text()
-    else:
-        raise UsageError(f"no recipe {recipe!r}: give a YAML path or one of {', '.join(recipe_names())}")
+    text = shelf.text(recipe)
     try:
         values = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise UsageError(f"recipe {recipe}: invalid YAML{yaml_error_place(error)}") from error
+        raise UsageError(f"{shelf.kind} {recipe}: invalid YAML{yaml_error_place(error)}") from error
     if not isinstance(values, dict):
-        raise UsageError(f"recipe {recipe}: expected a mapping of config keys")
+        raise UsageError(f"{shelf.kind} {recipe}: expected a mapping of config keys")
     return values
 
 
@@ -288,13 +359,18 @@ def build_config(values: dict[str, Any], cls: type[Config] = PretrainConfig) -> 
     checked = {}
     for key, value in values.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise UsageError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(fields)}")
+            raise UsageError(f"unknown config key {key!r}{did_you_mean(key, list(fields))}; valid keys: "
+                             f"{', '.join(fields)}")
         checked[key] = _coerce(key, value, hints[key], fields[key].metadata.get("choices"))
     config = cls(**checked)
     check_config_ranges(config)
     return config
+
+
+def did_you_mean(key: str, valid: list[str]) -> str:
+    """" (did you mean A, B?)": the valid keys closest to an unknown one (the nearest three when none is close)."""
+    close = difflib.get_close_matches(key, valid, n=3) or difflib.get_close_matches(key, valid, n=3, cutoff=0.0)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -> Any:
@@ -318,12 +394,24 @@ def _coerce(key: str, value: Any, kind: type, choices: tuple[str, ...] | None) -
             if not isinstance(value, (list, tuple)):
                 raise ValueError
             item_type = (get_args(kind) or (float,))[0]
-            value = [float(v) if item_type is float else v for v in value]
+            value = [_coerce_item(v, item_type) for v in value]
     except (TypeError, ValueError, OverflowError):
         raise UsageError(f"config key {key}: {value!r} is not a valid {kind.__name__}") from None
-    if choices is not None and value not in choices:
-        raise UsageError(f"config key {key}: {value!r} is not one of {', '.join(choices)}")
+    for item in value if target is list and choices is not None else [value]:
+        if choices is not None and item not in choices:
+            raise UsageError(f"config key {key}: {item!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _coerce_item(value: Any, item_type: type) -> Any:
+    """One item of a list setting as its type (float, int or str); other types are kept as given."""
+    if item_type is float:
+        return float(value)
+    if item_type is int and not isinstance(value, bool) and float(value) == int(value):
+        return int(value)
+    if item_type is int:
+        raise ValueError(value)
+    return str(value) if item_type is str else value
 
 
 BOUNDS = (("minimum", "at least", operator.ge), ("maximum", "at most", operator.le), ("below", "below", operator.lt),
@@ -363,29 +451,19 @@ def check_config_ranges(config: Any) -> None:
 
 
 def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:
-    """Defaults <- recipe <- command-line overrides; with no recipe named, `default_recipe` chooses."""
-    values = parse_overrides(overrides)
-    settings = load_recipe(recipe or default_recipe(values))
-    settings.update(values)
-    return build_config(settings)
+    """Defaults <- recipe <- `key=value` overrides; with no recipe named, `default_recipe` chooses."""
+    return pretrain_config(recipe, parse_overrides(overrides))
+
+
+def pretrain_config(recipe: str | None, values: dict[str, Any]) -> PretrainConfig:
+    """Defaults <- recipe <- `values`; with no recipe named, `default_recipe` chooses."""
+    return build_config({**load_recipe(recipe or default_recipe(values)), **values})
 
 
 def default_recipe(overrides: dict[str, Any]) -> str:
     """The recipe of a run that names none: `default` for other data than the demo's, else `demo`."""
     own_data = overrides.get("data", DEMO_DATA) != DEMO_DATA
     return "default" if own_data else "demo"
-
-
-def config_help(cls: type = PretrainConfig) -> str:
-    """One line per key of a config dataclass with its default and meaning, for `--help`."""
-    lines = []
-    defaults = cls()
-    for item in dataclasses.fields(cls):
-        choices = item.metadata.get("choices")
-        suffix = f" [{'|'.join(choices)}]" if choices else ""
-        setting = f"{item.name}={getattr(defaults, item.name)}"
-        lines.append(f"  {setting:<34} {item.metadata['help']}{suffix}")
-    return "\n".join(lines)
 
 
 def save_config(config: Any, path: Path) -> None:

@@ -5,6 +5,9 @@ from pathlib import Path
 
 from lut.errors import UsageError
 
+# Where downloadable data sets are stored, unless data_root= says otherwise.
+DATA_ROOT = "~/.cache/lut/data"
+
 
 def check_output_path(path: Path, what: str, folder: bool = False) -> None:
     """Refuse an output that cannot be written: a folder given for a file (or the reverse), or a read-only place.
@@ -27,3 +30,16 @@ def check_output_path(path: Path, what: str, folder: bool = False) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {what} {path}: {parent} is not a writable folder")
+
+
+def default_output_dir(command: str, checkpoints: list[str], weights: str = "auto") -> str:
+    """`runs/COMMAND/NAME`: an evaluation's folder named after what it evaluates, so that evaluating another
+    checkpoint (or the other network of one) does not replace earlier results.
+
+    NAME joins, per checkpoint, its folder and file stem (`demo-checkpoint-last`), then the weights when chosen
+    (`-teacher`).
+    """
+    names = [f"{path.parent.name}-{path.stem}" if path.parent.name else path.stem
+             for path in (Path(checkpoint).expanduser() for checkpoint in checkpoints)]
+    suffix = f"-{weights}" if weights and weights != "auto" else ""
+    return f"runs/{command}/{'+'.join(names) or command}{suffix}"

@@ -152,11 +152,17 @@ def test_attention_maps_first_layer(checkpoints, tmp_path):
     assert json.loads((tmp_path / "attention-maps.json").read_text())["models"][0]["layer"] == 1
 
 
-@pytest.mark.parametrize("ratio", ["1.5", "1.0", "-0.1", "nan"])
-def test_reconstruct_mask_ratio_outside_0_1_exits_2_before_loading_data(checkpoints, tmp_path, capsys, ratio):
+@pytest.mark.parametrize("ratio, message", [
+    ("1.5", "config key mask_ratio: 1.5 must be below 1.0"),
+    ("1.0", "config key mask_ratio: 1.0 must be below 1.0"),
+    ("-0.1", "--mask-ratio must be in [0, 1), got -0.1"),  # -1 is the run's ratio: the bounds let -0.1 through
+    ("nan", "config key mask_ratio: nan is not a finite number"),
+])
+def test_reconstruct_mask_ratio_outside_0_1_exits_2_before_loading_data(checkpoints, tmp_path, capsys, ratio,
+                                                                         message):
     assert main(["analyze", "reconstruct", "--checkpoint", checkpoints["lut"], "--data", str(tmp_path / "none"),
                  "--mask-ratio", ratio, "--output", str(tmp_path)]) == 2
-    assert f"--mask-ratio must be in [0, 1), got {float(ratio)}" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"lut: error: {message}\n"
 
 
 @pytest.mark.parametrize("ratio, visible", [("0.95", 0), ("0.0", 16)])
@@ -170,8 +176,8 @@ def test_reconstruct_mask_ratio_without_visible_or_hidden_patches_exits_2(checkp
 
 @pytest.mark.parametrize("analysis", ["attention-distance", "spectrum", "attention-maps", "gradcam", "reconstruct"])
 @pytest.mark.parametrize("option, value, message", [
-    ("--num-images", "-1", "--num-images must be 0 (the default set) or more, got -1"),
-    ("--batch-size", "0", "--batch-size must be at least 1, got 0"),
+    ("--num-images", "-1", "config key num_images: -1 must be at least 0"),
+    ("--batch-size", "0", "config key batch_size: 0 must be at least 1"),
 ], ids=["num-images", "batch-size"])
 def test_negative_counts_exit_2(checkpoints, tmp_path, image_folder, capsys, analysis, option, value, message):
     checkpoint = checkpoints["finetune" if analysis == "gradcam" else "lut"]
@@ -183,4 +189,4 @@ def test_negative_counts_exit_2(checkpoints, tmp_path, image_folder, capsys, ana
 def test_attention_maps_without_queries_exits_2(checkpoints, tmp_path, capsys):
     assert main(["analyze", "attention-maps", "--checkpoint", checkpoints["lut"], "--num-queries", "0",
                  "--output", str(tmp_path)]) == 2
-    assert "--num-queries must be at least 1, got 0" in capsys.readouterr().err
+    assert "config key num_queries: 0 must be at least 1" in capsys.readouterr().err

@@ -67,12 +67,12 @@ def test_usage_errors_exit_2_without_traceback(arguments, message, capsys):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["knn", "--batch-size", "0"], "--batch-size: 0 must be at least 1"),
-        (["knn", "--img-size", "0"], "img_size must be positive, got 0"),
-        (["knn", "--train-samples", "-3"], "--train-samples: -3 must be at least 0"),
-        (["knn", "--test-samples", "-3"], "--test-samples: -3 must be at least 0"),
-        (["knn", "--temperature", "0"], "--temperature: 0.0 must be above 0.0"),
-        (["knn", "--temperature", "-1"], "--temperature: -1.0 must be above 0.0"),
+        (["knn", "--batch-size", "0"], "config key batch_size: 0 must be at least 1"),
+        (["knn", "--img-size", "-1"], "config key img_size: -1 must be at least 0"),
+        (["knn", "--train-samples", "-3"], "config key train_samples: -3 must be at least 0"),
+        (["knn", "--test-samples", "-3"], "config key test_samples: -3 must be at least 0"),
+        (["knn", "--temperature", "0"], "config key temperature: 0.0 must be above 0.0"),
+        (["knn", "--temperature", "-1"], "config key temperature: -1.0 must be above 0.0"),
         (["linprobe", "batch_size=0"], "config key batch_size: 0 must be at least 1"),
         (["linprobe", "train_samples=-3"], "config key train_samples: -3 must be at least 0"),
         (["linprobe", "test_samples=-1"], "config key test_samples: -1 must be at least 0"),
@@ -83,7 +83,7 @@ def test_usage_errors_exit_2_without_traceback(arguments, message, capsys):
         (["finetune", "drop_path=-0.1"], "config key drop_path: -0.1 must be at least 0.0"),
         (["finetune", "reprob=1.5"], "config key reprob: 1.5 must be at most 1.0"),
         (["finetune", "auto_augment=garbage"], "config key auto_augment: 'garbage' is not a timm augmentation policy"),
-        (["export", "--weights", "student", "--img-size", "0"], "img_size must be positive, got 0"),
+        (["export", "--weights", "student", "--img-size", "-1"], "config key img_size: -1 must be at least 0"),
     ],
 )
 def test_bad_values_exit_2_before_any_work(arguments, message, tiny_checkpoint, stripes, tmp_path, capsys):

@@ -58,7 +58,7 @@ def test_torchrun_command_of_a_node_and_time_limits():
 @pytest.mark.parametrize("arguments, message", [
     (["--", "knn"], "lut launch runs one of pretrain, finetune, linprobe"),
     (["--time", "1h", "--", "pretrain"], "--time '1h': give minutes"),
-    (["--nproc-per-node", "0", "--", "pretrain"], "--nproc-per-node 0 is out of range"),
+    (["--nproc-per-node", "-1", "--", "pretrain"], "config key nproc_per_node: -1 must be at least 0"),
 ])
 def test_bad_launch_arguments_exit_2(arguments, message, tmp_path, capsys):
     assert main(["launch", "local", "--logs", str(tmp_path), *arguments]) == 2

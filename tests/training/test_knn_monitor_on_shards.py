@@ -36,8 +36,8 @@ def test_monitor_equals_lut_knn_on_the_same_shards(train_and_query_shards, image
     assert records[-1]["knn_top1"] == knn["student"]
 
     for weights in ("student", "teacher"):
-        settings = KnnSettings(str(tmp_path / "run" / LAST_CHECKPOINT), train, test_data=queries, weights=weights,
-                               pools=("mean",), ks=(5,), num_workers=0, device="cpu", cache_dir=None,
+        settings = KnnSettings(checkpoint=str(tmp_path / "run" / LAST_CHECKPOINT), data=train, test_data=queries,
+                               weights=weights, pool="mean", k=[5], num_workers=0, device="cpu", no_cache=True,
                                output_dir=str(tmp_path / weights))
         (result,) = knn_benchmark(settings)["results"]["mean"]
         assert result["top1"] == knn[weights], weights

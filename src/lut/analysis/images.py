@@ -12,6 +12,7 @@ from lut.data.sources import ImageFolderSource
 from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.extras import require
+from lut.paths import DATA_ROOT
 
 SKIMAGE = "skimage"
 SKIMAGE_PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "moon", "immunohistochemistry")
@@ -42,7 +43,7 @@ def analysis_images(
     std: list[float],
     num_images: int = 0,
     split: str = "test",
-    data_root: str = "~/.cache/lut/data",
+    data_root: str = DATA_ROOT,
 ) -> tuple[torch.Tensor, list[str]]:
     """The first `num_images` images of `source`, resized (shorter side, bicubic), centre-cropped and normalised.
 

@@ -25,6 +25,7 @@ from lut.errors import UsageError
 from lut.interchange.classifier import ClassifierInfo, load_classifier
 from lut.masking import keep_ids_to_mask, num_visible_patches, sample_keep_ids
 from lut.models.patches import patchify
+from lut.paths import DATA_ROOT
 from lut.runtime.files import write_json
 from lut.wording import counted
 
@@ -44,7 +45,7 @@ class ImageSource:
     data: str = "skimage"
     num_images: int = 0
     split: str = "test"
-    data_root: str = "~/.cache/lut/data"
+    data_root: str = DATA_ROOT
     batch_size: int = 64
 
     def load(self, size: int, mean: list[float], std: list[float]) -> tuple[torch.Tensor, list[str]]:

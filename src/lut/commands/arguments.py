@@ -1,123 +1,131 @@
-"""Reading a `lut` command line: `key=value` settings and `--key value` options in either form, anywhere.
+"""Command-line options generated from typed settings (`lut.config.option`): every sub-command's `--key` flags,
+its `key=value` form (`lut.cli` turns one into the other) and its `--help` come from the same fields.
 
-`lut` itself (`lut.cli`) and `lut launch` (which checks the command line it submits) read argv with these.
+A flag sets nothing unless given, so a recipe's values replace the built-in defaults and the command line's
+replace the recipe's; `configured` then checks names, types, choices and bounds in one place (`build_config`).
 """
 
 import argparse
-import re
-import sys
+import dataclasses
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
+from lut.config import RecipeShelf, build_config
 
-def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse, letting `key=value` settings come before, between or after the options; an unknown argument is
-    reported with the usage of the sub-command it was given to."""
-    argv = normalise_argument_forms(parser, list(sys.argv[1:] if argv is None else argv))
-    args, unknown = parser.parse_known_args(argv)
-    settings = [item for item in unknown if "=" in item and not item.startswith("-")]
-    if len(settings) < len(unknown) or (settings and not hasattr(args, "settings")):
-        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
-    if settings:
-        args.settings = [*args.settings, *settings]
-    return args
+# `--output DIR` (and `output=DIR`) names output_dir in every command.
+OUTPUT_ALIAS = ("output_dir", "output")
+BOUND_WORDS = (("minimum", "at least"), ("maximum", "at most"), ("below", "below"), ("above", "above"))
 
 
-# `key=value` as a token: a setting name, then "=" (a path such as "a=b/c" after an option is that option's value).
-SETTING = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*=.*", re.DOTALL)
-# Config keys that a sub-command's option names differently.
-OPTION_KEYS = {"output": "output_dir"}
+def add_options(parser: argparse.ArgumentParser, *classes: type, recipes: RecipeShelf | None = None,
+                default_recipe: str = "") -> None:
+    """Add a `--key` flag for every field of the settings `classes` (the first class's field wins a shared name).
 
-
-def normalise_argument_forms(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """Every sub-command takes its settings in both forms: `key=value` becomes `--key value` where the
-    sub-command has the option `--key` (`lut knn data=X`), and `--key value` or `--key=value` becomes
-    `key=value` where it takes `key=value` settings but has no such option (`lut pretrain --data X`)."""
-    leaf, start = parser_of_tokens(parser, argv)
-    options = {string: action for action in leaf._actions for string in action.option_strings}
-    takes_settings = any(action.dest == "settings" for action in leaf._actions)
-    converted, index = list(argv[:start]), start
-    while index < len(argv):
-        token = argv[index]
-        index += 1
-        if token == "--":
-            converted.extend(argv[index - 1:])
-            break
-        name, has_value, value = token.partition("=")
-        if name in options or (name.startswith("-") and not name.startswith("--")):
-            converted.append(token)
-            if not has_value:  # the option's own values, kept as they are
-                count = option_value_count(options.get(name), argv[index:])
-                converted.extend(argv[index:index + count])
-                index += count
-            continue
-        if name.startswith("--") and takes_settings:
-            key = name[2:].replace("-", "_")
-            if not has_value:
-                following = argv[index] if index < len(argv) else "--"
-                takes_next = not following.startswith("--") and not SETTING.fullmatch(following)
-                value = following if takes_next else "true"
-                index += takes_next
-            converted.append(f"{OPTION_KEYS.get(key, key)}={value}")
-            continue
-        if SETTING.fullmatch(token):
-            option = setting_option(name, options)
-            if option is not None:
-                converted.extend(option_tokens(option, options[option], value))
+    Args:
+        parser: the sub-command's parser.
+        classes: settings dataclasses whose fields are `option`s.
+        recipes: the command's bundled recipes, if it takes `--recipe`.
+        default_recipe: the recipe used when none is named (help text only).
+    """
+    parser.allow_abbrev = False  # `--max-image` is a typo to name, as `max_image=` is, not `--max-images`
+    positionals = [action for action in parser._actions if not action.option_strings]
+    words = [usage_word(action) for action in positionals if action.nargs != argparse.REMAINDER]
+    words += ["[--key value | key=value ...]"]
+    words += [action.metavar for action in positionals if action.nargs == argparse.REMAINDER]
+    parser.usage = " ".join(["%(prog)s", *words])
+    group = parser.add_argument_group("settings (--key value, --key=value or key=value; flags with no value are "
+                                      "switches: --key means key=true)")
+    if recipes is not None:
+        default = f" (default: {default_recipe})" if default_recipe else ""
+        group.add_argument("--recipe", default=argparse.SUPPRESS, metavar="NAME",
+                           help=f"bundled recipe ({', '.join(recipes.names())}) or a YAML path{default}")
+    seen = {"recipe"}
+    for cls in classes:
+        defaults, hints = cls(), get_type_hints(cls)
+        for item in dataclasses.fields(cls):
+            if item.name in seen:
                 continue
-        converted.append(token)
-    return converted
+            seen.add(item.name)
+            names = [item.name, *item.metadata.get("aliases", ())]
+            names += [OUTPUT_ALIAS[1]] if item.name == OUTPUT_ALIAS[0] else []
+            flags = [f"--{name.replace('_', '-')}" for name in names]
+            group.add_argument(*flags, dest=item.name, default=argparse.SUPPRESS,
+                               help=option_help(item, getattr(defaults, item.name)),
+                               **flag_form(hints[item.name], item.metadata))
 
 
-def parser_of_tokens(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[argparse.ArgumentParser, int]:
-    """The innermost sub-command parser named in `argv`, and the index of the first token after its name."""
-    start = 0
-    while True:
-        actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
-        names = [index for index in range(start, len(argv)) if actions and argv[index] in actions[0].choices]
-        if not names:
-            return parser, start
-        parser, start = actions[0].choices[argv[names[0]]], names[0] + 1
+def usage_word(action: argparse.Action) -> str:
+    """A positional argument as the usage line shows it: `[RECIPE]`, `IMAGE [IMAGE ...]`, `OUT`."""
+    name = action.metavar or action.dest
+    return {"?": f"[{name}]", "+": f"{name} [{name} ...]", "*": f"[{name} ...]"}.get(action.nargs, name)
 
 
-def option_value_count(action: argparse.Action | None, following: list[str]) -> int:
-    """How many of the `following` tokens are values of the option `action` (None: an unknown one-dash option)."""
-    if action is None or action.nargs == 0:
-        return 0
-    if action.nargs in ("+", "*"):
-        return next((index for index, token in enumerate(following)
-                     if token.startswith("-") or SETTING.fullmatch(token)), len(following))
-    return 1 if action.nargs in (None, "?") else int(action.nargs)
+def flag_form(kind: type, metadata: dict) -> dict[str, Any]:
+    """argparse's nargs, action, const and metavar for a field of type `kind`."""
+    target = get_origin(kind) or kind
+    if target is bool:
+        return {"nargs": "?", "const": "true", "metavar": "true|false"}
+    if target is list and metadata.get("each"):
+        return {"nargs": metadata["each"], "action": "extend", "metavar": "VALUE"}
+    if target is list:
+        return {"nargs": "*", "metavar": "VALUE"}
+    if metadata.get("choices"):
+        return {"metavar": "{" + ",".join(metadata["choices"]) + "}"}
+    return {"metavar": {int: "N", float: "X"}.get(target, "TEXT")}
 
 
-def setting_option(key: str, options: dict[str, argparse.Action]) -> str | None:
-    """The option string that takes the setting `key` (`img_size` -> `--img-size`, `output_dir` -> `--output`)."""
-    names = [f"--{key.replace('_', '-')}", f"--{key}"]
-    names += [f"--{option}" for option, config_key in OPTION_KEYS.items() if config_key == key]
-    return next((name for name in names if name in options), None)
+def option_help(item: dataclasses.Field, default: Any) -> str:
+    """The field's help with its bounds and built-in default, escaped for argparse."""
+    bounds = [f"{words} {item.metadata[bound]:g}" for bound, words in BOUND_WORDS
+              if item.metadata.get(bound) is not None]
+    shown = default if not isinstance(default, str) or default else '""'
+    text = f"{item.metadata['help']}{' (' + ', '.join(bounds) + ')' if bounds else ''} (default: {shown})"
+    return text.replace("%", "%%")
 
 
-def option_tokens(option: str, action: argparse.Action, value: str) -> list[str]:
-    """`option` with `value` as argparse expects it: a switch only when true, a YAML list spread over several."""
-    if action.nargs == 0:
-        try:
-            switched = yaml.safe_load(value)
-        except yaml.YAMLError:
-            switched = value
-        return [option] if switched not in (False, None, "false", "no", "0", 0) else []
-    if action.nargs in ("+", "*") and value.startswith("["):
-        try:
-            items = yaml.safe_load(value)
-        except yaml.YAMLError:
-            items = None
-        if isinstance(items, list):
-            return [option, *map(str, items)]
-    return [option, value]
+def given_values(args: argparse.Namespace, cls: type, skip: tuple[type, ...] = ()) -> dict[str, Any]:
+    """The settings of `cls` given on the command line, read as their fields' types (fields of `skip` left out).
+
+    Strings stay as typed; numbers and switches are read as YAML; a list is its items, or one YAML list.
+    """
+    skipped = {item.name for other in skip for item in dataclasses.fields(other)}
+    hints = get_type_hints(cls)
+    return {item.name: read_value(getattr(args, item.name), hints[item.name])
+            for item in dataclasses.fields(cls) if item.name not in skipped and hasattr(args, item.name)}
 
 
-def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
-    """The innermost sub-command parser that `args` went through (`lut analyze gradcam`'s, say)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None) in action.choices:
-            return chosen_parser(action.choices[getattr(args, action.dest)], args)
-    return parser
+def read_value(raw: Any, kind: type) -> Any:
+    """A command-line value (a string, or a list of strings) as the YAML value it stands for."""
+    target = get_origin(kind) or kind
+    if target is list:
+        items = list(raw)
+        if len(items) == 1 and isinstance(items[0], str) and items[0].lstrip().startswith("["):
+            return yaml_value(items[0])
+        item_type = (get_args(kind) or (str,))[0]
+        return items if item_type is str else [yaml_value(item) for item in items]
+    return raw if target is str or not isinstance(raw, str) else yaml_value(raw)
+
+
+def yaml_value(text: str) -> Any:
+    """`text` read as YAML, or as it is when it is not valid YAML."""
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text
+
+
+def configured(args: argparse.Namespace, cls: type, base: dict[str, Any] | None = None,
+               skip: tuple[type, ...] = ()) -> Any:
+    """A checked `cls`: built-in defaults <- `base` (a recipe's values) <- the command line's settings.
+
+    Raises:
+        UsageError: an unknown key (with the closest ones), a bad type or choice, a number out of its bounds.
+    """
+    return build_config({**(base or {}), **given_values(args, cls, skip)}, cls)
+
+
+def setting_text(key: str, value: Any) -> str:
+    """`key=value` as the command line takes it back (`k=[10, 20]`, `final_knn=true`)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return f"{key}={value if isinstance(value, str) else text.removesuffix('...').strip()}"

@@ -2,15 +2,34 @@
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from lut.config import parse_overrides
+from lut.commands.arguments import add_options, configured, given_values
+from lut.config import PretrainConfig, option
 from lut.errors import UsageError
 from lut.experiments.scale import load_scale, scale_names
 from lut.experiments.tables import check_results, plot_results, results_table, update_markdown
 from lut.runtime.files import write_json
 
 STUDIES = ("compare", "ablations", "finetune")
+
+
+@dataclass
+class StudySettings:
+    """Where a study's runs and results go, and how many pre-trainings run at once."""
+
+    root: str = option("", "folder of the runs; empty: runs/experiments/SCALE")
+    jobs: int = option(0, "pre-trainings at once; 0: the scale's", minimum=0)
+    results: str = option("", "results JSON; empty: ROOT/STUDY.json (a PNG goes next to it)")
+    markdown: str = option("", "markdown file whose table block to (re)write")
+
+
+@dataclass
+class TableSettings:
+    """Where `lut experiment table` writes its table."""
+
+    markdown: str = option("", "markdown file whose table block to (re)write")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -26,20 +45,15 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     studies = parser.add_subparsers(dest="study", required=True)
     for study in STUDIES:
-        sub = studies.add_parser(study, help=f"run the {study} study")
+        sub = studies.add_parser(study, help=f"run the {study} study",
+                                 description=f"Run the {study} study; pre-training settings apply to every run.")
         sub.add_argument("scale", help=f"bundled scale ({', '.join(scale_names())}) or a YAML path")
-        sub.add_argument("settings", nargs="*", default=[], metavar="key=value",
-                         help="pre-training overrides for every run (optional)")
-        sub.add_argument("--root", default=None, help="folder of the runs (default: runs/experiments/SCALE)")
-        sub.add_argument("--jobs", type=int, default=None, help="pre-trainings at once (default: the scale's)")
-        sub.add_argument("--results", default=None, help="results JSON (default: ROOT/STUDY.json); a PNG goes next "
-                                                         "to it")
-        sub.add_argument("--markdown", default=None, help="markdown file whose table block to (re)write")
+        add_options(sub, StudySettings, PretrainConfig)
         sub.set_defaults(handler=run_study)
     table = studies.add_parser("table", help="print the table of a results JSON, redraw its figure, and write the "
                                              "table into markdown if asked")
     table.add_argument("results", help="results JSON written by compare, ablations or finetune")
-    table.add_argument("--markdown", default=None, help="markdown file whose table block to (re)write")
+    add_options(table, TableSettings)
     table.set_defaults(handler=run_table)
 
 
@@ -48,16 +62,15 @@ def run_study(args: argparse.Namespace) -> int:
     from lut.experiments.finetuning import finetune_study
     from lut.experiments.studies import ablations, compare
 
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    scale = load_scale(args.scale, parse_overrides(args.settings))
-    root = Path(args.root or f"runs/experiments/{scale.name}").expanduser()
+    settings = configured(args, StudySettings)
+    scale = load_scale(args.scale, given_values(args, PretrainConfig, skip=(StudySettings,)))
+    root = Path(settings.root or f"runs/experiments/{scale.name}").expanduser()
     study = {"compare": compare, "ablations": ablations, "finetune": finetune_study}[args.study]
-    results = study(scale, root, args.jobs)
-    path = Path(args.results).expanduser() if args.results else root / f"{args.study}.json"
+    results = study(scale, root, settings.jobs or None)
+    path = Path(settings.results).expanduser() if settings.results else root / f"{args.study}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(results, path)
-    publish(results, path, args.markdown)
+    publish(results, path, settings.markdown or None)
     return 0
 
 
@@ -69,7 +82,7 @@ def run_table(args: argparse.Namespace) -> int:
     except (OSError, json.JSONDecodeError) as error:
         raise UsageError(f"cannot read results {path}: {error}") from error
     check_results(results, path)
-    publish(results, path, args.markdown)
+    publish(results, path, configured(args, TableSettings).markdown or None)
     return 0
 
 

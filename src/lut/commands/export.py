@@ -3,9 +3,10 @@
 import argparse
 from pathlib import Path
 
-from lut.commands.options import add_encoder_options
+from lut.commands.arguments import add_options, configured
+from lut.errors import UsageError
 from lut.interchange import export_encoder, load_encoder
-from lut.interchange.export import GLOBAL_POOLS, check_export_paths
+from lut.interchange.export import ExportConfig, check_export_paths
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -22,22 +23,20 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                "model(x) differs from our mean-pooled feature; model.fc_norm(model.forward_features(x)) equals our\n"
                "normalised tokens. With --global-pool token the keys are ours and model(x) is our CLS feature.",
     )
-    add_encoder_options(parser, weights_help="network of a pre-training checkpoint; required when the file holds "
-                                             "a student and a teacher")
-    parser.add_argument("--out", required=True, metavar="FILE", help="the .safetensors file to write")
-    parser.add_argument("--global-pool", choices=GLOBAL_POOLS, default="avg", help="timm pooling the file is for")
-    parser.add_argument("--img-size", type=int, default=None, help="input side (resamples the position table)")
-    parser.add_argument("--hf-folder", default=None, metavar="DIR",
-                        help="also write model.safetensors + config.json + README.md (timm 'local-dir:DIR')")
+    add_options(parser, ExportConfig)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check where the files go, load, export, and say what was written."""
-    hf_folder = None if args.hf_folder is None else Path(args.hf_folder).expanduser()
-    check_export_paths(Path(args.out).expanduser(), hf_folder)
-    encoder, info = load_encoder(args.checkpoint, args.weights, args.arch, args.img_size, default_to_student=False)
+    config = configured(args, ExportConfig)
+    if not config.checkpoint or not config.out:
+        raise UsageError("give the checkpoint and the file to write: --checkpoint PATH --out FILE.safetensors")
+    hf_folder = Path(config.hf_folder).expanduser() if config.hf_folder else None
+    check_export_paths(Path(config.out).expanduser(), hf_folder)
+    encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
+                                 config.img_size or None, default_to_student=False)
     print(info.report())
-    for path in export_encoder(encoder, info, args.out, args.global_pool, hf_folder):
+    for path in export_encoder(encoder, info, config.out, config.global_pool, hf_folder):
         print(f"wrote {path}")
     return 0

@@ -2,9 +2,8 @@
 
 import argparse
 
-from lut.commands.options import add_recipe_options, recipe_overrides
-from lut.config import config_help
-from lut.evaluation.config import FinetuneConfig, eval_recipe_names, resolve_eval_config
+from lut.commands.arguments import add_options, given_values
+from lut.evaluation.config import DEFAULT_RECIPE, FINETUNE_RECIPES, FinetuneConfig, resolve_eval_config
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -12,13 +11,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "finetune",
         help="fine-tune a pre-trained encoder as a classifier (MAE/LUT protocol)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="timm ViT with global average pooling + fc_norm, layer-wise lr decay, AdamW, RandAugment, "
                     "mixup/cutmix, label smoothing, random erasing, drop path, warm-up + cosine. Runs under "
-                    "torchrun for several GPUs; resumes from output_dir/checkpoint-last.pth.",
-        epilog=f"settings (key=built-in default; the recipe's values replace these):\n{config_help(FinetuneConfig)}",
+                    "torchrun for several GPUs; resumes from output_dir/checkpoint-last.pth. Settings: built-in "
+                    "defaults <- the recipe's <- the command line's.",
     )
-    add_recipe_options(parser, eval_recipe_names("finetune"), "small")
+    add_options(parser, FinetuneConfig, recipes=FINETUNE_RECIPES, default_recipe=DEFAULT_RECIPE)
     parser.set_defaults(handler=run)
 
 
@@ -26,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the settings, fine-tune, print the accuracies."""
     from lut.evaluation.finetune import finetune
 
-    config = resolve_eval_config(FinetuneConfig, "finetune", args.recipe, recipe_overrides(args))
+    recipe = getattr(args, "recipe", DEFAULT_RECIPE)
+    config = resolve_eval_config(FinetuneConfig, "finetune", recipe, given_values(args, FinetuneConfig))
     summary = finetune(config)
     for key, value in summary["final"].items():
         print(f"  {key:<6} {value:6.2f}%")

@@ -1,8 +1,9 @@
 """`lut launch {slurm,local} [options] -- pretrain RECIPE key=value`."""
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lut.commands.arguments import add_options, configured
 
 if TYPE_CHECKING:
     from lut.launch.jobs import LaunchSettings
@@ -12,7 +13,7 @@ EPILOG = """example:
       pretrain lut_vit_large data=/data/imagenet/train output_dir=/shared/runs/lut_l
 
   lut launch slurm --gpus-per-node 1 --time 4:00:00 -- transfer --checkpoint lut.pth --data cub200 \\
-      data_root=/datasets --recipe transfer_vit_base --output /shared/runs/transfer_cub
+      data_root=/datasets --recipe vit_base --output /shared/runs/transfer_cub
 
 The job is requeued on preemption and before its time limit, and resumes from checkpoint-last.pth
 (docs/SCALING.md). A transfer grid becomes a job array, one task per run, and a summary job after it
@@ -36,45 +37,23 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def add_launch_options(parser: argparse.ArgumentParser, cluster: str) -> None:
     """The job's size and place, then `-- COMMAND ...`."""
-    if cluster == "slurm":
-        parser.add_argument("--nodes", type=int, default=1, help="nodes (default: 1)")
-        parser.add_argument("--partition", default="", help="SLURM partition")
-        parser.add_argument("--account", default="", help="SLURM account")
-        parser.add_argument("--qos", default="", help="SLURM quality of service")
-        parser.add_argument("--cpus-per-task", type=int, default=0, help="CPU cores per node (default: SLURM's)")
-        parser.add_argument("--master-port", type=int, default=29500, help="rendezvous port on the first node")
-    parser.add_argument("--gpus-per-node", type=int, default=1 if cluster == "slurm" else 0,
-                        help=f"GPUs per node (default: {1 if cluster == 'slurm' else 0})")
-    parser.add_argument("--nproc-per-node", type=int, default=None,
-                        help="training processes per node (default: the GPUs per node, at least 1)")
-    parser.add_argument("--time", default="60", help="time limit: minutes, h:mm:ss or days-hh:mm:ss (default: 60)")
-    parser.add_argument("--signal-delay", type=int, default=120, metavar="SECONDS",
-                        help="stop (checkpoint, requeue) this long before the time limit (default: 120)")
-    parser.add_argument("--logs", default="runs/launch", metavar="DIR",
-                        help="submitit's folder: the job's script and one log per job and node (default: runs/launch)")
-    parser.add_argument("--name", default="lut", help="job name")
+    from lut.launch.options import LocalLaunchOptions, SlurmLaunchOptions
+
     parser.add_argument("training_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                         help="the lut command: pretrain|finetune|linprobe|transfer and its arguments")
+    add_options(parser, SlurmLaunchOptions if cluster == "slurm" else LocalLaunchOptions)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Submit the job; on `local`, wait for it and return its result."""
-    from lut.errors import LutError, UsageError
-    from lut.launch.jobs import LaunchSettings, parse_minutes, submit
+    from lut.errors import LutError
+    from lut.launch.jobs import submit
+    from lut.launch.options import LocalLaunchOptions, SlurmLaunchOptions
 
     command = args.training_command[1:] if args.training_command[:1] == ["--"] else args.training_command
-    for name in ("nodes", "gpus_per_node", "nproc_per_node", "cpus_per_task", "signal_delay", "master_port"):
-        value = getattr(args, name, None)
-        if value is not None and value < (1 if name in ("nodes", "nproc_per_node") else 0):
-            raise UsageError(f"--{name.replace('_', '-')} {value} is out of range")
-    slurm_only = {key: getattr(args, key) for key in ("nodes", "partition", "account", "qos", "cpus_per_task",
-                                                       "master_port") if hasattr(args, key)}
-    settings = LaunchSettings(
-        cluster=args.cluster, logs=Path(args.logs).expanduser().resolve(), gpus_per_node=args.gpus_per_node,
-        processes_per_node=args.nproc_per_node or max(args.gpus_per_node, 1), time_minutes=parse_minutes(args.time),
-        signal_delay_s=args.signal_delay, name=args.name, **slurm_only,
-    )
+    options = configured(args, SlurmLaunchOptions if args.cluster == "slurm" else LocalLaunchOptions)
+    settings = options.settings(args.cluster)
     if command[:1] == ["transfer"]:
         return run_grid_array(command, settings)
     job = submit(command, settings)
@@ -93,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
     """Submit a transfer grid as a job array and its summary job; on `local`, wait for both."""
     from lut.commands import transfer
-    from lut.commands.arguments import parse_arguments
+    from lut.commands.command_line import parse_arguments
     from lut.errors import LutError
     from lut.launch.array import submit_grid
 

@@ -2,9 +2,8 @@
 
 import argparse
 
-from lut.commands.options import add_recipe_options, recipe_overrides
-from lut.config import config_help
-from lut.evaluation.config import LinprobeConfig, eval_recipe_names, resolve_eval_config
+from lut.commands.arguments import add_options, given_values
+from lut.evaluation.config import DEFAULT_RECIPE, LINPROBE_RECIPES, LinprobeConfig, resolve_eval_config
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -12,13 +11,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "linprobe",
         help="linear probing of frozen features (MAE protocol)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Frozen encoder, BatchNorm (no affine) + Linear on the CLS and mean-pooled features, LARS, "
                     "lr = blr * batch / 256, warm-up + cosine, RandomResizedCrop + flip. mode=features instead fits "
-                    "a logistic regression on cached features (cheap; not the MAE protocol).",
-        epilog=f"settings (key=built-in default; the recipe's values replace these):\n{config_help(LinprobeConfig)}",
+                    "a logistic regression on cached features (cheap; not the MAE protocol). Settings: built-in "
+                    "defaults <- the recipe's <- the command line's.",
     )
-    add_recipe_options(parser, eval_recipe_names("linprobe"), "small")
+    add_options(parser, LinprobeConfig, recipes=LINPROBE_RECIPES, default_recipe=DEFAULT_RECIPE)
     parser.set_defaults(handler=run)
 
 
@@ -26,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the settings, probe, print the accuracies."""
     from lut.evaluation.linear_probe import linear_probe
 
-    config = resolve_eval_config(LinprobeConfig, "linprobe", args.recipe, recipe_overrides(args))
+    recipe = getattr(args, "recipe", DEFAULT_RECIPE)
+    config = resolve_eval_config(LinprobeConfig, "linprobe", recipe, given_values(args, LinprobeConfig))
     summary = linear_probe(config)
     for key, value in summary["final"].items():
         print(f"  {key:<12} {value:6.2f}%")

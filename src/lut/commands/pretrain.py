@@ -6,7 +6,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from lut.config import PretrainConfig, config_help, default_recipe, parse_overrides, recipe_names, resolve_config
+from lut.commands.arguments import add_options, given_values, setting_text
+from lut.config import PRETRAIN_RECIPES, PretrainConfig, default_recipe, pretrain_config
 from lut.runtime.run_log import METRICS_FILE, read_metrics
 from lut.wording import counted
 
@@ -16,14 +17,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "pretrain",
         help="pre-train a ViT with LUT or MAE",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Pre-train with a recipe (bundled name or YAML path) and key=value overrides. With no recipe "
-                    "named: `default` (for your own images) when data= is given, else `demo` (Fashion-MNIST).",
-        epilog=f"recipes: {', '.join(recipe_names())}\n\nconfig keys (key=built-in default; the recipe's values "
-               f"replace these):\n{config_help()}",
+        description="Pre-train with a recipe (bundled name or YAML path) and settings. With no recipe named: "
+                    "`default` (for your own images) when data= is given, else `demo` (Fashion-MNIST). Settings: "
+                    "built-in defaults <- the recipe's <- the command line's.",
     )
-    parser.add_argument("settings", nargs="*", metavar="[RECIPE] key=value",
-                        help="recipe (or recipe=R), then overrides (--key value works too)")
+    parser.add_argument("positional_recipe", nargs="?", default=argparse.SUPPRESS, metavar="RECIPE",
+                        help="the recipe, as --recipe (which wins when both are given)")
+    add_options(parser, PretrainConfig, recipes=PRETRAIN_RECIPES, default_recipe="demo, or default with data=")
     parser.set_defaults(handler=run)
 
 
@@ -31,17 +31,14 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the config, train, and print where the outputs are."""
     from lut.training.pretrain import pretrain
 
-    overrides = list(args.settings)
-    recipe = overrides.pop(0) if overrides and "=" not in overrides[0] else None
-    named = [item.partition("=")[2] for item in overrides if item.startswith("recipe=")]  # recipe=R, --recipe R
-    recipe = named[-1] if named else recipe
-    overrides = [item for item in overrides if not item.startswith("recipe=")]
+    values = given_values(args, PretrainConfig)
+    recipe = getattr(args, "recipe", getattr(args, "positional_recipe", None))
     if recipe is None:
-        recipe = default_recipe(parse_overrides(overrides))
+        recipe = default_recipe(values)
         why = "data= names your images" if recipe == "default" else "no data= given: the built-in Fashion-MNIST demo"
         logging.getLogger("lut").info("recipe %s: none named and %s (`lut pretrain RECIPE ...` chooses another)",
                                       recipe, why)
-    config = resolve_config(recipe, overrides)
+    config = pretrain_config(recipe, values)
     summary = pretrain(config)
     if summary["rank"] != 0:
         return 0
@@ -50,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if key in summary:
             print(f"  {key:<16} {summary[key]}")
     if "knn" in summary:
+        overrides = [setting_text(key, value) for key, value in values.items()]
         print("\n".join(closing_notes(summary, config, recipe, overrides)))
     return 0
 

@@ -3,15 +3,17 @@
 import argparse
 from pathlib import Path
 
-from lut.commands.options import add_recipe_options, recipe_overrides
-from lut.config import config_help
+from lut.commands.arguments import add_options, configured, given_values
 from lut.errors import UsageError
-from lut.segmentation.config import SegmentConfig, resolve_segment_config, segment_recipe_names
-from lut.segmentation.inference import MODES
+from lut.evaluation.config import DEFAULT_RECIPE
+from lut.segmentation.config import (
+    SEGMENT_RECIPES,
+    SegmentConfig,
+    SegmentEvalConfig,
+    SegmentPredictConfig,
+    resolve_segment_config,
+)
 from lut.wording import counted
-
-DATA_HELP = ("fashion-mnist-scenes (built in), an ADE20K release folder, or a folder with images/{train,val}, "
-             "masks/{train,val} and classes.txt")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -22,47 +24,31 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
     train = actions.add_parser(
         "train", help="fine-tune an encoder with an UperNet head",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Features of four blocks -> Feature2Pyramid -> UperHead + FCN auxiliary head; AdamW with "
                     "layer-wise lr decay, warm-up + poly schedule, periodic validation mIoU. Runs under torchrun "
                     "for several GPUs (SyncBatchNorm); resumes from output_dir/checkpoint-last.pth. Without "
-                    "--checkpoint, arch=NAME trains from a random initialisation.",
-        epilog=f"settings (key=built-in default; the recipe's values replace these):\n{config_help(SegmentConfig)}",
+                    "--checkpoint, arch=NAME trains from a random initialisation. Settings: built-in defaults <- "
+                    "the recipe's <- the command line's.",
     )
-    add_recipe_options(train, segment_recipe_names(), "small")
+    add_options(train, SegmentConfig, recipes=SEGMENT_RECIPES, default_recipe=DEFAULT_RECIPE)
     train.set_defaults(handler=run_train)
 
     evaluate = actions.add_parser("eval", help="mIoU, accuracies and per-class IoU of a trained checkpoint")
-    evaluate.add_argument("--checkpoint", required=True, metavar="PATH", help="a `lut segment train` checkpoint")
-    evaluate.add_argument("--data", default=None, help=f"{DATA_HELP} (default: the training run's)")
-    add_inference_options(evaluate)
-    evaluate.add_argument("--val-samples", type=int, default=0, help="the first N validation images (0: all)")
-    evaluate.add_argument("--output", default=None, metavar="DIR",
-                          help="folder for results.json and class_iou.png (default: next to the checkpoint)")
+    add_options(evaluate, SegmentEvalConfig)
     evaluate.set_defaults(handler=run_eval)
 
     predict = actions.add_parser("predict", help="colour masks and overlays for image files")
-    predict.add_argument("--checkpoint", required=True, metavar="PATH", help="a `lut segment train` checkpoint")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
-    predict.add_argument("--out", required=True, metavar="DIR", help="folder for NAME_{labels,mask,overlay}.png")
-    add_inference_options(predict)
+    add_options(predict, SegmentPredictConfig)
     predict.set_defaults(handler=run_predict)
-
-
-def add_inference_options(parser: argparse.ArgumentParser) -> None:
-    """`--mode`, `--stride`, `--flip` and `--device`."""
-    parser.add_argument("--mode", choices=MODES, default=None, help="sliding windows or the whole image "
-                        "(default: the run's eval_mode)")
-    parser.add_argument("--stride", type=int, default=None, help="sliding-window step (default: the run's)")
-    parser.add_argument("--flip", action="store_true", help="average with the mirrored image")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Resolve the settings, train, print the mIoU."""
     from lut.segmentation.train import train_segmentation
 
-    summary = train_segmentation(resolve_segment_config(args.recipe, recipe_overrides(args)))
+    recipe = getattr(args, "recipe", DEFAULT_RECIPE)
+    summary = train_segmentation(resolve_segment_config(recipe, given_values(args, SegmentConfig)))
     if summary["rank"] != 0:
         return 0
     final, best = summary["final"], summary["best"]
@@ -77,14 +63,12 @@ def run_eval(args: argparse.Namespace) -> int:
     """Evaluate a checkpoint and print the metrics."""
     from lut.segmentation.evaluate import evaluate_checkpoint
 
-    if args.stride is not None and args.stride <= 0:
-        raise UsageError(f"--stride must be positive, got {args.stride}")
-    if args.val_samples < 0:
-        raise UsageError(f"--val-samples must be 0 (all) or positive, got {args.val_samples}")
-    output = args.output or str(Path(args.checkpoint).expanduser().parent / "eval")
-    results = evaluate_checkpoint(args.checkpoint, args.data, output, args.mode, args.stride, args.flip,
-                                  args.device, args.val_samples)
-    print(f"{counted(results['images'], 'image')}, {results['mode']} inference{' + flip' if args.flip else ''}: "
+    config = configured(args, SegmentEvalConfig)
+    config.require_checkpoint()
+    output = config.output_dir or str(Path(config.checkpoint).expanduser().parent / "eval")
+    results = evaluate_checkpoint(config.checkpoint, config.data or None, output, run_choice(config.mode),
+                                  config.stride or None, config.flip, config.device, config.val_samples)
+    print(f"{counted(results['images'], 'image')}, {results['mode']} inference{' + flip' if config.flip else ''}: "
           f"mIoU {results['mIoU']:.2f}%  mAcc {results['mAcc']:.2f}%  aAcc {results['aAcc']:.2f}%")
     print(f"results in {output}/results.json and {output}/class_iou.png")
     return 0
@@ -94,8 +78,16 @@ def run_predict(args: argparse.Namespace) -> int:
     """Segment the images and say where the files are."""
     from lut.segmentation.predict import predict_images
 
-    if args.stride is not None and args.stride <= 0:
-        raise UsageError(f"--stride must be positive, got {args.stride}")
-    written = predict_images(args.checkpoint, args.images, args.out, args.mode, args.stride, args.flip, args.device)
-    print(f"{counted(len(written) // 3, 'image')} segmented: label maps, colour masks and overlays in {args.out}")
+    config = configured(args, SegmentPredictConfig)
+    config.require_checkpoint()
+    if not config.out:
+        raise UsageError("give the folder for the masks: --out DIR")
+    written = predict_images(config.checkpoint, args.images, config.out, run_choice(config.mode),
+                             config.stride or None, config.flip, config.device)
+    print(f"{counted(len(written) // 3, 'image')} segmented: label maps, colour masks and overlays in {config.out}")
     return 0
+
+
+def run_choice(mode: str) -> str | None:
+    """The inference mode as the segmentation functions take it (None: the run's)."""
+    return None if mode == "run" else mode

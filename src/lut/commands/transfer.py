@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lut.config import config_help, parse_overrides
-from lut.evaluation.config import FinetuneConfig
-from lut.transfer.config import load_transfer_recipe, merged_grid, point_config, transfer_recipe_names
+from lut.commands.arguments import add_options, configured, given_values
+from lut.errors import UsageError
+from lut.evaluation.config import DEFAULT_RECIPE, FinetuneConfig
+from lut.transfer.config import TRANSFER_RECIPES, TransferSettings, load_transfer_recipe, merged_grid, point_config
 from lut.transfer.grid import Grid, grid_points, parse_grid
 from lut.transfer.registry import FOLDER_LAYOUT, TRANSFER_SETS
 
@@ -25,50 +26,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "transfer",
         help="transfer fine-tuning over a hyper-parameter grid (paper Sec. 5.3)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="One `lut finetune` run per grid point and encoder, each in OUTPUT/LABEL/POINT (finished points "
                     "are reused, interrupted ones resume). Every point trains on the training split, is validated "
                     "after each epoch and tested once at the end; the summary gives the test score of the point "
                     "selected on validation, and mean +- std over the grid. Writes results.json, results.md, "
-                    f"grid.png.\n\ndata sets (data_root=FOLDER holds their folders): {', '.join(TRANSFER_SETS)}; "
-                    f"or a folder with {FOLDER_LAYOUT}",
-        epilog=f"fine-tuning settings (key=built-in default; the recipe's values replace these):\n"
-               f"{config_help(FinetuneConfig)}",
+                    f"grid.png. Data sets (data_root=FOLDER holds their folders): {', '.join(TRANSFER_SETS)}; "
+                    f"or a folder with {FOLDER_LAYOUT}. Fine-tuning settings: built-in defaults <- the recipe's <- "
+                    "the command line's.",
     )
-    parser.add_argument("--checkpoint", nargs="+", required=True, metavar="PATH",
-                        help="one or more pre-trained encoders (LUT/MAE/timm .pth or safetensors)")
-    parser.add_argument("--labels", nargs="+", default=None, metavar="NAME",
-                        help="one name per checkpoint for tables and folders (default: the file names)")
-    parser.add_argument("--weights", choices=("student", "teacher"), default=None,
-                        help="network of a pre-training checkpoint (default: the student)")
-    parser.add_argument("--data", required=True, help="transfer data set name, or a train/ + val/ (+ test/) folder")
-    recipes = transfer_recipe_names()
-    parser.add_argument("--recipe", default="transfer_small",
-                        help=f"bundled recipe ({', '.join(recipes)}) or YAML path (default: transfer_small)")
-    parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
-                        help="a grid axis over a fine-tuning setting; replaces the recipe's axis of that key "
-                             "(repeat for more axes)")
-    parser.add_argument("--full-grid", action="store_true",
-                        help="start from the recipe's full grid, not the coarse one")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
-                        help="share of each class held out for validation when the set has none (default: 0.1)")
-    parser.add_argument("--retrain-on-train-val", action="store_true",
-                        help="then fine-tune each encoder's selected point again on training + validation images and "
-                             "report its test score as the result (Kornblith et al.); the point's own test score "
-                             "is kept beside it")
-    parser.add_argument("--jobs", type=int, default=1, help="grid points run at once, one process each (default: 1)")
-    parser.add_argument("--point", type=int, default=None, metavar="I",
-                        help="run only run I (0-based; encoders x grid points, encoder by encoder, the last grid axis "
-                             "fastest) and write no summary: one task of a job array (lut launch ... -- transfer)")
-    parser.add_argument("--output", default=None, metavar="DIR", help="output folder (default: the recipe's)")
-    parser.add_argument("settings", nargs="*", metavar="key=value", help="fine-tuning settings overriding the recipe")
+    add_options(parser, TransferSettings, FinetuneConfig, recipes=TRANSFER_RECIPES, default_recipe=DEFAULT_RECIPE)
     parser.set_defaults(handler=run)
-
-
-def split_settings(values: list[str]) -> tuple[list[str], list[str]]:
-    """(values, `key=value` settings among them that name no existing file)."""
-    settings = [value for value in values if "=" in value and not Path(value).exists()]
-    return [value for value in values if value not in settings], settings
 
 
 @dataclass
@@ -80,11 +47,17 @@ class GridRequest:
     encoders: list[Encoder]
     data: TransferData
     output: Path
+    options: TransferSettings
 
     @property
     def runs(self) -> int:
         """Fine-tunings of the grid: encoders x grid points (what `--point` counts)."""
         return len(self.encoders) * len(grid_points(self.grid))
+
+    @property
+    def point(self) -> int | None:
+        """The one run asked for (`--point`), or None for every run."""
+        return None if self.options.point < 0 else self.options.point
 
 
 def grid_request(args: argparse.Namespace) -> GridRequest:
@@ -96,21 +69,19 @@ def grid_request(args: argparse.Namespace) -> GridRequest:
     from lut.transfer.plan import encoders_from
     from lut.transfer.point import TransferData
 
-    # `--checkpoint A B epochs=3` hands the setting to --checkpoint's list: take it back.
-    checkpoints, after_checkpoints = split_settings(args.checkpoint)
-    labels, after_labels = split_settings(args.labels or [])
-    given = [*after_checkpoints, *after_labels, *args.settings]
-    settings, recipe_grid = load_transfer_recipe(args.recipe, args.full_grid)
-    grid = merged_grid(recipe_grid, parse_grid(args.grid))
-    settings.update(parse_overrides(given))
-    if args.weights:
-        settings["weights"] = args.weights
-    output = Path(args.output or settings.get("output_dir") or "runs/transfer").expanduser()
+    options = configured(args, TransferSettings)
+    if not options.checkpoint or not options.data:
+        raise UsageError("give the encoders and the data set: --checkpoint PATH [PATH ...] --data SET")
+    settings, recipe_grid = load_transfer_recipe(getattr(args, "recipe", DEFAULT_RECIPE), options.full_grid)
+    grid = merged_grid(recipe_grid, parse_grid(options.grid))
+    settings.update(given_values(args, FinetuneConfig, skip=(TransferSettings,)))
+    output = Path(settings.get("output_dir") or "runs/transfer").expanduser()
     base = point_config(settings, {}, output)
-    encoders = encoders_from(checkpoints, labels or None)
-    data = TransferData(args.data, base.data_root, str(output / "splits" / f"{Path(args.data).name}-holdout.json"),
-                        args.val_fraction, base.seed, base.train_samples, base.test_samples)
-    return GridRequest(settings, grid, encoders, data, output)
+    encoders = encoders_from(options.checkpoint, options.labels or None)
+    holdout = output / "splits" / f"{Path(options.data).name}-holdout.json"
+    data = TransferData(options.data, base.data_root, str(holdout), options.val_fraction, base.seed,
+                        base.train_samples, base.test_samples)
+    return GridRequest(settings, grid, encoders, data, output, options)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,14 +91,14 @@ def run(args: argparse.Namespace) -> int:
     from lut.transfer.runner import run_grid
 
     request = grid_request(args)
-    results = run_grid(request.settings, request.grid, request.encoders, request.data, request.output, args.jobs,
-                       only=args.point, retrain=args.retrain_on_train_val)
+    results = run_grid(request.settings, request.grid, request.encoders, request.data, request.output,
+                       request.options.jobs, only=request.point, retrain=request.options.retrain_on_train_val)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun the main process writes the results
-    if args.point is not None:
+    if request.point is not None:
         folder = Path(results["run"]["config"]["output_dir"])
         state = "reused" if results["reused"] else "diverged" if "error" in results["run"] else "finished"
-        print(f"run {args.point} of {results['runs']} {state}: {folder / POINT_FILE}; the same command without "
+        print(f"run {request.point} of {results['runs']} {state}: {folder / POINT_FILE}; the same command without "
               "--point writes the summary once every run is finished")
         return 0
     paths = write_report(results, request.output)

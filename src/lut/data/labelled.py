@@ -18,6 +18,7 @@ from lut.data.sources import (
     is_hugging_face_spec,
 )
 from lut.errors import UsageError
+from lut.paths import DATA_ROOT
 
 log = logging.getLogger("lut")
 
@@ -64,7 +65,7 @@ def data_identity(data: str) -> str:
 
 def labelled_splits(
     data: str,
-    data_root: str = "~/.cache/lut/data",
+    data_root: str = DATA_ROOT,
     download: bool = False,
     train_samples: int = 0,
     test_samples: int = 0,

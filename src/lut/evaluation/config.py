@@ -4,31 +4,26 @@ Recipes live in `lut/evaluation/recipes/` as `finetune_<name>.yaml` and `linprob
 """
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lut.config import build_config, check_config_ranges, load_recipe, option
-from lut.errors import UsageError
+from lut.config import (
+    EncoderSettings,
+    RecipeShelf,
+    build_config,
+    check_config_ranges,
+    data_root_option,
+    download_option,
+    load_recipe,
+    option,
+)
 from lut.runtime.precision import PRECISION_HELP
 
 RECIPES_PACKAGE = "lut.evaluation.recipes"
+FINETUNE_RECIPES = RecipeShelf(RECIPES_PACKAGE, "finetune")
+LINPROBE_RECIPES = RecipeShelf(RECIPES_PACKAGE, "linprobe")
+DEFAULT_RECIPE = "small"
 Config = TypeVar("Config", bound="SupervisedConfig")
-
-
-@dataclass
-class EncoderSettings:
-    """Which pre-trained encoder a downstream run starts from (the first settings of every such run)."""
-
-    checkpoint: str = option("", "pre-trained checkpoint: LUT, MAE or timm .pth, or a safetensors export")
-    weights: str = option("auto", "network of a pre-training checkpoint (auto: the student, or the only encoder)",
-                          ("auto", "student", "teacher"))
-    arch: str = option("", "architecture, e.g. vit_base_patch16; empty infers it from the weights")
-
-    @property
-    def weights_choice(self) -> str | None:
-        """`weights` as `load_encoder` takes it."""
-        return None if self.weights == "auto" else self.weights
 
 
 @dataclass
@@ -42,8 +37,8 @@ class SupervisedConfig(EncoderSettings):
     image_column: str = option("", "Hugging Face data: the column of images; empty: the first Image column")
     label_column: str = option("", "Hugging Face data: the column of labels (a ClassLabel); empty: the first "
                                    "ClassLabel column")
-    data_root: str = option("~/.cache/lut/data", "where downloadable data sets are stored")
-    download: bool = option(True, "download torchvision data sets when missing")
+    data_root: str = data_root_option()
+    download: bool = download_option()
     img_size: int = option(0, "input side in pixels; 0: the checkpoint's (another size resamples the position "
                               "table, and says so)", minimum=0)
     train_samples: int = option(0, "random training subset (0: all)", minimum=0)
@@ -136,12 +131,7 @@ def check_eval_config(config: SupervisedConfig) -> None:
 
 def eval_recipe_names(kind: str, package: str = RECIPES_PACKAGE) -> list[str]:
     """Bundled recipes of one kind ("finetune", "linprobe", ...) in `package`, without the prefix."""
-    prefix = f"{kind}_"
-    return sorted(
-        entry.name[len(prefix):-5]
-        for entry in resources.files(package).iterdir()
-        if entry.name.startswith(prefix) and entry.name.endswith(".yaml")
-    )
+    return RecipeShelf(package, kind).names()
 
 
 def resolve_eval_config(
@@ -152,12 +142,7 @@ def resolve_eval_config(
     Raises:
         UsageError: unknown recipe, bad YAML, unknown key or bad or out-of-range value.
     """
-    bundled = resources.files(package) / f"{kind}_{recipe}.yaml"
-    if not bundled.is_file() and not Path(recipe).is_file():
-        names = ", ".join(eval_recipe_names(kind, package))
-        raise UsageError(f"no {kind} recipe {recipe!r}: give a YAML path or one of {names}")
-    settings = load_recipe(str(bundled) if bundled.is_file() else recipe)
-    settings.update(values)
+    settings = {**load_recipe(recipe, RecipeShelf(package, kind)), **values}
     if isinstance(settings.get("checkpoint"), str) and settings["checkpoint"]:
         # Stored in the run's checkpoints and config.yaml, which are read again from other folders (Grad-CAM).
         settings["checkpoint"] = str(Path(settings["checkpoint"]).expanduser().absolute())

@@ -1,83 +1,68 @@
 """The `lut knn` evaluation: DINO's weighted k-NN on frozen features, several k, CLS and mean pooling."""
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lut.config import check_range
+from lut.config import DEMO_DATA, check_config_ranges, data_root_option, download_option, option
 from lut.data.labelled import labelled_splits
 from lut.data.views import eval_crop_pct
 from lut.errors import UsageError
+from lut.evaluation.config import EncoderSettings
 from lut.evaluation.feature_cache import split_features
 from lut.evaluation.features import POOLS
 from lut.evaluation.knn import knn_sweep
 from lut.evaluation.plots import plot_knn_accuracy
 from lut.interchange import load_encoder
+from lut.paths import default_output_dir
 from lut.runtime.distributed import select_device
 from lut.runtime.files import write_json
 
 DEFAULT_CACHE_DIR = "~/.cache/lut/features"
-# Bounds of the numeric settings (`lut.config.check_range`); img_size is checked by load_encoder.
-KNN_BOUNDS = {"temperature": {"above": 0.0}, "crop_pct": {"above": 0.0, "maximum": 1.0}, "batch_size": {"minimum": 1},
-              "train_samples": {"minimum": 0}, "test_samples": {"minimum": 0}, "num_workers": {"minimum": 0}}
 
 
 @dataclass
-class KnnSettings:
-    """What `knn_benchmark` evaluates and how.
+class KnnSettings(EncoderSettings):
+    """What `knn_benchmark` evaluates and how: the settings of `lut knn`."""
 
-    Attributes:
-        checkpoint: LUT, MAE or timm checkpoint, or an export.
-        data: labelled data set (built-in name, folder with class sub-folders, tar shards, Hugging Face data).
-        test_data: the query set when it is not `data`'s test split (tar shards have none); "" takes that split.
-        image_column: the Hugging Face data sets' image column ("" detects it).
-        label_column: the Hugging Face data sets' label column ("" detects it).
-        weights: "student" or "teacher" of a pre-training checkpoint (None: the student / only encoder).
-        arch: architecture name; None infers it.
-        pools: any of "cls" and "mean".
-        ks: neighbour counts.
-        temperature: T of the vote weights.
-        img_size: input side; None keeps the checkpoint's.
-        crop_pct: share of the resized side kept by the center crop; None: `eval_crop_pct` (DINO's
-            resize 256 / crop 224 at 224 px and more, the whole image below).
-        batch_size: images per forward.
-        train_samples: random memory-bank subset (0: the whole training split).
-        test_samples: random test subset (0: the whole test split).
-        seed: seed of the subsets.
-        mean: input normalisation; None takes the checkpoint's (ImageNet's if not recorded).
-        std: input normalisation; None as for mean.
-        data_root: where downloadable data sets live.
-        download: whether torchvision data sets may be downloaded.
-        num_workers: loader processes.
-        device: "auto", "cpu" or "cuda".
-        output_dir: where results.json and knn.png go.
-        cache_dir: feature cache folder; None disables caching.
-    """
+    data: str = option(DEMO_DATA, "labelled data: built-in name, folder with class sub-folders, tar shards (with "
+                       "test_data) or Hugging Face data")
+    test_data: str = option("", "the queries, when not data's test split (tar shards have none): any data data= takes")
+    image_column: str = option("", "Hugging Face data: the column of images; empty: the first Image column")
+    label_column: str = option("", "Hugging Face data: the column of labels; empty: the first ClassLabel column")
+    pool: str = option("both", "features to evaluate: the CLS token, the mean of the patch tokens, or both",
+                       (*POOLS, "both"))
+    k: list[int] = option([10, 20, 100, 200], "neighbour counts")
+    temperature: float = option(0.07, "T of the vote weights exp(sim / T)", above=0.0)
+    img_size: int = option(0, "input side in pixels; 0: the checkpoint's", minimum=0)
+    crop_pct: float = option(0.0, "center crop's share of the resized side; 0: 0.875 (DINO's resize 256 / crop 224) "
+                             "at 224 px and more, 1.0 (the whole image) below", minimum=0.0, maximum=1.0)
+    batch_size: int = option(256, "images per forward", minimum=1)
+    train_samples: int = option(0, "random memory-bank subset (0: all)", minimum=0)
+    test_samples: int = option(0, "random test subset (0: all)", minimum=0)
+    seed: int = option(0, "seed of the subsets")
+    mean: list = option([], "input normalisation mean; empty: the checkpoint's (ImageNet's if not recorded)")
+    std: list = option([], "input normalisation std; empty: as for mean")
+    data_root: str = data_root_option()
+    download: bool = download_option()
+    num_workers: int = option(min(4, os.cpu_count() or 1), "data loader processes (4, or this machine's cores if "
+                              "fewer)", minimum=0)
+    device: str = option("auto", "auto, cpu or cuda")
+    output_dir: str = option("", "where results.json and knn.png go; empty: runs/knn/ named after the checkpoint "
+                             "and weights, so that evaluations of other encoders keep their results")
+    cache_dir: str = option(DEFAULT_CACHE_DIR, "feature cache folder")
+    no_cache: bool = option(False, "extract features without reading or writing the cache")
 
-    checkpoint: str
-    data: str
-    test_data: str = ""
-    image_column: str = ""
-    label_column: str = ""
-    weights: str | None = None
-    arch: str | None = None
-    pools: tuple[str, ...] = POOLS
-    ks: tuple[int, ...] = (10, 20, 100, 200)
-    temperature: float = 0.07
-    img_size: int | None = None
-    crop_pct: float | None = None
-    batch_size: int = 256
-    train_samples: int = 0
-    test_samples: int = 0
-    seed: int = 0
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    data_root: str = "~/.cache/lut/data"
-    download: bool = False
-    num_workers: int = 4
-    device: str = "auto"
-    output_dir: str = "runs/knn"
-    cache_dir: str | None = DEFAULT_CACHE_DIR
+    @property
+    def pools(self) -> tuple[str, ...]:
+        """The poolings evaluated."""
+        return POOLS if self.pool == "both" else (self.pool,)
+
+    @property
+    def output_folder(self) -> Path:
+        """`output_dir`, or the folder named after the checkpoint and weights."""
+        return Path(self.output_dir or default_output_dir("knn", [self.checkpoint], self.weights)).expanduser()
 
 
 def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
@@ -89,16 +74,14 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     Raises:
         UsageError: an unknown pooling, a setting out of range, or an encoder or data set that cannot be used.
     """
-    unknown = sorted(set(settings.pools) - set(POOLS))
-    if unknown or not settings.pools:
-        raise UsageError(f"pool must be among {', '.join(POOLS)}, got {', '.join(settings.pools) or 'nothing'}")
-    if any(k < 1 for k in settings.ks):
-        raise UsageError(f"k must be positive, got {list(settings.ks)}")
-    for key, bounds in KNN_BOUNDS.items():
-        if getattr(settings, key) is not None:
-            check_range("--" + key.replace("_", "-"), getattr(settings, key), **bounds)
+    check_config_ranges(settings)
+    if not settings.checkpoint:
+        raise UsageError("give the encoder to evaluate: --checkpoint PATH")
+    if not settings.k or any(k < 1 for k in settings.k):
+        raise UsageError(f"config key k: {list(settings.k)!r} must be positive neighbour counts")
     device = select_device(settings.device)
-    encoder, info = load_encoder(settings.checkpoint, settings.weights, settings.arch, settings.img_size)
+    encoder, info = load_encoder(settings.checkpoint, settings.weights_choice, settings.arch or None,
+                                 settings.img_size or None)
     encoder.to(device)
     default_mean, default_std = info.normalisation()
     mean, std = list(settings.mean or default_mean), list(settings.std or default_std)
@@ -109,12 +92,13 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
     crop_pct = settings.crop_pct or eval_crop_pct(img_size)
     features = split_features(
         encoder, info.digest, splits, settings.data, img_size, mean, std, crop_pct,
-        (settings.train_samples, settings.test_samples), settings.seed, settings.cache_dir, settings.batch_size,
-        device, settings.num_workers, settings.test_data,
+        (settings.train_samples, settings.test_samples), settings.seed,
+        None if settings.no_cache else settings.cache_dir, settings.batch_size, device, settings.num_workers,
+        settings.test_data,
     )
     (train_features, train_labels), (test_features, test_labels) = features["train"], features["test"]
     results = {
-        pool: knn_sweep(train_features[pool], train_labels, test_features[pool], test_labels, settings.ks,
+        pool: knn_sweep(train_features[pool], train_labels, test_features[pool], test_labels, settings.k,
                         settings.temperature, num_classes=len(splits.classes))
         for pool in settings.pools
     }
@@ -129,7 +113,7 @@ def knn_benchmark(settings: KnnSettings) -> dict[str, Any]:
         "num_classes": len(splits.classes),
         "results": results,
     }
-    output_dir = Path(settings.output_dir).expanduser()
+    output_dir = settings.output_folder
     output_dir.mkdir(parents=True, exist_ok=True)
     write_json(summary, output_dir / "results.json")
     plot_knn_accuracy(results, output_dir / "knn.png")

@@ -9,6 +9,7 @@ from lut.data.views import EvalTransform, eval_crop_pct
 from lut.evaluation.features import TransformedDataset, extract_features
 from lut.evaluation.knn import knn_sweep
 from lut.models.encoder import ViTEncoder
+from lut.paths import DATA_ROOT
 
 
 class OnlineKnn:
@@ -41,7 +42,7 @@ class OnlineKnn:
         test_samples: int,
         k: int = 20,
         seed: int = 0,
-        data_root: str = "~/.cache/lut/data",
+        data_root: str = DATA_ROOT,
         temperature: float = 0.07,
         batch_size: int = 256,
         num_workers: int = 0,

@@ -1,17 +1,15 @@
 """What every run of a study shares: the pre-training recipe and overrides, the evaluation, the seeds."""
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lut.config import build_config, option
+from lut.config import RecipeShelf, build_config, load_recipe, option
 from lut.errors import UsageError
 from lut.runtime.distributed import parse_device
 
 SCALES_PACKAGE = "lut.experiments.scales"
+SCALES = RecipeShelf(SCALES_PACKAGE, kind="experiment scale")
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ class ExperimentScale:
 
 def scale_names() -> list[str]:
     """Bundled scales."""
-    return sorted(p.name[:-5] for p in resources.files(SCALES_PACKAGE).iterdir() if p.name.endswith(".yaml"))
+    return SCALES.names()
 
 
 def load_scale(name_or_path: str, overrides: dict[str, Any] | None = None) -> ExperimentScale:
@@ -65,19 +63,10 @@ def load_scale(name_or_path: str, overrides: dict[str, Any] | None = None) -> Ex
     Raises:
         UsageError: unknown scale, bad YAML, unknown or badly typed keys.
     """
-    bundled = resources.files(SCALES_PACKAGE) / f"{name_or_path}.yaml"
-    if bundled.is_file():
-        text, name = bundled.read_text(), name_or_path
-    elif Path(name_or_path).is_file():
-        text, name = Path(name_or_path).read_text(), Path(name_or_path).stem
-    else:
-        raise UsageError(f"no experiment scale {name_or_path!r}: give a YAML path or one of {', '.join(scale_names())}")
-    try:
-        values = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise UsageError(f"scale {name_or_path}: invalid YAML: {error}".splitlines()[0]) from error
+    values = load_recipe(name_or_path, SCALES)
+    name = name_or_path if name_or_path in SCALES.names() else Path(name_or_path).stem
     known = {"description", "recipe", "pretrain", "evaluation", "seeds", "jobs", "finetune"}
-    if not isinstance(values, dict) or set(values) - known:
+    if set(values) - known:
         raise UsageError(f"scale {name_or_path}: expected a mapping with keys among {', '.join(sorted(known))}")
     try:
         evaluation = build_config(values.get("evaluation") or {}, FrozenEvalSettings)

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import timm
@@ -28,6 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 from timm.models import save_for_hf
 
+from lut.config import EncoderSettings, option
 from lut.data.views import eval_crop_pct
 from lut.errors import UsageError
 from lut.interchange.kinds import EXPORT_METADATA_KEY
@@ -36,6 +38,18 @@ from lut.models.encoder import ViTEncoder
 from lut.paths import check_output_path
 
 GLOBAL_POOLS = ("avg", "token")
+
+
+@dataclass
+class ExportConfig(EncoderSettings):
+    """The settings of `lut export`."""
+
+    weights: str = option("auto", "network of a pre-training checkpoint; student or teacher is required when the "
+                          "file holds both", ("auto", "student", "teacher"))
+    out: str = option("", "the .safetensors file to write")
+    global_pool: str = option("avg", "timm pooling the file is for", GLOBAL_POOLS)
+    img_size: int = option(0, "input side in pixels (resamples the position table); 0: the checkpoint's", minimum=0)
+    hf_folder: str = option("", "also write model.safetensors + config.json + README.md (timm 'local-dir:DIR')")
 
 
 def timm_state_dict(encoder: ViTEncoder, global_pool: str = "avg") -> dict[str, torch.Tensor]:

@@ -66,7 +66,7 @@ class LabelledClassifier:
 
 
 def check_settings(settings: RobustnessSettings) -> None:
-    """Refuse values out of range before any work.
+    """Refuse an evaluation of nothing before any work (the numbers' bounds are `RobustnessConfig`'s).
 
     Raises:
         UsageError: naming the setting.
@@ -76,14 +76,6 @@ def check_settings(settings: RobustnessSettings) -> None:
     if not settings.benchmarks:
         raise UsageError("no benchmark given: pass --benchmark NAME=PATH [NAME=PATH ...]")
     options = settings.options
-    if settings.batch_size < 1:
-        raise UsageError(f"--batch-size must be positive, got {settings.batch_size}")
-    for name, value in (("--num-workers", settings.num_workers), ("--max-images", options.max_images),
-                        ("--objectnet-border", options.objectnet_border)):
-        if value < 0:
-            raise UsageError(f"{name} must be 0 or more, got {value}")
-    if settings.crop_pct is not None and not 0 < settings.crop_pct <= 1:
-        raise UsageError(f"--crop-pct must be in (0, 1], got {settings.crop_pct}")
     holes = options.occlusion_holes
     if not holes or min(holes) < 1:
         raise UsageError("--occlusion-hole sizes must be positive pixel counts")

@@ -2,14 +2,15 @@
 
 from dataclasses import dataclass
 
-from lut.config import check_config_ranges, option
+from lut.config import RecipeShelf, check_config_ranges, option
 from lut.errors import UsageError
-from lut.evaluation.config import EncoderSettings, eval_recipe_names, resolve_eval_config
+from lut.evaluation.config import EncoderSettings, resolve_eval_config
 from lut.runtime.precision import PRECISION_HELP
 from lut.segmentation.scenes import SCENES_NAME
 
 RECIPES_PACKAGE = "lut.segmentation.recipes"
 RECIPE_KIND = "segment"
+SEGMENT_RECIPES = RecipeShelf(RECIPES_PACKAGE, RECIPE_KIND)
 
 
 @dataclass
@@ -98,7 +99,7 @@ def check_segment_config(config: SegmentConfig) -> None:
 
 def segment_recipe_names() -> list[str]:
     """The bundled recipes."""
-    return eval_recipe_names(RECIPE_KIND, RECIPES_PACKAGE)
+    return SEGMENT_RECIPES.names()
 
 
 def resolve_segment_config(recipe: str, values: dict) -> SegmentConfig:
@@ -110,3 +111,40 @@ def resolve_segment_config(recipe: str, values: dict) -> SegmentConfig:
     config = resolve_eval_config(SegmentConfig, RECIPE_KIND, recipe, values, RECIPES_PACKAGE)
     check_segment_config(config)
     return config
+
+
+@dataclass
+class SegmentInference:
+    """How `lut segment eval` and `lut segment predict` run a trained segmenter."""
+
+    checkpoint: str = option("", "a `lut segment train` checkpoint")
+    mode: str = option("run", "sliding windows of the crop size, the whole image, or the run's eval_mode",
+                       ("run", "slide", "whole"))
+    stride: int = option(0, "sliding-window step in pixels; 0: the run's eval_stride", minimum=0)
+    flip: bool = option(False, "average with the mirrored image")
+    device: str = option("auto", "auto, cpu or cuda")
+
+    def require_checkpoint(self) -> None:
+        """Refuse a run without a checkpoint.
+
+        Raises:
+            UsageError: no `--checkpoint`.
+        """
+        if not self.checkpoint:
+            raise UsageError("give the trained segmenter: --checkpoint PATH (a lut segment train checkpoint)")
+
+
+@dataclass
+class SegmentEvalConfig(SegmentInference):
+    """`lut segment eval`: metrics of a trained checkpoint."""
+
+    data: str = option("", "validation data, laid out as segment train's data=; empty: the training run's")
+    val_samples: int = option(0, "the first N validation images (0: all)", minimum=0)
+    output_dir: str = option("", "folder for results.json and class_iou.png; empty: eval/ next to the checkpoint")
+
+
+@dataclass
+class SegmentPredictConfig(SegmentInference):
+    """`lut segment predict`: colour masks and overlays of image files."""
+
+    out: str = option("", "folder for NAME_{labels,mask,overlay}.png")
