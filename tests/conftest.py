@@ -14,13 +14,10 @@ def pytest_configure(config):
     """One thread per process: the tiny models run several times faster so, on 2 shared cores."""
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"  # for the processes the tests start
-
-
-@pytest.fixture(autouse=True)
-def cpu_without_native_bf16(monkeypatch):
-    """`precision=auto` resolves as on a CPU without native bf16 (fp32), whatever this CPU is: the suite computes
-    the same numbers on every machine class. Tests of the bf16 path patch `cpu_has_native_bf16` back."""
-    monkeypatch.setattr("lut.runtime.precision.cpu_has_native_bf16", lambda: False)
+    # precision=auto resolves as on a CPU without native bf16 (fp32), here and in the processes the tests start,
+    # whatever this CPU is: the suite computes the same numbers on every machine class. Tests of the bf16 path
+    # patch `cpu_has_native_bf16`.
+    os.environ["LUT_CPU_NATIVE_BF16"] = "0"
 
 
 @pytest.fixture(scope="session", autouse=True)

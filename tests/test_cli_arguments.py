@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from lut.cli import build_parser
-from lut.commands.command_line import parse_arguments
 from lut.commands.arguments import given_values
+from lut.commands.command_line import parse_arguments
 from lut.config import PretrainConfig
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig

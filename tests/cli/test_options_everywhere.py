@@ -8,8 +8,8 @@ import pytest
 
 from lut.analysis.config import AttentionMapsConfig
 from lut.cli import build_parser, main
-from lut.commands.command_line import parse_arguments
 from lut.commands.arguments import configured, given_values
+from lut.commands.command_line import parse_arguments
 from lut.config import PretrainConfig, did_you_mean
 from lut.errors import UsageError
 from lut.evaluation.knn_benchmark import KnnSettings

@@ -76,3 +76,15 @@ def test_a_run_with_auto_records_the_precision_that_ran(native, tiny_config, tmp
     native(has_native_bf16)
     pretrain(tiny_config(tmp_path / "run", precision="auto", max_steps=1))
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["precision"] == ran
+
+
+@pytest.mark.parametrize(("value", "native"), [("0", False), ("1", True)])
+def test_the_environment_variable_overrides_the_cpu_detection(monkeypatch, value, native):
+    monkeypatch.setenv("LUT_CPU_NATIVE_BF16", value)
+    assert precision.cpu_has_native_bf16() is native
+    assert precision.resolve_precision("auto", CPU, announce=False) == ("bf16" if native else "fp32")
+
+
+def test_without_the_variable_onednn_decides(monkeypatch):
+    monkeypatch.delenv("LUT_CPU_NATIVE_BF16", raising=False)
+    assert precision.cpu_has_native_bf16() is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -8,6 +8,7 @@ line, and the run's settings record the precision that ran.
 
 import dataclasses
 import logging
+import os
 from typing import Any, TypeVar
 
 import torch
@@ -60,8 +61,18 @@ def native_bf16(device: torch.device) -> tuple[bool, str]:
     return False, f"the {device.type} device"
 
 
+CPU_BF16_VARIABLE = "LUT_CPU_NATIVE_BF16"
+
+
 def cpu_has_native_bf16() -> bool:
-    """Whether oneDNN runs bf16 natively on this CPU (AVX512-BF16 or AMX); elsewhere it is emulated."""
+    """Whether oneDNN runs bf16 natively on this CPU (AVX512-BF16 or AMX); elsewhere it is emulated.
+
+    LUT_CPU_NATIVE_BF16=0 (or 1) overrides the detection: `precision=auto` then resolves as on a CPU without (with)
+    native bf16, for instance to reproduce the other machine class's arithmetic.
+    """
+    override = os.environ.get(CPU_BF16_VARIABLE, "").strip()
+    if override in ("0", "1"):
+        return override == "1"
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
