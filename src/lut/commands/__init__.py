@@ -9,6 +9,7 @@ from lut.commands import (
     knn,
     launch,
     linprobe,
+    paper,
     pretrain,
     robustness,
     segment,
@@ -16,4 +17,4 @@ from lut.commands import (
 )
 
 COMMAND_MODULES = [pretrain, knn, linprobe, finetune, export, segment, transfer, robustness, analyze, experiment,
-                   launch, data]
+                   paper, launch, data]

@@ -70,18 +70,20 @@ class TrainingJob:
     Args:
         command: `lut` arguments, e.g. ["pretrain", "lut_vit_base", "data=/data/in1k"].
         settings: the launch settings (nodes, processes per node, rendezvous port).
+        module: the module torchrun starts with the command's arguments (the `lut` command line).
     """
 
-    def __init__(self, command: list[str], settings: LaunchSettings) -> None:
+    def __init__(self, command: list[str], settings: LaunchSettings, module: str = "lut.cli") -> None:
         self.command = command
         self.settings = settings
+        self.module = module
         self.process: subprocess.Popen | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"command": self.command, "settings": self.settings}
+        return {"command": self.command, "settings": self.settings, "module": self.module}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["command"], state["settings"])
+        self.__init__(state["command"], state["settings"], state.get("module", "lut.cli"))
 
     def torchrun_command(self, node_rank: int, master_addr: str) -> list[str]:
         """torchrun's command line on node `node_rank` (static rendezvous at the first node); one node runs
@@ -92,7 +94,7 @@ class TrainingJob:
         else:
             command += ["--node_rank", str(node_rank), "--master_addr", master_addr, "--master_port",
                         str(self.settings.master_port)]
-        return [*command, "--nproc_per_node", str(self.settings.processes_per_node), "-m", "lut.cli", *self.command]
+        return [*command, "--nproc_per_node", str(self.settings.processes_per_node), "-m", self.module, *self.command]
 
     def __call__(self) -> int:
         import submitit
@@ -125,7 +127,7 @@ class TrainingJob:
                 wait_for_exit(self.process)
             else:
                 print(f"the training processes stopped (torchrun exit code {code}); requeueing", flush=True)
-        return submitit.helpers.DelayedSubmission(TrainingJob(self.command, self.settings))
+        return submitit.helpers.DelayedSubmission(TrainingJob(self.command, self.settings, self.module))
 
 
 def wait_for_exit(process: subprocess.Popen, timeout: float | None = None) -> int | None:

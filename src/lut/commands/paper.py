@@ -1,0 +1,200 @@
+"""`lut paper TABLE --scale SCALE [...]` and `lut paper status RUN_DIR`: a paper table as a graph of `lut` runs."""
+
+import argparse
+import dataclasses
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from lut.config import build_config, option, parse_overrides
+from lut.errors import UsageError
+
+ALL_TABLES = "all"
+PAPER_FILE = "paper.json"
+
+
+@dataclass
+class PaperConfig:
+    """The options of `lut paper TABLE`."""
+
+    scale: str = option("tiny", "tiny (CPU, minutes, built-in data), small (one GPU, hours), paper (the paper's "
+                        "recipes; give data.imagenet=PATH data.ade20k=PATH), or a scale YAML")
+    root: str = option("", "run folder (default: runs/paper/SCALE)")
+    launch: str = option("local", "local: processes on this machine; slurm: submitit jobs with afterok "
+                         "dependencies (pre-trainings as one array); submitit-local: submitit's local executor",
+                         ("local", "slurm", "submitit-local"))
+    jobs: int = option(0, "local processes at once (0: the scale's)", minimum=0)
+    dry_run: bool = option(False, "print each node's output folder and command line, the job count and GPU-hours; "
+                           "run nothing")
+    encoder: list = option([], "NAME=CHECKPOINT: another encoder evaluated as an extra row (repeatable)")
+    gpus_per_node: int = option(1, "slurm: GPUs of each job", minimum=0)
+    partition: str = option("", "slurm: partition")
+    account: str = option("", "slurm: account")
+    qos: str = option("", "slurm: quality of service")
+    time: str = option("60", "slurm: each job's time limit (minutes, h:mm:ss or days-hh:mm:ss); requeued at the limit")
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
+    """One `--name` option per field of `config_class`, with the field's help and choices (values checked later by
+    `build_config`)."""
+    hints = get_type_hints(config_class)
+    for item in dataclasses.fields(config_class):
+        flag = f"--{item.name.replace('_', '-')}"
+        help_text = item.metadata["help"]
+        if hints[item.name] is bool:
+            parser.add_argument(flag, dest=item.name, action="store_true", help=help_text)
+        elif hints[item.name] is list:
+            parser.add_argument(flag, dest=item.name, action="append", metavar="NAME=CHECKPOINT", help=help_text)
+        else:
+            parser.add_argument(flag, dest=item.name, default=None, choices=item.metadata["choices"],
+                                help=f"{help_text} (default: {item.default})")
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add the `paper` command: one sub-command per table, `all`, and `status`."""
+    from lut.paper.tables import TABLES
+
+    parser = subcommands.add_parser(
+        "paper", help="run a table of the paper end to end: pre-trainings, evaluations, the table beside the paper's",
+        description="Builds the table's graph of lut runs (pre-trainings, then every evaluation of every encoder) "
+                    "and runs it locally or on SLURM. Finished runs are reused; unfinished ones resume through "
+                    "their own resume; a failed run stops only the runs that need it.")
+    tables = parser.add_subparsers(dest="table", required=True, metavar="TABLE")
+    for name in [*TABLES, ALL_TABLES]:
+        title = TABLES[name].title if name in TABLES else "every table above, sharing their common runs"
+        sub = tables.add_parser(name, help=title, description=title)
+        add_config_options(sub, PaperConfig)
+        sub.add_argument("settings", nargs="*", default=[], metavar="data.NAME=PATH",
+                         help="where the scale's data sets are (the paper scale reads data.imagenet, data.ade20k)")
+        sub.set_defaults(handler=run)
+    status = tables.add_parser("status", help="which runs of a RUN_DIR are done, running, failed or waiting; "
+                                              "rewrites its tables from the finished runs")
+    status.add_argument("run_dir", metavar="RUN_DIR")
+    status.set_defaults(handler=run_status)
+
+
+def paper_config(args: argparse.Namespace) -> PaperConfig:
+    """The options given, checked."""
+    given = {item.name: getattr(args, item.name) for item in dataclasses.fields(PaperConfig)
+             if getattr(args, item.name) not in (None, False)}
+    return build_config(given, PaperConfig)
+
+
+def data_paths(settings: list[str]) -> dict[str, str]:
+    """`data.NAME=PATH` settings as {NAME: PATH}.
+
+    Raises:
+        UsageError: a setting other than data.NAME=PATH.
+    """
+    paths = {}
+    for key, value in parse_overrides(settings).items():
+        if not key.startswith("data.") or not value:
+            raise UsageError(f"lut paper takes data.NAME=PATH settings, not {key}=...")
+        paths[key[len("data."):]] = str(Path(str(value)).expanduser())
+    return paths
+
+
+def encoder_paths(pairs: list[str]) -> dict[str, str]:
+    """`--encoder NAME=CHECKPOINT` values as {NAME: CHECKPOINT}.
+
+    Raises:
+        UsageError: not NAME=CHECKPOINT, or the checkpoint file is missing.
+    """
+    encoders = {}
+    for pair in pairs:
+        name, _, checkpoint = pair.partition("=")
+        if not name or not checkpoint or "-" in name:
+            raise UsageError(f"--encoder {pair!r}: give NAME=CHECKPOINT (a name without '-')")
+        if not Path(checkpoint).expanduser().is_file():
+            raise UsageError(f"--encoder {name}: no file {checkpoint}")
+        encoders[name] = str(Path(checkpoint).expanduser().resolve())
+    return encoders
+
+
+def build(config: PaperConfig, table_name: str, settings: list[str]) -> tuple[list[Any], Any, Any]:
+    """The tables, the scale and the merged graph of the command."""
+    from lut.launch.graph import Graph
+    from lut.paper.plan import build_graph
+    from lut.paper.scale import load_scale
+    from lut.paper.tables import TABLES
+
+    scale = load_scale(config.scale)
+    root = Path(config.root or f"runs/paper/{scale.name}").expanduser().resolve()
+    tables = list(TABLES.values()) if table_name == ALL_TABLES else [TABLES[table_name]]
+    encoders, data = encoder_paths(config.encoder), data_paths(settings)
+    nodes: dict[str, Any] = {}
+    for table in tables:
+        for node in build_graph(table, scale, root, encoders, data, config.dry_run).nodes:
+            nodes.setdefault(node.name, node)  # tables share their common runs
+    return tables, scale, Graph(root, list(nodes.values()))
+
+
+def print_plan(graph: Any) -> None:
+    """Each node's output folder, command line and cost; then the number of jobs and the GPU-hours."""
+    from lut.launch.graph import node_states
+
+    states = node_states(graph)
+    for node in graph.nodes:
+        after = f" after {', '.join(node.after)}" if node.after else ""
+        print(f"{node.name} [{states[node.name]}, {node.gpu_hours:.4g} GPU-h{after}]\n  output {node.output}\n"
+              f"  lut {shlex.join(node.command)}")
+    todo = [node for node in graph.nodes if states[node.name] != "done"]
+    print(f"{len(graph.nodes)} jobs ({len(todo)} to run), {sum(node.gpu_hours for node in graph.nodes):.4g} "
+          f"GPU-hours estimated ({sum(node.gpu_hours for node in todo):.4g} to run)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the graph; print it (dry run), or run it and write the tables."""
+    from lut.launch.graph import run_local, submit_graph
+    from lut.launch.jobs import LaunchSettings, parse_minutes
+    from lut.paper.report import write_table
+
+    config = paper_config(args)
+    tables, scale, graph = build(config, args.table, args.settings)
+    if config.dry_run:
+        print_plan(graph)
+        return 0
+    graph.root.mkdir(parents=True, exist_ok=True)
+    (graph.root / PAPER_FILE).write_text(json.dumps({"tables": [table.name for table in tables],
+                                                     "scale": config.scale}))
+    if config.launch == "local":
+        report = run_local(graph, config.jobs or scale.jobs)
+    else:
+        cluster = "slurm" if config.launch == "slurm" else "local"
+        settings = LaunchSettings(cluster=cluster, logs=graph.root / "jobs", gpus_per_node=config.gpus_per_node,
+                                  processes_per_node=max(config.gpus_per_node, 1),
+                                  time_minutes=parse_minutes(config.time), partition=config.partition,
+                                  account=config.account, qos=config.qos)
+        report = submit_graph(graph, settings)
+    print("\n".join(report.lines()))
+    for table in tables:
+        paths = write_table(table, scale, graph)
+        print(f"{table.name}: {paths['md']}, {paths['json']}, {paths['png']}")
+    if report.submitted:
+        print(f"follow the jobs with: lut paper status {graph.root}")
+    return 1 if report.failed else 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print each node's state and rewrite the run's tables from its finished runs."""
+    from lut.launch.graph import load_manifest, node_states
+    from lut.paper.report import write_table
+    from lut.paper.scale import load_scale
+    from lut.paper.tables import TABLES
+
+    graph = load_manifest(Path(args.run_dir).expanduser().resolve())
+    states = node_states(graph)
+    width = max(len(name) for name in states)
+    for name, state in states.items():
+        print(f"{name:<{width}}  {state}")
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state.split(" ")[0]] = counts.get(state.split(" ")[0], 0) + 1
+    print(", ".join(f"{count} {state}" for state, count in sorted(counts.items())))
+    recorded = json.loads((graph.root / PAPER_FILE).read_text())
+    for name in recorded["tables"]:
+        paths = write_table(TABLES[name], load_scale(recorded["scale"]), graph)
+        print(f"{name}: {paths['md']}")
+    return 0

@@ -1,0 +1,116 @@
+"""A table's graph: each pre-training (method x seed) and each evaluation of each encoder, as `lut` command lines."""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lut.config import PretrainConfig, resolve_config
+from lut.errors import UsageError
+from lut.evaluation.config import FinetuneConfig, LinprobeConfig, resolve_eval_config
+from lut.launch.graph import Graph, Node
+from lut.paper.cost import evaluation_hours, pretrain_hours
+from lut.paper.scale import PaperScale
+from lut.paper.tables import EVALUATIONS, TableSpec
+from lut.segmentation.config import resolve_segment_config
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+PRETRAINED_CHECKPOINT = "checkpoint-last.pth"
+
+
+@dataclass(frozen=True)
+class EncoderColumn:
+    """An encoder the table evaluates: pre-trained by the graph (`method`) or given as a checkpoint.
+
+    Attributes:
+        name: the table's row name (method, or the `--encoder NAME`).
+        seed: the seed of its pre-training and evaluations.
+        checkpoint: its weights (a graph pre-training's last checkpoint, or the given file).
+        after: the pre-training node it comes from ("" for a given checkpoint).
+    """
+
+    name: str
+    seed: int
+    checkpoint: str
+    after: str = ""
+
+
+def fill(value: Any, data: dict[str, str], dry_run: bool) -> Any:
+    """`value` with every "{NAME}" replaced by the `data.NAME=` setting (`<data.NAME>` in a dry run).
+
+    Raises:
+        UsageError: a needed `data.NAME` was not given (outside a dry run).
+    """
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name in data:
+            return data[name]
+        if dry_run:
+            return f"<data.{name}>"
+        raise UsageError(f"this scale reads the {name} data: give data.{name}=PATH")
+
+    return PLACEHOLDER.sub(replace, value)
+
+
+def setting_tokens(settings: dict[str, Any]) -> list[str]:
+    """`key=value` tokens; non-strings as JSON, which the commands read back as YAML."""
+    return [f"{key}={value if isinstance(value, str) else json.dumps(value)}" for key, value in settings.items()]
+
+
+def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[str, str],
+                data: dict[str, str], dry_run: bool = False) -> Graph:
+    """The graph of `table` at `scale` under `root` (runs in ROOT/runs/NODE), with extra `encoders` {name: checkpoint}.
+
+    Raises:
+        UsageError: an unknown setting, a missing `data.NAME`, an encoder name taken by a method.
+    """
+    taken = [name for name in encoders if name in table.methods]
+    if taken:
+        raise UsageError(f"--encoder {taken[0]}=...: {taken[0]} is a pre-training of {table.name}; choose another "
+                         "name")
+    runs = root / "runs"
+    nodes: list[Node] = []
+    columns: list[EncoderColumn] = []
+    shapes: dict[str, PretrainConfig] = {}
+    stage = scale.stages["pretrain"]
+    for method in table.methods:
+        settings = {key: fill(value, data, dry_run) for key, value in stage.settings_for(method).items()}
+        for seed in scale.seeds:
+            name = f"pretrain-{method}-seed{seed}"
+            output = runs / name
+            tokens = [*setting_tokens(settings), f"seed={seed}", f"output_dir={output}"]
+            config = resolve_config(stage.recipe_for(method), tokens)
+            shapes[method] = config
+            nodes.append(Node(name, ("pretrain", stage.recipe_for(method), *tokens), output,
+                              gpu_hours=pretrain_hours(config, stage.images), array="pretrain"))
+            columns.append(EncoderColumn(method, seed, str(output / PRETRAINED_CHECKPOINT), name))
+    columns += [EncoderColumn(name, seed, checkpoint) for name, checkpoint in encoders.items()
+                for seed in scale.seeds]
+    reference_shape = shapes[table.methods[0]]
+    for kind in table.evaluations:
+        evaluation = EVALUATIONS[kind]
+        stage = scale.stages[evaluation.stage]
+        for column in columns:
+            name = f"{kind}-{column.name}-seed{column.seed}"
+            output = runs / name
+            settings = {key: fill(value, data, dry_run) for key, value in stage.settings_for(column.name).items()}
+            recipe = stage.recipe_for(column.name)
+            command = (*evaluation.command, "--recipe", recipe, "--checkpoint", column.checkpoint, "--output",
+                       str(output), *setting_tokens(settings), f"seed={column.seed}")
+            resolved = resolve_evaluation(kind, recipe, {**settings, "seed": column.seed})
+            cost = evaluation_hours(kind, resolved, shapes.get(column.name, reference_shape), stage.images,
+                                    stage.processes)
+            nodes.append(Node(name, command, output, (column.after,) if column.after else (), gpu_hours=cost))
+    return Graph(root, nodes)
+
+
+def resolve_evaluation(kind: str, recipe: str, settings: dict[str, Any]) -> Any:
+    """The evaluation's resolved config (checks the settings before anything runs)."""
+    if kind == "segment":
+        return resolve_segment_config(recipe, settings)
+    config_class = FinetuneConfig if kind == "finetune" else LinprobeConfig
+    return resolve_eval_config(config_class, kind, recipe, settings)

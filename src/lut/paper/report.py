@@ -1,0 +1,116 @@
+"""A table's results: each encoder's numbers read from its runs' `summary.json`, beside the paper's, as
+TABLE.json, TABLE.md and TABLE.png."""
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from lut.launch.graph import Graph
+from lut.paper.scale import PaperScale
+from lut.paper.tables import EVALUATIONS, TableSpec, paper_numbers
+
+
+def read_metric(summary_path: Path, keys: tuple[str, ...]) -> float | None:
+    """The number at `keys` in a finished run's summary, or None when the run has not finished."""
+    if not summary_path.is_file():
+        return None
+    value: Any = json.loads(summary_path.read_text())
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return None if value is None else float(value)
+
+
+def collect(table: TableSpec, scale: PaperScale, graph: Graph) -> dict[str, Any]:
+    """The table's results: {"rows": {encoder: {evaluation: {"values", "mean", "std", "paper"}}}, ...}."""
+    paper = paper_numbers(table.name)
+    rows: dict[str, dict[str, Any]] = {}
+    for node in graph.nodes:
+        kind, _, rest = node.name.partition("-")
+        if kind not in table.evaluations:
+            continue
+        encoder = rest.rsplit("-seed", 1)[0]
+        entry = rows.setdefault(encoder, {}).setdefault(kind, {"values": [], "seeds": []})
+        value = read_metric(node.output / node.done_file, EVALUATIONS[kind].metric)
+        if value is not None:
+            entry["values"].append(value)
+            entry["seeds"].append(int(node.name.rsplit("-seed", 1)[1]))
+    for encoder, evaluations in rows.items():
+        for kind, entry in evaluations.items():
+            values = entry["values"]
+            entry["mean"] = statistics.fmean(values) if values else None
+            entry["std"] = statistics.stdev(values) if len(values) > 1 else None
+            entry["paper"] = paper.get(kind, {}).get(scale.compare_with, {}).get(encoder)
+    sources = {kind: paper[kind]["source"] for kind in table.evaluations if kind in paper}
+    return {"table": table.name, "title": table.title, "scale": scale.name, "description": scale.description,
+            "seeds": list(scale.seeds), "paper_architecture": scale.compare_with,
+            "evaluations": list(table.evaluations),
+            "labels": {kind: EVALUATIONS[kind].label for kind in table.evaluations}, "paper_sources": sources,
+            "rows": rows}
+
+
+def cell(entry: dict[str, Any] | None) -> str:
+    """"mean ± std (n)", the single value, or "-" when nothing has finished."""
+    if not entry or entry["mean"] is None:
+        return "-"
+    if entry["std"] is None:
+        return f"{entry['mean']:.2f}"
+    return f"{entry['mean']:.2f} ± {entry['std']:.2f} ({len(entry['values'])} seeds)"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The table in markdown: one row per encoder, measured and paper columns per evaluation, then the sources."""
+    header = ["encoder"]
+    for kind in results["evaluations"]:
+        header += [f"{results['labels'][kind]}", f"paper ({results['paper_architecture']})"]
+    lines = [f"# {results['table']}: {results['title']}", "",
+             f"Scale `{results['scale']}`: {results['description']}; seeds {results['seeds']}.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for encoder, evaluations in results["rows"].items():
+        cells = [encoder]
+        for kind in results["evaluations"]:
+            entry = evaluations.get(kind)
+            paper = entry.get("paper") if entry else None
+            cells += [cell(entry), "-" if paper is None else f"{paper:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Paper numbers:"]
+    lines += [f"- {results['labels'][kind]}: {source}" for kind, source in results["paper_sources"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """One panel per evaluation: measured (mean, std as error bar) and the paper's number per encoder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = results["evaluations"]
+    encoders = list(results["rows"])
+    figure, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.5), squeeze=False)
+    for axis, kind in zip(axes[0], kinds, strict=True):
+        entries = [results["rows"][encoder].get(kind) or {} for encoder in encoders]
+        positions = range(len(encoders))
+        measured = [entry.get("mean") or 0.0 for entry in entries]
+        spread = [entry.get("std") or 0.0 for entry in entries]
+        paper = [entry.get("paper") or 0.0 for entry in entries]
+        axis.bar([p - 0.2 for p in positions], measured, 0.4, yerr=spread, label=f"measured ({results['scale']})")
+        axis.bar([p + 0.2 for p in positions], paper, 0.4, label=f"paper ({results['paper_architecture']})")
+        axis.set_xticks(list(positions), encoders)
+        axis.set_title(results["labels"][kind], fontsize=9)
+        axis.set_ylim(0, 100)
+    axes[0][0].legend(fontsize=8, loc="lower left")
+    figure.suptitle(f"{results['table']} at scale {results['scale']}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_table(table: TableSpec, scale: PaperScale, graph: Graph) -> dict[str, Path]:
+    """Write ROOT/TABLE.json, ROOT/TABLE.md and ROOT/TABLE.png; returns their paths."""
+    results = collect(table, scale, graph)
+    paths = {suffix: graph.root / f"{table.name}.{suffix}" for suffix in ("json", "md", "png")}
+    paths["json"].write_text(json.dumps(results, indent=2))
+    paths["md"].write_text(markdown(results))
+    plot(results, paths["png"])
+    return paths

@@ -1,0 +1,1 @@
+"""Bundled scales of `lut paper`."""
