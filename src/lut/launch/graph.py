@@ -152,13 +152,15 @@ def _record(graph: Graph, node: Node, **state: Any) -> None:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, ended but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.is_file() and stat.read_text().rpartition(")")[2].split()[0] == "Z")
 
 
 def node_states(graph: Graph) -> dict[str, str]:
