@@ -39,8 +39,8 @@ def test_graph_runs_every_node_writes_the_table_and_a_second_run_reuses_all(tmp_
     assert results["rows"]["mae"]["linprobe"]["values"] == [40.0, 42.0]
     assert results["rows"]["mae"]["segment"]["paper"] == 48.1
     table = paths["md"].read_text().splitlines()
-    assert table[6] == "| lut | 50.50 ± 0.71 (2 seeds) | 84.2 | 41.00 ± 1.41 (2 seeds) | 67.9 | 30.00 ± 0.00 (2 seeds) " \
-                       "| 49.5 |"
+    assert table[6] == ("| lut | 50.50 ± 0.71 (2 seeds) | 84.2 | 41.00 ± 1.41 (2 seeds) | 67.9 | "
+                        "30.00 ± 0.00 (2 seeds) | 49.5 |")
     assert paths["png"].stat().st_size > 1000
     first = calls(stand_in)
     assert len(first) == 16

@@ -1,0 +1,86 @@
+"""Table 1's dry-run graph (names, dependencies, command lines) and its SLURM path: a stand-in sbatch (arrays,
+afterok dependencies) and submitit's local executor."""
+
+import os
+import pickle
+
+from conftest import stand_in_graph
+
+from lut.cli import main
+from lut.launch.graph import Graph, Node, submit_graph
+from lut.launch.jobs import LaunchSettings
+
+NODES = ["pretrain-lut-seed0", "pretrain-mae-seed0", "finetune-lut-seed0", "finetune-mae-seed0",
+         "linprobe-lut-seed0", "linprobe-mae-seed0", "segment-lut-seed0", "segment-mae-seed0"]
+PRETRAIN = ["train_samples=512", "epochs=1", "max_steps=8", "warmup_epochs=0", "final_knn=false",
+            "knn_every_epochs=0", "num_visualize=0", "precision=fp32", "device=cpu", "log_every_steps=4"]
+
+
+def test_dry_run_of_table1_names_each_node_its_dependencies_and_command(tmp_path, capsys):
+    graph = stand_in_graph(tmp_path)
+    assert [node.name for node in graph.nodes] == NODES
+    assert [node.after for node in graph.nodes] == [(), (), *[(f"pretrain-{method}-seed0",) for method in
+                                                              ("lut", "mae") * 3]]
+    runs = tmp_path / "runs"
+    assert graph.node("pretrain-mae-seed0").command == (
+        "pretrain", "demo", *PRETRAIN, "model=mae_vit_tiny_patch16", "seed=0", f"output_dir={runs}/pretrain-mae-seed0")
+    assert graph.node("segment-lut-seed0").command == (
+        "segment", "train", "--recipe", "small", "--checkpoint", f"{runs}/pretrain-lut-seed0/checkpoint-last.pth",
+        "--output", f"{runs}/segment-lut-seed0", "max_iters=8", "warmup_iters=2", "eval_every_iters=8",
+        "val_samples=32", "num_workers=0", "device=cpu", "seed=0")
+    assert [node.array for node in graph.nodes] == ["pretrain"] * 2 + [""] * 6
+    assert main(["paper", "table1", "--scale", "tiny", "--root", str(tmp_path), "--dry-run"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("pretrain-lut-seed0 [waiting, ")
+    assert printed[1] == f"  output {runs}/pretrain-lut-seed0"
+    assert printed[2] == f"  lut pretrain demo {' '.join(PRETRAIN)} seed=0 output_dir={runs}/pretrain-lut-seed0"
+    assert len(printed) == 25 and printed[-1].startswith("8 jobs (8 to run), ")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_paper_scale_without_its_data_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["paper", "table1", "--scale", "paper", "--root", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "lut: error: this scale reads the imagenet data: give data.imagenet=PATH\n"
+
+
+def test_slurm_submits_the_pretrainings_as_an_array_and_each_evaluation_after_its_pretraining(tmp_path,
+                                                                                              monkeypatch):
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    # A stand-in sbatch: keeps every script it is given and answers job 4242, then 4243, ...
+    (bin_folder / "sbatch").write_text(
+        f'#!/bin/sh\nfor last; do :; done\ncount=$(ls {tmp_path} | grep -c "^script")\n'
+        f'cp "$last" {tmp_path}/script$count.sh\necho "Submitted batch job $((4242 + count))"\n')
+    (bin_folder / "srun").write_text("#!/bin/sh\n")
+    for tool in ("sbatch", "srun"):
+        (bin_folder / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_folder}:{os.environ['PATH']}")
+    graph = stand_in_graph(tmp_path / "run")
+    report = submit_graph(graph, LaunchSettings(cluster="slurm", logs=tmp_path / "logs", gpus_per_node=1))
+    assert report.submitted == {"pretrain-lut-seed0": "4242_0", "pretrain-mae-seed0": "4242_1",
+                                **{name: str(4243 + index) for index, name in enumerate(NODES[2:])}}
+    scripts = [(tmp_path / f"script{index}.sh").read_text().splitlines() for index in range(7)]
+    assert "#SBATCH --array=0-1%2" in scripts[0] and not any("--dependency" in line for line in scripts[0])
+    for script in scripts[1:]:
+        assert "#SBATCH --dependency=afterok:4242" in script and "#SBATCH --kill-on-invalid-dep=yes" in script
+        assert "#SBATCH --requeue" in script and not any("--array" in line for line in script)
+    job = pickle.loads((tmp_path / "logs" / "4243_submitted.pkl").read_bytes()).function
+    assert (job.command, job.module) == (list(graph.node("finetune-lut-seed0").command), "stand_in_lut")
+    assert not (tmp_path / "run" / "runs").exists()  # nothing ran here
+
+
+def test_submitit_local_executor_runs_the_graph_and_stops_the_dependants_of_a_failure(tmp_path, stand_in,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("STAND_IN_FAIL", "b")
+    runs = tmp_path / "runs"
+    graph = Graph(tmp_path, [
+        Node("a", ("x", "seed=0", f"output_dir={runs}/a"), runs / "a", array="first"),
+        Node("b", ("x", "seed=0", f"output_dir={runs}/b"), runs / "b", array="first"),
+        Node("c", ("x", "seed=0", f"output_dir={runs}/c"), runs / "c", after=("a",)),
+        Node("d", ("x", "seed=0", f"output_dir={runs}/d"), runs / "d", after=("a", "b")),
+    ], "stand_in_lut")
+    report = submit_graph(graph, LaunchSettings(cluster="local", logs=tmp_path / "logs"))
+    assert sorted(report.ran) == ["a", "c"] and list(report.failed) == ["b"] and report.stopped == {"d": "b"}
+    assert report.failed["b"].startswith("job ")
+    assert "stand-in failure in b" in "".join(path.read_text() for path in (tmp_path / "logs").glob("*_log.*"))
+    assert sorted(stand_in.read_text().split()) == ["a", "b", "c"]
