@@ -77,7 +77,7 @@ def test_a_failed_node_stops_only_its_dependants_and_the_report_says_why(tmp_pat
     graph = stand_in_graph(tmp_path / "run")
     report = run_local(graph, jobs=2)
     assert sorted(report.ran) == sorted(name for name in NODES if "-lut-" in name)
-    log = graph.root / "logs" / "pretrain-mae-seed0.log"
+    log = graph.node("pretrain-mae-seed0").output / "log.txt"
     assert report.failed == {"pretrain-mae-seed0": f"exit 3, log {log}: $ {sys.executable} -m stand_in_lut "
                              f"{' '.join(graph.node('pretrain-mae-seed0').command)} | stand-in failure in "
                              "pretrain-mae-seed0"}

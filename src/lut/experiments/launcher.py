@@ -1,12 +1,8 @@
-"""Runs a study's pre-trainings, each as its own `lut pretrain` process, several at once if asked."""
+"""Runs a study's pre-trainings on the graph runner, each as its own `lut pretrain` process, several at once if
+asked."""
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +13,10 @@ from lut.errors import LutError, UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
+from lut.launch.graph import LOG_FILE, Graph, Node, run_local
 from lut.runtime.precision import settings_as_run
-from lut.runtime.progress import Progress
 
 SUMMARY_FILE = "summary.json"
-LOG_FILE = "log.txt"
 
 
 def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
@@ -65,23 +60,9 @@ def read_summary(run_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _train(run_dir: Path) -> tuple[int, float]:
-    """`lut pretrain RUN_DIR/config.yaml` with its output in RUN_DIR/log.txt; (exit code, seconds)."""
-    command = [sys.executable, "-m", "lut.cli", "pretrain", str(run_dir / "config.yaml")]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TQDM_MININTERVAL": "30"}
-    start = time.perf_counter()
-    with open(run_dir / LOG_FILE, "a") as log:
-        status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-    return status, time.perf_counter() - start
-
-
-def _log_tail(run_dir: Path, lines: int = 5) -> str:
-    text = (run_dir / LOG_FILE).read_text(errors="replace").replace("\r", "\n").splitlines()
-    return "\n    ".join(line for line in text[-lines:] if line.strip())
-
-
 def launch(scale: ExperimentScale, specs: list[RunSpec], root: Path, jobs: int, phase: str) -> dict[str, dict]:
-    """Pre-train every spec that has not finished yet, `jobs` at a time; finished runs are reused.
+    """Pre-train every spec that has not finished yet, `jobs` at a time, each as its own `lut pretrain
+    RUN_DIR/config.yaml` process (the graph runner of `lut.launch.graph`); finished runs are reused.
 
     Returns:
         {run name: its summary.json}.
@@ -92,21 +73,12 @@ def launch(scale: ExperimentScale, specs: list[RunSpec], root: Path, jobs: int, 
     run_dirs = {spec.name: prepare_run(scale, spec, root) for spec in specs}
     todo = [name for name, run_dir in run_dirs.items() if read_summary(run_dir) is None]
     if todo:
-        progress = Progress(total=len(todo), desc=phase, unit="run", dynamic_ncols=True)
-        progress.write(f"{phase}: training {', '.join(todo)} ({jobs} at a time; logs in {root}/<run>/{LOG_FILE})")
-        failures = []
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_train, run_dirs[name]): name for name in todo}
-            for future in as_completed(futures):
-                name, (status, seconds) = futures[future], future.result()
-                progress.update(1)
-                if status == 0:
-                    progress.write(f"  {name}: done in {seconds:.0f} s")
-                else:
-                    failures.append(f"{name} (exit {status}, log {run_dirs[name] / LOG_FILE}):\n    "
-                                    f"{_log_tail(run_dirs[name])}")
-        progress.close()
-        if failures:
-            raise LutError("pre-training failed: " + "\n".join(failures) + "\nfix it and run the same command "
-                           "again: finished runs are reused, unfinished ones resume")
+        print(f"{phase}: training {', '.join(todo)} ({jobs} at a time; logs in {root}/<run>/{LOG_FILE})", flush=True)
+        graph = Graph(root, [Node(name, ("pretrain", str(run_dir / "config.yaml")), run_dir)
+                             for name, run_dir in run_dirs.items()])
+        report = run_local(graph, jobs, say=lambda line: print(f"  {line}", flush=True))
+        if report.failed:
+            failures = "\n".join(f"{name} ({why})" for name, why in report.failed.items())
+            raise LutError(f"pre-training failed: {failures}\nfix it and run the same command again: finished runs "
+                           "are reused, unfinished ones resume")
     return {name: read_summary(run_dir) for name, run_dir in run_dirs.items()}

@@ -3,8 +3,8 @@
 The graph runs as local processes (`jobs` at a time) or as submitit jobs (`afterok` dependencies; nodes sharing an
 `array` key go as one job array). A node whose completion file exists is finished and reused; any other node runs
 its command again, which resumes through the command's own resume (`resume=auto`). A failed node stops only the
-nodes that need it. The runner keeps each node's state in `ROOT/nodes/NAME.json` and its output in
-`ROOT/logs/NAME.log`; `node_states` reads them back for `lut paper status`.
+nodes that need it. The runner keeps each node's state in `ROOT/nodes/NAME.json` and appends the command's output
+to `OUTPUT/log.txt`; `node_states` reads the states back for `lut paper status`.
 """
 
 import dataclasses
@@ -16,13 +16,14 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lut.errors import UsageError
 from lut.launch.array import array_id
 from lut.launch.jobs import LaunchSettings, TrainingJob, build_executor
 
 MANIFEST_FILE = "graph.json"
+LOG_FILE = "log.txt"
 LOG_TAIL_LINES = 5
 
 
@@ -82,8 +83,8 @@ class Graph:
         return next(node for node in self.nodes if node.name == name)
 
     def log_path(self, node: Node) -> Path:
-        """Where the node's output goes."""
-        return self.root / "logs" / f"{node.name}.log"
+        """Where the node's output goes: `log.txt` in its output folder."""
+        return node.output / LOG_FILE
 
     def state_path(self, node: Node) -> Path:
         """Where the runner records the node's state."""
@@ -197,8 +198,9 @@ def node_command(graph: Graph, node: Node) -> list[str]:
     return [sys.executable, "-m", graph.module, *node.command]
 
 
-def _run_node(graph: Graph, node: Node) -> str | None:
-    """Run the node's command with its output appended to its log; None when it finished, else why not."""
+def _run_node(graph: Graph, node: Node) -> tuple[str | None, float]:
+    """Run the node's command with its output appended to its log; (None when it finished, else why not; seconds)."""
+    start = time.perf_counter()
     log_path = graph.log_path(node)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", "TQDM_MININTERVAL": "30"}
@@ -208,16 +210,18 @@ def _run_node(graph: Graph, node: Node) -> str | None:
         process = subprocess.Popen(node_command(graph, node), stdout=log, stderr=subprocess.STDOUT, env=environment)
         _record(graph, node, state="running", pid=process.pid)
         code = process.wait()
+    seconds = time.perf_counter() - start
     if code == 0 and node.finished():
         _record(graph, node, state="done", exit=0)
-        return None
+        return None, seconds
     why = f"exit {code}" if code else f"exit 0 without writing {node.output / node.done_file}"
     _record(graph, node, state="failed", exit=code)
-    return f"{why}, log {log_path}: {log_tail(log_path)}"
+    return f"{why}, log {log_path}: {log_tail(log_path)}", seconds
 
 
-def run_local(graph: Graph, jobs: int = 1) -> GraphReport:
-    """Run every unfinished node as a local process, `jobs` at a time, each once the nodes it needs have finished.
+def run_local(graph: Graph, jobs: int = 1, say: Callable[[str], None] = print) -> GraphReport:
+    """Run every unfinished node as a local process, `jobs` at a time, each once the nodes it needs have finished;
+    `say` gets one line as each node starts and ends.
 
     Returns:
         What ran, what was reused, what failed (and why) and what that stopped.
@@ -236,6 +240,7 @@ def run_local(graph: Graph, jobs: int = 1) -> GraphReport:
                     _record(graph, node, state="stopped", cause=blocked[0])
                     waiting.remove(node)
                 elif len(running) < max(1, jobs) and all(name in finished for name in node.after):
+                    say(f"{node.name}: started (log {graph.log_path(node)})")
                     running[pool.submit(_run_node, graph, node)] = node
                     waiting.remove(node)
             if not running:
@@ -243,12 +248,14 @@ def run_local(graph: Graph, jobs: int = 1) -> GraphReport:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 node = running.pop(future)
-                why = future.result()
+                why, seconds = future.result()
                 if why is None:
                     finished.add(node.name)
                     report.ran.append(node.name)
+                    say(f"{node.name}: done in {seconds:.0f} s")
                 else:
                     report.failed[node.name] = why
+                    say(f"{node.name}: failed ({why.partition(',')[0]})")
     return report
 
 
