@@ -75,7 +75,8 @@ def test_ablations_run_each_setting_once(tiny_scale, tmp_path, monkeypatch):
     results = studies.ablations(scale, root)
     assert [(row["key"], row["value"], row["default"]) for row in results["rows"]] == [
         ("target_mask_ratio", 0.0, True), ("target_mask_ratio", 0.5, False)]
-    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["lut_seed0", "lut_target_mask_ratio-0p5_seed0"]
+    runs = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert runs == ["lut_seed0", "lut_target_mask_ratio-0p5_seed0"]
     changed = yaml.safe_load((root / "lut_target_mask_ratio-0p5_seed0" / "config.yaml").read_text())
     default = yaml.safe_load((root / "lut_seed0" / "config.yaml").read_text())
     assert {k for k in default if default[k] != changed[k]} == {"target_mask_ratio", "output_dir"}

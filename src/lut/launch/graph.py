@@ -3,7 +3,7 @@
 The graph runs as local processes (`jobs` at a time) or as submitit jobs (`afterok` dependencies; nodes sharing an
 `array` key go as one job array). A node whose completion file exists is finished and reused; any other node runs
 its command again, which resumes through the command's own resume (`resume=auto`). A failed node stops only the
-nodes that need it. The runner keeps each node's state in `ROOT/nodes/NAME.json` and appends the command's output
+nodes that need it. The runner keeps each node's state in `ROOT/.graph/NAME.json` and appends the command's output
 to `OUTPUT/log.txt`; `node_states` reads the states back for `lut paper status`.
 """
 
@@ -23,6 +23,7 @@ from lut.launch.array import array_id
 from lut.launch.jobs import LaunchSettings, TrainingJob, build_executor
 
 MANIFEST_FILE = "graph.json"
+STATE_FOLDER = ".graph"
 LOG_FILE = "log.txt"
 LOG_TAIL_LINES = 5
 
@@ -88,7 +89,7 @@ class Graph:
 
     def state_path(self, node: Node) -> Path:
         """Where the runner records the node's state."""
-        return self.root / "nodes" / f"{node.name}.json"
+        return self.root / STATE_FOLDER / f"{node.name}.json"
 
 
 @dataclass

@@ -99,9 +99,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
         axis.set_xticks(list(positions), encoders)
         axis.set_title(results["labels"][kind], fontsize=9)
         axis.set_ylim(0, 100)
-    axes[0][0].legend(fontsize=8, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     figure.suptitle(f"{results['table']} at scale {results['scale']}", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     figure.savefig(path, dpi=100)
     plt.close(figure)
 
