@@ -30,7 +30,7 @@ def test_graph_runs_every_node_writes_the_table_and_a_second_run_reuses_all(tmp_
     assert sorted(report.ran) == sorted(node.name for node in graph.nodes) and len(report.ran) == 16
     assert report.failed == {} and report.stopped == {} and report.reused == []
     scale = dataclasses.replace(load_scale("tiny"), seeds=(0, 1))
-    paths = write_table(TABLES["table1"], scale, graph)
+    paths = write_table(TABLES["table1"], scale, graph, [])
     results = json.loads(paths["json"].read_text())
     lut = results["rows"]["lut"]
     assert lut["finetune"]["values"] == [50.0, 51.0] and lut["finetune"]["mean"] == 50.5
@@ -86,3 +86,30 @@ def test_a_failed_node_stops_only_its_dependants_and_the_report_says_why(tmp_pat
     states = node_states(graph)
     assert states["pretrain-mae-seed0"] == "failed (exit 3)" and states["segment-mae-seed0"] == "stopped"
     assert states["segment-lut-seed0"] == "done"
+
+
+def test_an_extra_encoder_is_evaluated_as_its_own_row_without_a_pretraining(tmp_path, stand_in):
+    from lut.launch.graph import Graph
+    from lut.paper.plan import build_graph
+
+    checkpoint = tmp_path / "released.pth"
+    checkpoint.write_bytes(b"")
+    built = build_graph(TABLES["table1"], load_scale("tiny"), tmp_path / "run", {"released": str(checkpoint)}, {})
+    graph = Graph(built.root, built.nodes, "stand_in_lut")
+    extra = [node for node in graph.nodes if "released" in node.name]
+    assert [(node.name, node.after) for node in extra] == [
+        ("finetune-released-seed0", ()), ("linprobe-released-seed0", ()), ("segment-released-seed0", ())]
+    assert extra[0].command[:6] == ("finetune", "--recipe", "small", "--checkpoint", str(checkpoint), "--output")
+    assert len(run_local(graph, jobs=2).ran) == 11
+    results = json.loads(write_table(TABLES["table1"], load_scale("tiny"), graph, ["released"])["json"].read_text())
+    assert list(results["rows"]) == ["lut", "mae", "released"]
+    assert results["rows"]["released"]["finetune"] == {"values": [50.0], "seeds": [0], "mean": 50.0, "std": None,
+                                                       "paper": None}
+
+
+def test_an_encoder_without_its_file_is_one_line_and_exit_2(tmp_path, capsys):
+    from lut.cli import main
+
+    assert main(["paper", "table1", "--scale", "tiny", "--root", str(tmp_path), "--encoder",
+                 f"released={tmp_path}/missing.pth", "--dry-run"]) == 2
+    assert capsys.readouterr().err == f"lut: error: --encoder released: no file {tmp_path}/missing.pth\n"

@@ -84,3 +84,29 @@ def test_submitit_local_executor_runs_the_graph_and_stops_the_dependants_of_a_fa
     assert report.failed["b"].startswith("job ")
     assert "stand-in failure in b" in "".join(path.read_text() for path in (tmp_path / "logs").glob("*_log.*"))
     assert sorted(stand_in.read_text().split()) == ["a", "b", "c"]
+
+
+def test_table4_pretrains_every_ablation_row_on_its_own_and_every_row_has_the_papers_numbers(tmp_path):
+    from lut.paper.plan import build_graph
+    from lut.paper.scale import load_scale
+    from lut.paper.tables import TABLES, paper_numbers
+
+    table = TABLES["table4"]
+    rows = ["lut", "mae", "lut_bc_tokens-all", "lut_bc_loss-infonce", "lut_bc_loss-smooth_l1",
+            "lut_target_mask_ratio-0p5", "lut_target_mask_ratio-0p75", "lut_crop-rrc", "mae_crop-src"]
+    assert [row.name for row in table.pretrainings] == rows
+    graph = build_graph(table, load_scale("paper"), tmp_path, {}, {"imagenet": "/data/in1k"})
+    names = [node.name for node in graph.nodes]
+    assert names == ([f"pretrain-t4.{row}-seed0" for row in rows] + [f"finetune-t4.{row}-seed0" for row in rows]
+                     + [f"linprobe-t4.{row}-seed0" for row in rows])
+    assert graph.node("pretrain-t4.lut_target_mask_ratio-0p5-seed0").command == (
+        "pretrain", "lut_vit_base", "data=/data/in1k", "epochs=400", "target_mask_ratio=0.5", "seed=0",
+        f"output_dir={tmp_path}/runs/pretrain-t4.lut_target_mask_ratio-0p5-seed0")
+    assert graph.node("pretrain-t4.mae_crop-src-seed0").command[:5] == (
+        "pretrain", "mae_vit_base", "data=/data/in1k", "epochs=400", "crop=src")
+    numbers = paper_numbers("table4")
+    assert numbers["finetune"]["vit_base"] == {
+        "lut": 83.5, "mae": 82.8, "lut_bc_tokens-all": 83.0, "lut_bc_loss-infonce": 83.0,
+        "lut_bc_loss-smooth_l1": 83.2, "lut_target_mask_ratio-0p5": 82.6, "lut_target_mask_ratio-0p75": 82.5,
+        "lut_crop-rrc": 83.4, "mae_crop-src": 82.5}
+    assert set(numbers["linprobe"]["vit_base"]) == set(rows)

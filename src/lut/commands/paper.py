@@ -6,7 +6,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_origin, get_type_hints
 
 from lut.config import build_config, option, parse_overrides
 from lut.errors import UsageError
@@ -28,7 +28,7 @@ class PaperConfig:
     jobs: int = option(0, "local processes at once (0: the scale's)", minimum=0)
     dry_run: bool = option(False, "print each node's output folder and command line, the job count and GPU-hours; "
                            "run nothing")
-    encoder: list = option([], "NAME=CHECKPOINT: another encoder evaluated as an extra row (repeatable)")
+    encoder: list[str] = option([], "NAME=CHECKPOINT: another encoder evaluated as an extra row (repeatable)")
     gpus_per_node: int = option(1, "slurm: GPUs of each job", minimum=0)
     partition: str = option("", "slurm: partition")
     account: str = option("", "slurm: account")
@@ -45,7 +45,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> N
         help_text = item.metadata["help"]
         if hints[item.name] is bool:
             parser.add_argument(flag, dest=item.name, action="store_true", help=help_text)
-        elif hints[item.name] is list:
+        elif get_origin(hints[item.name]) is list:
             parser.add_argument(flag, dest=item.name, action="append", metavar="NAME=CHECKPOINT", help=help_text)
         else:
             parser.add_argument(flag, dest=item.name, default=None, choices=item.metadata["choices"],
@@ -157,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
         print_plan(graph)
         return 0
     graph.root.mkdir(parents=True, exist_ok=True)
+    encoders = list(encoder_paths(config.encoder))
     (graph.root / PAPER_FILE).write_text(json.dumps({"tables": [table.name for table in tables],
-                                                     "scale": config.scale}))
+                                                     "scale": config.scale, "encoders": encoders}))
     if config.launch == "local":
         report = run_local(graph, config.jobs or scale.jobs)
     else:
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         report = submit_graph(graph, settings)
     print("\n".join(report.lines()))
     for table in tables:
-        paths = write_table(table, scale, graph)
+        paths = write_table(table, scale, graph, encoders)
         print(f"{table.name}: {paths['md']}, {paths['json']}, {paths['png']}")
     if report.submitted:
         print(f"follow the jobs with: lut paper status {graph.root}")
@@ -195,6 +196,6 @@ def run_status(args: argparse.Namespace) -> int:
     print(", ".join(f"{count} {state}" for state, count in sorted(counts.items())))
     recorded = json.loads((graph.root / PAPER_FILE).read_text())
     for name in recorded["tables"]:
-        paths = write_table(TABLES[name], load_scale(recorded["scale"]), graph)
+        paths = write_table(TABLES[name], load_scale(recorded["scale"]), graph, recorded["encoders"])
         print(f"{name}: {paths['md']}")
     return 0

@@ -12,7 +12,7 @@ from lut.evaluation.config import FinetuneConfig, LinprobeConfig, resolve_eval_c
 from lut.launch.graph import Graph, Node
 from lut.paper.cost import evaluation_hours, pretrain_hours
 from lut.paper.scale import PaperScale
-from lut.paper.tables import EVALUATIONS, TableSpec
+from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, pretraining_node
 from lut.segmentation.config import resolve_segment_config
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
@@ -24,13 +24,15 @@ class EncoderColumn:
     """An encoder the table evaluates: pre-trained by the graph (`method`) or given as a checkpoint.
 
     Attributes:
-        name: the table's row name (method, or the `--encoder NAME`).
+        name: the table's row name (a pre-training's, or the `--encoder NAME`).
+        method: the `by_method` key of the scale's stages (the pre-training's method, or NAME).
         seed: the seed of its pre-training and evaluations.
         checkpoint: its weights (a graph pre-training's last checkpoint, or the given file).
         after: the pre-training node it comes from ("" for a given checkpoint).
     """
 
     name: str
+    method: str
     seed: int
     checkpoint: str
     after: str = ""
@@ -68,7 +70,7 @@ def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[
     Raises:
         UsageError: an unknown setting, a missing `data.NAME`, an encoder name taken by a method.
     """
-    taken = [name for name in encoders if name in table.methods]
+    taken = [name for name in encoders if name in [row.name for row in table.pretrainings]]
     if taken:
         raise UsageError(f"--encoder {taken[0]}=...: {taken[0]} is a pre-training of {table.name}; choose another "
                          "name")
@@ -77,28 +79,30 @@ def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[
     columns: list[EncoderColumn] = []
     shapes: dict[str, PretrainConfig] = {}
     stage = scale.stages["pretrain"]
-    for method in table.methods:
-        settings = {key: fill(value, data, dry_run) for key, value in stage.settings_for(method).items()}
+    for row in table.pretrainings:
+        values = {**stage.settings_for(row.method), **scale.table_pretrain.get(table.name, {}), **row.overrides}
+        settings = {key: fill(value, data, dry_run) for key, value in values.items()}
+        recipe = stage.recipe_for(row.method)
         for seed in scale.seeds:
-            name = f"pretrain-{method}-seed{seed}"
+            name = pretraining_node(table, row.name, seed)
             output = runs / name
             tokens = [*setting_tokens(settings), f"seed={seed}", f"output_dir={output}"]
-            config = resolve_config(stage.recipe_for(method), tokens)
-            shapes[method] = config
-            nodes.append(Node(name, ("pretrain", stage.recipe_for(method), *tokens), output,
-                              gpu_hours=pretrain_hours(config, stage.images), array="pretrain"))
-            columns.append(EncoderColumn(method, seed, str(output / PRETRAINED_CHECKPOINT), name))
-    columns += [EncoderColumn(name, seed, checkpoint) for name, checkpoint in encoders.items()
+            config = resolve_config(recipe, tokens)
+            shapes[row.name] = config
+            nodes.append(Node(name, ("pretrain", recipe, *tokens), output,
+                              gpu_hours=pretrain_hours(config, stage.images), array=f"{table.node_prefix}pretrain"))
+            columns.append(EncoderColumn(row.name, row.method, seed, str(output / PRETRAINED_CHECKPOINT), name))
+    columns += [EncoderColumn(name, name, seed, checkpoint) for name, checkpoint in encoders.items()
                 for seed in scale.seeds]
-    reference_shape = shapes[table.methods[0]]
+    reference_shape = shapes[table.pretrainings[0].name]
     for kind in table.evaluations:
         evaluation = EVALUATIONS[kind]
         stage = scale.stages[evaluation.stage]
         for column in columns:
-            name = f"{kind}-{column.name}-seed{column.seed}"
+            name = evaluation_node(table, kind, column.name, column.seed)
             output = runs / name
-            settings = {key: fill(value, data, dry_run) for key, value in stage.settings_for(column.name).items()}
-            recipe = stage.recipe_for(column.name)
+            settings = {key: fill(value, data, dry_run) for key, value in stage.settings_for(column.method).items()}
+            recipe = stage.recipe_for(column.method)
             command = (*evaluation.command, "--recipe", recipe, "--checkpoint", column.checkpoint, "--output",
                        str(output), *setting_tokens(settings), f"seed={column.seed}")
             resolved = resolve_evaluation(kind, recipe, {**settings, "seed": column.seed})

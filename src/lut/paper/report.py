@@ -8,7 +8,7 @@ from typing import Any
 
 from lut.launch.graph import Graph
 from lut.paper.scale import PaperScale
-from lut.paper.tables import EVALUATIONS, TableSpec, paper_numbers
+from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, paper_numbers
 
 
 def read_metric(summary_path: Path, keys: tuple[str, ...]) -> float | None:
@@ -21,20 +21,20 @@ def read_metric(summary_path: Path, keys: tuple[str, ...]) -> float | None:
     return None if value is None else float(value)
 
 
-def collect(table: TableSpec, scale: PaperScale, graph: Graph) -> dict[str, Any]:
-    """The table's results: {"rows": {encoder: {evaluation: {"values", "mean", "std", "paper"}}}, ...}."""
+def collect(table: TableSpec, scale: PaperScale, graph: Graph, encoders: list[str]) -> dict[str, Any]:
+    """The table's results (its rows, then the extra `encoders`):
+    {"rows": {encoder: {evaluation: {"values", "seeds", "mean", "std", "paper"}}}, ...}."""
     paper = paper_numbers(table.name)
     rows: dict[str, dict[str, Any]] = {}
-    for node in graph.nodes:
-        kind, _, rest = node.name.partition("-")
-        if kind not in table.evaluations:
-            continue
-        encoder = rest.rsplit("-seed", 1)[0]
-        entry = rows.setdefault(encoder, {}).setdefault(kind, {"values": [], "seeds": []})
-        value = read_metric(node.output / node.done_file, EVALUATIONS[kind].metric)
-        if value is not None:
-            entry["values"].append(value)
-            entry["seeds"].append(int(node.name.rsplit("-seed", 1)[1]))
+    for encoder in [*(row.name for row in table.pretrainings), *encoders]:
+        for kind in table.evaluations:
+            entry = rows.setdefault(encoder, {}).setdefault(kind, {"values": [], "seeds": []})
+            for seed in scale.seeds:
+                node = graph.node(evaluation_node(table, kind, encoder, seed))
+                value = read_metric(node.output / node.done_file, EVALUATIONS[kind].metric)
+                if value is not None:
+                    entry["values"].append(value)
+                    entry["seeds"].append(seed)
     for encoder, evaluations in rows.items():
         for kind, entry in evaluations.items():
             values = entry["values"]
@@ -87,7 +87,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     kinds = results["evaluations"]
     encoders = list(results["rows"])
-    figure, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.5), squeeze=False)
+    figure, axes = plt.subplots(1, len(kinds), figsize=(max(4, 0.9 * len(encoders)) * len(kinds), 3.5), squeeze=False)
     for axis, kind in zip(axes[0], kinds, strict=True):
         entries = [results["rows"][encoder].get(kind) or {} for encoder in encoders]
         positions = range(len(encoders))
@@ -96,7 +96,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
         paper = [entry.get("paper") or 0.0 for entry in entries]
         axis.bar([p - 0.2 for p in positions], measured, 0.4, yerr=spread, label=f"measured ({results['scale']})")
         axis.bar([p + 0.2 for p in positions], paper, 0.4, label=f"paper ({results['paper_architecture']})")
-        axis.set_xticks(list(positions), encoders)
+        axis.set_xticks(list(positions), encoders, rotation=30 if len(encoders) > 3 else 0, ha="right"
+                        if len(encoders) > 3 else "center", fontsize=7 if len(encoders) > 3 else 10)
         axis.set_title(results["labels"][kind], fontsize=9)
         axis.set_ylim(0, 100)
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -107,9 +108,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def write_table(table: TableSpec, scale: PaperScale, graph: Graph) -> dict[str, Path]:
-    """Write ROOT/TABLE.json, ROOT/TABLE.md and ROOT/TABLE.png; returns their paths."""
-    results = collect(table, scale, graph)
+def write_table(table: TableSpec, scale: PaperScale, graph: Graph, encoders: list[str]) -> dict[str, Path]:
+    """Write ROOT/TABLE.json, ROOT/TABLE.md and ROOT/TABLE.png (rows of `table`, then the extra `encoders`);
+    returns their paths."""
+    results = collect(table, scale, graph, encoders)
     paths = {suffix: graph.root / f"{table.name}.{suffix}" for suffix in ("json", "md", "png")}
     paths["json"].write_text(json.dumps(results, indent=2))
     paths["md"].write_text(markdown(results))

@@ -51,6 +51,7 @@ class PaperScale:
         jobs: local processes at once (default of `--jobs`).
         compare_with: the paper's architecture whose numbers stand beside the measured ones (e.g. vit_base).
         stages: {stage: Stage} for every stage in `STAGES`.
+        table_pretrain: {table: pre-training settings of that table's rows} (Table 4's 400 epochs at `paper`).
     """
 
     name: str
@@ -59,6 +60,7 @@ class PaperScale:
     jobs: int
     compare_with: str
     stages: dict[str, Stage]
+    table_pretrain: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def scale_names() -> list[str]:
@@ -83,7 +85,7 @@ def load_scale(name_or_path: str) -> PaperScale:
         values = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
         raise UsageError(f"scale {name_or_path}: invalid YAML: {error}".splitlines()[0]) from error
-    known = {"description", "seeds", "jobs", "compare_with", "stages"}
+    known = {"description", "seeds", "jobs", "compare_with", "stages", "table_pretrain"}
     if not isinstance(values, dict) or set(values) - known or set((values.get("stages") or {})) != set(STAGES):
         raise UsageError(f"scale {name_or_path}: expected keys among {', '.join(sorted(known))}, with stages "
                          f"{', '.join(STAGES)}")
@@ -98,5 +100,7 @@ def load_scale(name_or_path: str) -> PaperScale:
     seeds = tuple(int(seed) for seed in values.get("seeds", (0,)))
     if not seeds:
         raise UsageError(f"scale {name_or_path}: give at least one seed")
+    table_pretrain = {str(table): dict(settings or {}) for table, settings in
+                      (values.get("table_pretrain") or {}).items()}
     return PaperScale(name, str(values.get("description", name)), seeds, max(1, int(values.get("jobs", 1))),
-                      str(values.get("compare_with", "vit_base")), stages)
+                      str(values.get("compare_with", "vit_base")), stages, table_pretrain)

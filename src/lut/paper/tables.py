@@ -1,10 +1,12 @@
 """Which pre-trainings and which evaluations make each table, how each evaluation is run and read."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from lut.experiments.plan import ABLATIONS, ablation_run
 
 PAPER_NUMBERS = "paper_numbers.yaml"
 
@@ -34,26 +36,66 @@ EVALUATIONS = {
 
 
 @dataclass(frozen=True)
+class Pretraining:
+    """A row of a table pre-trained by its graph.
+
+    Attributes:
+        name: the row's name (in node names and in the table).
+        method: "lut" or "mae" (a `by_method` key of the scale's stages).
+        overrides: pre-training settings of this row on top of the scale's.
+    """
+
+    name: str
+    method: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class TableSpec:
-    """A table: the methods pre-trained for it and the evaluations of every encoder.
+    """A table: the pre-trainings of its rows and the evaluations of every encoder.
 
     Attributes:
         name: e.g. "table1".
         title: one line naming what the table compares.
-        methods: pre-trained methods (each a `by_method` key of the scale's pretrain stage).
+        pretrainings: its rows.
         evaluations: keys of `EVALUATIONS`.
+        node_prefix: put before row names in node names, so that a table whose pre-trainings differ at some scale
+            (Table 4's 400 epochs) does not share them with another table.
     """
 
     name: str
     title: str
-    methods: tuple[str, ...]
+    pretrainings: tuple[Pretraining, ...]
     evaluations: tuple[str, ...]
+    node_prefix: str = ""
+
+
+def ablation_rows() -> tuple[Pretraining, ...]:
+    """Table 4's rows: the default LUT and MAE runs, then every other setting of `lut experiment`'s ablations."""
+    rows = [Pretraining("lut", "lut"), Pretraining("mae", "mae")]
+    for ablation in ABLATIONS:
+        if not ablation.default:
+            spec = ablation_run(ablation, 0)
+            rows.append(Pretraining(spec.name.rsplit("_seed", 1)[0], ablation.method, dict(spec.overrides)))
+    return tuple(rows)
 
 
 TABLES = {
     "table1": TableSpec("table1", "LUT vs MAE: ImageNet-1K fine-tuning and linear probing, ADE20K segmentation",
-                        ("lut", "mae"), ("finetune", "linprobe", "segment")),
+                        (Pretraining("lut", "lut"), Pretraining("mae", "mae")), ("finetune", "linprobe", "segment")),
+    "table4": TableSpec("table4", "ablations 4a, 4d, 4e and 4f: fine-tuning and linear probing of each setting",
+                        ablation_rows(), ("finetune", "linprobe"), node_prefix="t4."),
 }
+
+
+def evaluation_node(table: TableSpec, kind: str, encoder: str, seed: int) -> str:
+    """The name of the node evaluating `encoder` (a row or an `--encoder`) with `kind` at `seed`."""
+    return f"{kind}-{table.node_prefix}{encoder}-seed{seed}"
+
+
+def pretraining_node(table: TableSpec, row: str, seed: int) -> str:
+    """The name of the node pre-training `row` at `seed`."""
+    return f"pretrain-{table.node_prefix}{row}-seed{seed}"
 
 
 def paper_numbers(table: str) -> dict[str, Any]:
