@@ -54,6 +54,11 @@ COMMON_COMMANDS = {
     "experiment": [
         ("lut experiment compare fashion_mnist_cpu", "LUT vs MAE over 3 seeds on the CPU"),
     ],
+    "paper": [
+        ("lut paper table1 --scale tiny --dry-run", "Table 1's runs, their command lines and cost"),
+        ("lut paper table1 --scale tiny", "run them on the CPU and write table1.md beside the paper's numbers"),
+        ("lut paper status runs/paper/tiny", "which runs are done, running, failed or waiting"),
+    ],
 }
 
 
