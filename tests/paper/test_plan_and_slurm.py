@@ -110,3 +110,14 @@ def test_table4_pretrains_every_ablation_row_on_its_own_and_every_row_has_the_pa
         "lut_bc_loss-smooth_l1": 83.2, "lut_target_mask_ratio-0p5": 82.6, "lut_target_mask_ratio-0p75": 82.5,
         "lut_crop-rrc": 83.4, "mae_crop-src": 82.5}
     assert set(numbers["linprobe"]["vit_base"]) == set(rows)
+
+
+def test_a_preempted_node_is_requeued_with_the_same_command_and_module(tmp_path):
+    from lut.launch.jobs import TrainingJob
+
+    settings = LaunchSettings(cluster="slurm", logs=tmp_path)
+    job = TrainingJob(["finetune", "--output", "out", "seed=0"], settings, "stand_in_lut")
+    requeued = job.checkpoint().function
+    assert (requeued.command, requeued.settings, requeued.module) == (job.command, settings, "stand_in_lut")
+    assert requeued.torchrun_command(0, "127.0.0.1")[-5:] == ["stand_in_lut", "finetune", "--output", "out", "seed=0"]
+    assert pickle.loads(pickle.dumps(job)).module == "stand_in_lut"

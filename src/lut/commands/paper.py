@@ -48,8 +48,8 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> N
         elif get_origin(hints[item.name]) is list:
             parser.add_argument(flag, dest=item.name, action="append", metavar="NAME=CHECKPOINT", help=help_text)
         else:
-            parser.add_argument(flag, dest=item.name, default=None, choices=item.metadata["choices"],
-                                help=f"{help_text} (default: {item.default})")
+            shown = help_text if "default" in help_text else f"{help_text} (default: {item.default})"
+            parser.add_argument(flag, dest=item.name, default=None, choices=item.metadata["choices"], help=shown)
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
