@@ -1,15 +1,16 @@
 """`lut paper TABLE --scale SCALE [...]` and `lut paper status RUN_DIR`: a paper table as a graph of `lut` runs."""
 
 import argparse
-import dataclasses
 import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_origin, get_type_hints
+from typing import Any
 
-from lut.config import build_config, option, parse_overrides
+from lut.commands.arguments import add_options, configured
+from lut.config import option, parse_overrides
 from lut.errors import UsageError
+from lut.runtime.files import write_json
 
 ALL_TABLES = "all"
 PAPER_FILE = "paper.json"
@@ -28,28 +29,13 @@ class PaperConfig:
     jobs: int = option(0, "local processes at once (0: the scale's)", minimum=0)
     dry_run: bool = option(False, "print each node's output folder and command line, the job count and GPU-hours; "
                            "run nothing")
-    encoder: list[str] = option([], "NAME=CHECKPOINT: another encoder evaluated as an extra row (repeatable)")
+    encoder: list[str] = option([], "NAME=CHECKPOINT: another encoder evaluated as an extra row (repeatable)",
+                                each=1)
     gpus_per_node: int = option(1, "slurm: GPUs of each job", minimum=0)
     partition: str = option("", "slurm: partition")
     account: str = option("", "slurm: account")
     qos: str = option("", "slurm: quality of service")
     time: str = option("60", "slurm: each job's time limit (minutes, h:mm:ss or days-hh:mm:ss); requeued at the limit")
-
-
-def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
-    """One `--name` option per field of `config_class`, with the field's help and choices (values checked later by
-    `build_config`)."""
-    hints = get_type_hints(config_class)
-    for item in dataclasses.fields(config_class):
-        flag = f"--{item.name.replace('_', '-')}"
-        help_text = item.metadata["help"]
-        if hints[item.name] is bool:
-            parser.add_argument(flag, dest=item.name, action="store_true", help=help_text)
-        elif get_origin(hints[item.name]) is list:
-            parser.add_argument(flag, dest=item.name, action="append", metavar="NAME=CHECKPOINT", help=help_text)
-        else:
-            shown = help_text if "default" in help_text else f"{help_text} (default: {item.default})"
-            parser.add_argument(flag, dest=item.name, default=None, choices=item.metadata["choices"], help=shown)
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -65,21 +51,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     for name in [*TABLES, ALL_TABLES]:
         title = TABLES[name].title if name in TABLES else "every table above, sharing their common runs"
         sub = tables.add_parser(name, help=title, description=title)
-        add_config_options(sub, PaperConfig)
         sub.add_argument("settings", nargs="*", default=[], metavar="data.NAME=PATH",
                          help="where the scale's data sets are (the paper scale reads data.imagenet, data.ade20k)")
+        add_options(sub, PaperConfig)
         sub.set_defaults(handler=run)
     status = tables.add_parser("status", help="which runs of a RUN_DIR are done, running, failed or waiting; "
                                               "rewrites its tables from the finished runs")
     status.add_argument("run_dir", metavar="RUN_DIR")
     status.set_defaults(handler=run_status)
-
-
-def paper_config(args: argparse.Namespace) -> PaperConfig:
-    """The options given, checked."""
-    given = {item.name: getattr(args, item.name) for item in dataclasses.fields(PaperConfig)
-             if getattr(args, item.name) not in (None, False)}
-    return build_config(given, PaperConfig)
 
 
 def data_paths(settings: list[str]) -> dict[str, str]:
@@ -151,15 +130,15 @@ def run(args: argparse.Namespace) -> int:
     from lut.launch.jobs import LaunchSettings, parse_minutes
     from lut.paper.report import write_table
 
-    config = paper_config(args)
+    config = configured(args, PaperConfig)
     tables, scale, graph = build(config, args.table, args.settings)
     if config.dry_run:
         print_plan(graph)
         return 0
     graph.root.mkdir(parents=True, exist_ok=True)
     encoders = list(encoder_paths(config.encoder))
-    (graph.root / PAPER_FILE).write_text(json.dumps({"tables": [table.name for table in tables],
-                                                     "scale": config.scale, "encoders": encoders}))
+    write_json({"tables": [table.name for table in tables], "scale": config.scale, "encoders": encoders},
+               graph.root / PAPER_FILE)
     if config.launch == "local":
         report = run_local(graph, config.jobs or scale.jobs)
     else:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from lut.errors import UsageError
 from lut.launch.array import array_id
 from lut.launch.jobs import LaunchSettings, TrainingJob, build_executor
+from lut.runtime.files import write_json
 
 MANIFEST_FILE = "graph.json"
 STATE_FOLDER = ".graph"
@@ -128,7 +129,7 @@ def write_manifest(graph: Graph) -> Path:
     nodes = [{**dataclasses.asdict(node), "output": str(node.output), "command": list(node.command),
               "after": list(node.after)} for node in graph.nodes]
     path = graph.root / MANIFEST_FILE
-    path.write_text(json.dumps({"module": graph.module, "nodes": nodes}, indent=2))
+    write_json({"module": graph.module, "nodes": nodes}, path)
     return path
 
 
@@ -150,7 +151,7 @@ def load_manifest(root: Path) -> Graph:
 def _record(graph: Graph, node: Node, **state: Any) -> None:
     path = graph.state_path(node)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**state, "time": time.time()}))
+    write_json({**state, "time": time.time()}, path)
 
 
 def _process_alive(pid: int) -> bool:

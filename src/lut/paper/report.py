@@ -9,6 +9,7 @@ from typing import Any
 from lut.launch.graph import Graph
 from lut.paper.scale import PaperScale
 from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, paper_numbers
+from lut.runtime.files import write_json
 
 
 def read_metric(summary_path: Path, keys: tuple[str, ...]) -> float | None:
@@ -113,7 +114,7 @@ def write_table(table: TableSpec, scale: PaperScale, graph: Graph, encoders: lis
     returns their paths."""
     results = collect(table, scale, graph, encoders)
     paths = {suffix: graph.root / f"{table.name}.{suffix}" for suffix in ("json", "md", "png")}
-    paths["json"].write_text(json.dumps(results, indent=2))
+    write_json(results, paths["json"])
     paths["md"].write_text(markdown(results))
     plot(results, paths["png"])
     return paths
