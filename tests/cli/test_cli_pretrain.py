@@ -90,5 +90,5 @@ def test_pretrain_help_lists_every_config_key():
     result = run_lut("pretrain", "--help")
     assert result.returncode == 0
     for name in [f.name for f in dataclasses.fields(PretrainConfig)]:
-        assert f"  {name}=" in result.stdout, name
-    assert "recipes: default, demo" in result.stdout
+        assert f"  --{name.replace('_', '-')} " in result.stdout, name
+    assert "bundled recipe (default, demo, lut_vit_base," in result.stdout
