@@ -1,5 +1,7 @@
 """Every sub-command takes its settings as `--key value` and as `key=value`."""
 
+import logging
+
 import pytest
 
 from lut.cli import build_parser
@@ -74,3 +76,20 @@ def test_an_unknown_option_of_a_settings_command_is_an_unknown_key(command, caps
 
     assert main([*command, "--bogus", "1"]) == 2
     assert "unknown config key 'bogus'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("settings", "line"), [
+    ([], "recipe demo: none named and no data= given: the built-in Fashion-MNIST demo (`lut pretrain RECIPE ...` "
+         "chooses another)"),
+    (["data=photos"], "recipe default: none named and data= names your images (`lut pretrain RECIPE ...` chooses "
+                      "another)"),
+])
+def test_a_pretraining_without_a_recipe_says_which_it_took_and_why(monkeypatch, caplog, settings, line):
+    from lut.commands import pretrain as command
+
+    seen = {}
+    monkeypatch.setattr("lut.training.pretrain.pretrain", lambda config: seen.update(config=config) or {"rank": 1})
+    with caplog.at_level(logging.INFO, logger="lut"):
+        assert command.run(parse_arguments(build_parser(), ["pretrain", *settings])) == 0
+    assert caplog.messages == [line]
+    assert seen["config"].img_size == (28 if not settings else 64)  # the demo's and the default recipe's
