@@ -33,17 +33,17 @@ def test_interrupted_run_resumes_bit_exactly(tiny_checkpoint, stripes, tmp_path,
     settings = dict(epochs=3, mixup=0.0, cutmix=0.0, auto_augment="", test_samples=8)
     straight = finetune(finetune_config(tiny_checkpoint, stripes, tmp_path / "straight", **settings))
 
-    original = SupervisedRun.train_epoch
+    original = SupervisedRun.train_step
 
-    def stop_before_third_epoch(self, progress):
-        if self.epoch == 2:
+    def stop_before_third_epoch(self):
+        if self.step == 2 * self.steps_per_epoch:
             raise KeyboardInterrupt
-        return original(self, progress)
+        return original(self)
 
-    monkeypatch.setattr(SupervisedRun, "train_epoch", stop_before_third_epoch)
+    monkeypatch.setattr(SupervisedRun, "train_step", stop_before_third_epoch)
     with pytest.raises(KeyboardInterrupt):
         finetune(finetune_config(tiny_checkpoint, stripes, tmp_path / "resumed", **settings))
-    monkeypatch.setattr(SupervisedRun, "train_epoch", original)
+    monkeypatch.setattr(SupervisedRun, "train_step", original)
     resumed = finetune(finetune_config(tiny_checkpoint, stripes, tmp_path / "resumed", **settings))
 
     assert resumed["final"] == straight["final"]

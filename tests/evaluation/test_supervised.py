@@ -34,12 +34,12 @@ def test_resume_onto_another_encoder_is_refused_and_the_same_run_continues(kind,
     output = tmp_path / "run"
     run_protocol(kind, tiny_checkpoint, stripes, output, weights="teacher")
     before = folder_contents(output)
-    with pytest.raises(UsageError, match=rf"^{output} holds a run of another encoder \(encoder weights digest "):
+    with pytest.raises(UsageError, match=rf"^{output} holds a run of another encoder \(encoder weights digest="):
         run_protocol(kind, tiny_checkpoint, stripes, output, weights="student", epochs=2)
     assert folder_contents(output) == before  # checkpoints, config and metrics of the first run are kept
 
     summary = run_protocol(kind, tiny_checkpoint, stripes, output, weights="teacher", epochs=2)
-    assert f"resumed from {output / 'checkpoint-last.pth'} after epoch 1" in capsys.readouterr().out
+    assert f"resumed from {output / 'checkpoint-last.pth'} at epoch 1" in capsys.readouterr().out
     assert summary["epochs"] == 2
     assert [json.loads(line)["epoch"] for line in (output / "metrics.jsonl").read_text().splitlines()] == [1, 2]
 

@@ -45,7 +45,7 @@ def test_grid_runs_reuses_and_resumes(random_encoders, bright_dark, tmp_path, mo
     with caplog.at_level(logging.INFO, logger="lut"):
         assert main(transfer_arguments(random_encoders, bright_dark, output)) == 0
     printed = capsys.readouterr().out
-    assert "3 finished, 1 to run" in printed and "resumed from" in printed and "after epoch 1" in printed
+    assert "3 finished, 1 to run" in printed and "resumed from" in printed and "at epoch 1" in printed
     assert sum("reusing the finished point" in message for message in caplog.messages) == 3
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps  # finished points were not run again
 
