@@ -28,17 +28,17 @@ def point_files(output):
 
 def test_grid_runs_reuses_and_resumes(random_encoders, bright_dark, tmp_path, monkeypatch, caplog, capsys):
     output = tmp_path / "grid"
-    original = SupervisedRun.train_epoch
+    original = SupervisedRun.train_step
 
-    def interrupt_last_point(self, progress):
-        if self.epoch == 1 and "lr=0.03" in str(self.output_dir) and "/B/" in str(self.output_dir):
+    def interrupt_last_point(self):
+        if self.step == self.steps_per_epoch and "lr=0.03" in str(self.output_dir) and "/B/" in str(self.output_dir):
             raise KeyboardInterrupt
-        return original(self, progress)
+        return original(self)
 
-    monkeypatch.setattr(SupervisedRun, "train_epoch", interrupt_last_point)
+    monkeypatch.setattr(SupervisedRun, "train_step", interrupt_last_point)
     assert main(transfer_arguments(random_encoders, bright_dark, output)) == 130
     assert len(point_files(output)) == 3  # the fourth point stopped after its first epoch
-    monkeypatch.setattr(SupervisedRun, "train_epoch", original)
+    monkeypatch.setattr(SupervisedRun, "train_step", original)
     stamps = {path: path.stat().st_mtime_ns for path in point_files(output)}
     capsys.readouterr()
 

@@ -240,8 +240,7 @@ class SupervisedRun:
 
     def resolved_config(self) -> dict[str, Any]:
         """The settings with the precision as it runs (the encoder's size and normalisation are the caller's)."""
-        precision = "bf16" if self.amp_dtype == torch.bfloat16 else "fp32"
-        return dataclasses.asdict(dataclasses.replace(self.config, precision=precision))
+        return dataclasses.asdict(self.config)
 
     def tracker_config(self) -> dict[str, Any]:
         """The settings the trackers record."""

@@ -243,7 +243,7 @@ class PretrainRun:
         return resume_from
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings as typed: pre-training infers none of them."""
+        """The settings with the precision as it runs (pre-training infers no other)."""
         return dataclasses.asdict(self.config)
 
     def tracker_config(self) -> dict[str, Any]:
