@@ -92,8 +92,8 @@ class Command:
 
 def supervised_values(inputs: dict, output: Path, overrides: dict) -> dict:
     values = dict(checkpoint=str(inputs["encoder"]), data=str(inputs["labelled"]), output_dir=str(output),
-                  crop_pct=1.0, epochs=1, warmup_epochs=0, batch_size=4, accum_iter=1, lr=1e-3, num_workers=0, device="cpu",
-                  auto_augment="", mixup=0.0, cutmix=0.0, reprob=0.0)
+                  crop_pct=1.0, epochs=1, warmup_epochs=0, batch_size=4, accum_iter=1, lr=1e-3, num_workers=0,
+                  device="cpu", auto_augment="", mixup=0.0, cutmix=0.0, reprob=0.0)
     return {**values, **overrides}
 
 

@@ -180,10 +180,10 @@ class TrainingRun:
         """One line on the main process, above the progress bar."""
         if not self.context.is_main:
             return
-        if self.progress is not None:
-            self.progress.write(line)
+        if self.progress is not None and not self.progress.plain:
+            self.progress.write(line)  # above the bar, which tqdm draws again
         else:
-            print(line)
+            print(line, flush=True)
 
     # ------------------------------------------------------------------ start
     def finished_summary(self, payload: dict[str, Any]) -> dict[str, Any] | None:

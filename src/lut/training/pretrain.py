@@ -99,6 +99,7 @@ class PretrainRun:
         self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None
         self.step = 0
         self.run_skeleton: TrainingRun | None = None
+        self.resumed_epochs: tuple[float, int] | None = None  # (epochs done, step) when the batch changed
         self.batches = None  # the current epoch's micro-batches
         # Sums since the last metrics record (the averages run across epoch ends), and the last step's values.
         self.interval = new_interval()
@@ -121,6 +122,7 @@ class PretrainRun:
             "scaler": self.scaler.state_dict(),
             "step": self.step,
             "epoch": self.step // self.steps_per_epoch,
+            "epochs_done": self.epochs_done(),
             "step_in_epoch": self.step % self.steps_per_epoch,
             "effective_batch": self.effective_batch,
             "train_seconds": self.train_seconds(),
@@ -128,6 +130,14 @@ class PretrainRun:
             "config": dataclasses.asdict(self.config),
             "lut_version": __version__,
         }
+
+    def epochs_done(self) -> float:
+        """Epochs of data trained on so far. A run resumed with another effective batch (so another number of steps
+        per epoch) continues from the epochs its checkpoint had done, so that they never go backwards."""
+        if self.resumed_epochs is None:
+            return self.step / self.steps_per_epoch
+        epochs_at_resume, step_at_resume = self.resumed_epochs
+        return epochs_at_resume + (self.step - step_at_resume) / self.steps_per_epoch
 
     def train_seconds(self) -> float:
         """Wall-clock seconds spent in the training loop so far, over all resumed segments."""
@@ -163,6 +173,12 @@ class PretrainRun:
         restore_rng_state(payload["rng"])
         self.step = payload["step"]
         self.seconds_before_resume = float(payload.get("train_seconds", 0.0))
+        # Checkpoints written before `epochs_done` was stored: the epochs follow from the steps and the batch.
+        saved_batch = payload.get("effective_batch") or self.effective_batch
+        images_per_epoch = self.steps_per_epoch * self.effective_batch
+        epochs_done = payload.get("epochs_done", self.step * saved_batch / images_per_epoch)
+        if epochs_done != self.step / self.steps_per_epoch:
+            self.resumed_epochs = (epochs_done, self.step)
         changed = changed_training_settings(payload.get("config", {}), dataclasses.asdict(self.config))
         if changed:
             log.warning("resuming %s with other training settings (%s); the schedules continue from step %d",
@@ -329,7 +345,7 @@ class PretrainRun:
         if self.knn_monitor is None:
             return
         knn = self.knn_monitor.evaluate(student.encoder, self.device)
-        run.log.write({"step": self.step, "epoch": self.step / self.steps_per_epoch, **knn})
+        run.log.write({"step": self.step, "epoch": self.epochs_done(), **knn})
         run.say(f"step {self.step}: k-NN top-1 {knn['knn_top1']:.2f}%")
 
     def evaluated_models(self, with_teacher: bool = False) -> tuple[PretrainModel | None, Teacher | None]:
@@ -414,7 +430,7 @@ class PretrainRun:
         elapsed = max(time.time() - interval["start"], 1e-9)
         record = {
             "step": self.step,
-            "epoch": self.step / self.steps_per_epoch,
+            "epoch": self.epochs_done(),
             "loss": loss,
             "mae_loss": mae,
             "bc_loss": bc if self.teacher is not None else None,
@@ -442,7 +458,7 @@ class PretrainRun:
                                   **teacher_composition(self.step, self.total_steps, self.config.teacher_momentum)}
         if self.config.final_knn and self.knn_monitor is not None:
             summary["knn"] = final_knn(self.knn_monitor, student, teacher, self.device)
-            epoch = self.step / self.steps_per_epoch
+            epoch = self.epochs_done()
             run.log.write({"step": self.step, "epoch": epoch, "knn_top1": summary["knn"]["student"]})
         if plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png"):
             summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
