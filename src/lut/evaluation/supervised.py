@@ -280,7 +280,7 @@ class SupervisedRun:
             "optimizer": self.optimizer.state_dict(),
             "epoch": epoch,
             "best": self.best,
-            "config": dataclasses.asdict(self.config),
+            "config": self.resolved_config(),
             "encoder_digest": self.encoder_digest,
             "classes": self.classes,
             "lut_version": __version__,

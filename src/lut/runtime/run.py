@@ -232,7 +232,7 @@ class TrainingRun:
             self.log.close()
 
     def resumed(self, path: Path, payload: dict[str, Any]) -> None:
-        """Tasks call it from `restore` with the checkpoint they continue from."""
+        """Tasks call it from `start` with the checkpoint they continue from."""
         self.last_checkpoint = path
         self.resumed_payload = payload
 

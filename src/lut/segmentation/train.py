@@ -194,7 +194,7 @@ class SegmentationRun:
         payload = checkpoint_payload(self.model, self.backbone.architecture, self.classes, self.backbone.mean,
                                      self.backbone.std)
         payload.update({"optimizer": self.optimizer.state_dict(), "iteration": self.step, "best": self.best,
-                        "config": dataclasses.asdict(self.config), "encoder_digest": self.backbone.digest,
+                        "config": self.resolved_config(), "encoder_digest": self.backbone.digest,
                         "lut_version": __version__})
         return payload
 

@@ -127,7 +127,7 @@ class PretrainRun:
             "effective_batch": self.effective_batch,
             "train_seconds": self.train_seconds(),
             "rng": capture_rng_state(),
-            "config": dataclasses.asdict(self.config),
+            "config": self.resolved_config(),
             "lut_version": __version__,
         }
 
