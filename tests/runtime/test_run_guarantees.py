@@ -81,6 +81,7 @@ class Command:
         step_of: the optimiser step a checkpoint holds.
         tag: the trackers' section.
         resolved: keys and values that config.yaml must hold although the run was given none.
+        figures: the figures handed to the trackers.
     """
 
     run: Callable[[dict, Path, dict], dict]
@@ -88,6 +89,7 @@ class Command:
     step_of: Callable[[dict], int]
     tag: str
     resolved: dict[str, Any]
+    figures: set[str]
 
 
 def supervised_values(inputs: dict, output: Path, overrides: dict) -> dict:
@@ -138,15 +140,16 @@ def supervised_step(payload: dict) -> int:
 
 SUPERVISED_RESOLVED = {"img_size": 16, "mean": [0.5] * 3, "std": [0.25] * 3, "precision": "fp32"}
 COMMANDS = {
-    "pretrain": Command(run_pretrain, {"decoder_depth": 2}, lambda p: p["step"], "pretrain", {"precision": "fp32"}),
+    "pretrain": Command(run_pretrain, {"decoder_depth": 2}, lambda p: p["step"], "pretrain", {"precision": "fp32"},
+                        {"loss_curve"}),
     "finetune": Command(run_finetune, {"checkpoint": "other_encoder"}, supervised_step, "finetune",
-                        SUPERVISED_RESOLVED),
+                        SUPERVISED_RESOLVED, {"accuracy"}),
     "linprobe": Command(run_linprobe, {"checkpoint": "other_encoder"}, supervised_step, "linprobe",
-                        SUPERVISED_RESOLVED),
+                        SUPERVISED_RESOLVED, {"accuracy"}),
     "segment": Command(run_segment, {"checkpoint": "other_encoder"}, lambda p: p["iteration"], "segment",
-                       {"precision": "fp32"}),
+                       {"precision": "fp32"}, {"curves"}),
     "transfer": Command(run_transfer_point, {"checkpoint": "other_encoder"}, supervised_step, "finetune",
-                        SUPERVISED_RESOLVED),
+                        SUPERVISED_RESOLVED, {"accuracy"}),
 }
 
 
@@ -289,7 +292,7 @@ def test_a_nan_loss_stops_and_keeps_the_last_finite_checkpoint(kind, inputs, tmp
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_metrics_reach_tensorboard_and_config_yaml_holds_the_settings_as_they_ran(kind, straight):
+def test_metrics_and_figures_reach_tensorboard_and_config_yaml_holds_the_settings_as_they_ran(kind, straight):
     output = straight(kind)
     records = [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
     events = EventAccumulator(str(output / "tensorboard"))
@@ -303,6 +306,7 @@ def test_metrics_reach_tensorboard_and_config_yaml_holds_the_settings_as_they_ra
         expected = [(record["step"], pytest.approx(record[key], rel=1e-6)) for record in records
                     if isinstance(record.get(key), float)]
         assert logged == expected, key
+    assert set(events.Tags()["images"]) == COMMANDS[kind].figures
     saved = yaml.safe_load((output / "config.yaml").read_text())
     assert {key: saved[key] for key in COMMANDS[kind].resolved} == COMMANDS[kind].resolved
 
@@ -321,3 +325,34 @@ def test_a_finished_run_run_again_says_so_and_does_no_work(kind, inputs, straigh
         assert summary == json.loads((straight(kind) / "summary.json").read_text())
     after = {path: path.read_bytes() for path in output.rglob("*") if path.is_file() and path.suffix != ".json"}
     assert after == before
+
+
+def as_written_before(path: Path) -> None:
+    """Rewrite a checkpoint as lut wrote it before the run skeleton: without the finished schedule and the epochs
+    done, with the settings as typed (precision "auto", input size 0 and no normalisation for evaluations)."""
+    payload = load_checkpoint(path)
+    payload.pop(run_module.FINISHED_KEY, None)
+    payload.pop("epochs_done", None)
+    payload["config"]["precision"] = "auto"
+    if "checkpoint" in payload["config"]:
+        payload["config"].update(img_size=0, mean=[], std=[])
+    torch.save(payload, path)
+
+
+@pytest.mark.parametrize("kind", ("pretrain", "finetune"))
+def test_checkpoints_written_before_resume_exactly_and_a_finished_one_is_recognised(kind, inputs, straight, tmp_path,
+                                                                                    at_step, monkeypatch, capsys):
+    output = tmp_path / "run"
+    at_step(lambda run: os.kill(os.getpid(), signal.SIGTERM) if run.task.step == SIGNAL_AFTER else None)
+    with pytest.raises(PreemptedError):
+        run_command(kind, inputs, output)
+    monkeypatch.undo()
+    as_written_before(output / LAST_CHECKPOINT)
+    run_command(kind, inputs, output)
+    resumed, expected = load_checkpoint(output / LAST_CHECKPOINT), load_checkpoint(straight(kind) / LAST_CHECKPOINT)
+    assert_same_tensors(resumed["model"], expected["model"])
+
+    as_written_before(output / LAST_CHECKPOINT)
+    capsys.readouterr()
+    run_command(kind, inputs, output)
+    assert f"{output} already finished" in capsys.readouterr().out

@@ -125,13 +125,13 @@ def test_folder_in_no_known_layout_exits_2(random_encoders, tmp_path, capsys):
 def test_a_diverged_point_is_recorded_and_left_out(random_encoders, bright_dark, tmp_path, monkeypatch):
     output = tmp_path / "grid"
 
-    def diverge_at_high_lr(self, progress):
+    def diverge_at_high_lr(self):
         if "lr=0.03" in str(self.output_dir):
             raise NonFiniteLossError("loss became nan in epoch 1; lower the lr")
-        return original(self, progress)
+        return original(self)
 
-    original = SupervisedRun.train_epoch
-    monkeypatch.setattr(SupervisedRun, "train_epoch", diverge_at_high_lr)
+    original = SupervisedRun.train_step
+    monkeypatch.setattr(SupervisedRun, "train_step", diverge_at_high_lr)
     arguments = ["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(bright_dark), "--grid",
                  "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output", str(output), *TINY, "epochs=1"]
     assert main(arguments) == 0
