@@ -1,4 +1,4 @@
-"""The epoch loop shared by fine-tuning and linear probing.
+"""The training task shared by fine-tuning and linear probing, run by the skeleton in `lut.runtime.run`.
 
 Per optimiser step: learning rate from linear warm-up + half-cosine (times each group's
 `lr_scale`, which timm's layer-decay groups carry), `accum_iter` micro-batches with gradients
@@ -6,10 +6,9 @@ all-reduced on the last one only, bf16 autocast on GPU. Per epoch: top-1/top-5 o
 (sharded over ranks, counts summed), a JSON-lines record, `checkpoint-last.pth` and, when the
 first head's top-1 improves, `checkpoint-best.pth` (both atomic and weights_only-loadable).
 Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
-checkpoint continues exactly as it would have. A stop signal (SIGTERM, SIGUSR1, SIGINT; see
-`training.preemption`) ends the run after the current optimiser step with a mid-epoch checkpoint that
-also holds every rank's RNG state; the resumed run reads the epoch's first batches again without
-training on them, so it continues exactly as well.
+checkpoint continues exactly as it would have. A checkpoint written mid-epoch (a stop signal, see
+`runtime.preemption`, or `checkpoint_every_minutes`) also holds every rank's RNG state; the resumed run
+reads the epoch's first batches again without training on them, so it continues exactly as well.
 """
 
 import dataclasses
@@ -146,7 +145,8 @@ def metric_name(head: str, metric: str) -> str:
 
 
 class SupervisedRun:
-    """Trains a classifier for the configured epochs, evaluating and checkpointing after each.
+    """Trains a classifier for the configured epochs, evaluating and checkpointing after each (the skeleton's
+    `TrainingTask`).
 
     Args:
         model: returns (B, C) logits, or {head: (B, C)} for several heads trained side by side.

@@ -34,7 +34,7 @@ def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
         The run's folder.
 
     Raises:
-        UsageError: the folder holds a run with other settings.
+        UsageError: the folder holds a run of other settings (naming them).
     """
     run_dir = root / spec.name
     claim_run_dir(run_dir, run_config(scale, spec, str(run_dir)))
@@ -45,7 +45,7 @@ def claim_run_dir(run_dir: Path, config: PretrainConfig | FinetuneConfig) -> Non
     """Write `config` as the folder's `config.yaml`, or check that the one already there is the same.
 
     Raises:
-        UsageError: the folder holds a run with other settings.
+        UsageError: the folder holds a run of other settings (naming them).
     """
     path = run_dir / "config.yaml"
     if path.is_file():

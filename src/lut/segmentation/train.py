@@ -6,7 +6,8 @@ last; cross-entropy of the UperHead plus aux_weight x that of the FCN head (igno
 out); bf16 autocast on GPU. Every `eval_every_iters` steps and at the end: validation mIoU,
 `checkpoint-last.pth` and, when the mIoU improved, `checkpoint-best.pth` (atomic, weights_only).
 Each micro-batch's samples and augmentations follow from (seed, micro-batch number, rank) and the
-network's dropout from (seed, step, rank), so a resumed run continues exactly as it would have.
+network's dropout from (seed, step, rank), so a resumed run continues exactly as it would have, from
+any iteration. The run skeleton (`lut.runtime.run`) adds signals, time-based checkpoints and trackers.
 """
 
 import dataclasses
@@ -92,7 +93,7 @@ class MicroBatches(Sampler):
 
 
 class SegmentationRun:
-    """Builds the network, optimiser and data of a run and trains it to max_iters."""
+    """Builds the network, optimiser and data of a run and trains it to max_iters (the skeleton's `TrainingTask`)."""
 
     def __init__(self, config: SegmentConfig, context: DistributedContext) -> None:
         config = with_resolved_precision(config, context.device)  # config.yaml records what ran

@@ -69,7 +69,8 @@ def new_interval() -> dict[str, float]:
 
 
 class PretrainRun:
-    """One pre-training run; `run()` trains from scratch or from the last checkpoint."""
+    """One pre-training run (the skeleton's `TrainingTask`); `run()` trains from scratch or from the last
+    checkpoint."""
 
     def __init__(self, config: PretrainConfig, context: DistributedContext) -> None:
         config = with_resolved_precision(config, context.device)  # config.yaml records what ran

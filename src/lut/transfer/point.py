@@ -77,7 +77,7 @@ def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
     """The saved result of this point, if its folder holds one.
 
     Raises:
-        UsageError: the folder holds a point of other settings (naming the first that differs).
+        UsageError: the folder holds a point of other settings (naming up to three that differ).
     """
     path = Path(config.output_dir) / POINT_FILE
     if not path.is_file():
