@@ -175,16 +175,16 @@ def straight(inputs, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture
 def at_step(monkeypatch):
-    """`at_step(action)`: call `action(run)` after every optimiser step, before the skeleton's checks."""
+    """`at_step(action)`: call `action(run)` after every optimiser step, before the skeleton's checks;
+    `at_step(None)` stops (without undoing the other patches, such as the suite's precision)."""
+    check_finite = run_module.TrainingRun.check_finite
 
-    def install(action: Callable) -> None:
-        check_finite = run_module.TrainingRun.check_finite
-
+    def install(action: Callable | None) -> None:
         def hooked(self, loss):
             action(self)
             return check_finite(self, loss)
 
-        monkeypatch.setattr(run_module.TrainingRun, "check_finite", hooked)
+        monkeypatch.setattr(run_module.TrainingRun, "check_finite", check_finite if action is None else hooked)
 
     return install
 
@@ -198,7 +198,7 @@ def assert_same_tensors(first: dict, second: dict) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_sigterm_writes_a_checkpoint_and_the_resumed_run_equals_the_straight_one(kind, inputs, straight, tmp_path,
-                                                                                 at_step, monkeypatch):
+                                                                                 at_step):
     output = tmp_path / "run"
     at_step(lambda run: os.kill(os.getpid(), signal.SIGTERM) if run.task.step == SIGNAL_AFTER else None)
     with pytest.raises(PreemptedError, match=rf"^stopped by SIGTERM after .*; checkpoint {output / LAST_CHECKPOINT} "
@@ -207,7 +207,7 @@ def test_sigterm_writes_a_checkpoint_and_the_resumed_run_equals_the_straight_one
     assert error.value.exit_code == 143
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     assert COMMANDS[kind].step_of(load_checkpoint(output / LAST_CHECKPOINT)) == SIGNAL_AFTER
-    monkeypatch.undo()
+    at_step(None)
     run_command(kind, inputs, output)
     resumed = load_checkpoint(output / LAST_CHECKPOINT)
     expected = load_checkpoint(straight(kind) / LAST_CHECKPOINT)
@@ -341,12 +341,12 @@ def as_written_before(path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ("pretrain", "finetune"))
 def test_checkpoints_written_before_resume_exactly_and_a_finished_one_is_recognised(kind, inputs, straight, tmp_path,
-                                                                                    at_step, monkeypatch, capsys):
+                                                                                    at_step, capsys):
     output = tmp_path / "run"
     at_step(lambda run: os.kill(os.getpid(), signal.SIGTERM) if run.task.step == SIGNAL_AFTER else None)
     with pytest.raises(PreemptedError):
         run_command(kind, inputs, output)
-    monkeypatch.undo()
+    at_step(None)
     as_written_before(output / LAST_CHECKPOINT)
     run_command(kind, inputs, output)
     resumed, expected = load_checkpoint(output / LAST_CHECKPOINT), load_checkpoint(straight(kind) / LAST_CHECKPOINT)

@@ -239,11 +239,8 @@ class SupervisedRun:
         return self.step // self.steps_per_epoch
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings with the precision as it runs (the encoder's size and normalisation are the caller's)."""
-        return dataclasses.asdict(self.config)
-
-    def tracker_config(self) -> dict[str, Any]:
-        """The settings the trackers record."""
+        """The settings as they run: the precision resolved when the run was built, the encoder's input size and
+        normalisation by the caller (`with_inferred_settings`)."""
         return dataclasses.asdict(self.config)
 
     def schedule(self) -> dict[str, Any]:

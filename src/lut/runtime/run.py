@@ -87,10 +87,7 @@ class TrainingTask(Protocol):
     stop_step: int  # the step the run ends at
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings with every inferred value as it runs (written as config.yaml, a valid recipe)."""
-
-    def tracker_config(self) -> dict[str, Any]:
-        """The settings the trackers record."""
+        """The settings with every inferred value as it runs (config.yaml, a valid recipe, and the trackers')."""
 
     def schedule(self) -> dict[str, Any]:
         """The settings whose end a finished run reached (e.g. epochs, max_steps)."""
@@ -212,7 +209,7 @@ class TrainingRun:
             if resumed_from is not None:
                 print(f"resumed from {resumed_from} at {task.where()}")
         self.log = RunLog(self.output_dir, enabled=is_main, tag_prefix=self.settings.kind,
-                          log_to=self.settings.log_to, config=task.tracker_config())
+                          log_to=self.settings.log_to, config=task.resolved_config())
         self.progress = Progress(total=task.stop_step, initial=task.step, unit=self.settings.unit,
                                  disable=not is_main, dynamic_ncols=True)
         try:

@@ -151,11 +151,7 @@ class SegmentationRun:
         return TrainingRun(self, settings, self.context).run()
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings with the precision and normalisation as they run."""
-        return dataclasses.asdict(self.config)
-
-    def tracker_config(self) -> dict[str, Any]:
-        """The settings the trackers record."""
+        """The settings as they run (the precision resolved when the run was built)."""
         return dataclasses.asdict(self.config)
 
     def schedule(self) -> dict[str, Any]:

@@ -260,11 +260,7 @@ class PretrainRun:
         return resume_from
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings with the precision as it runs (pre-training infers no other)."""
-        return dataclasses.asdict(self.config)
-
-    def tracker_config(self) -> dict[str, Any]:
-        """The settings the trackers record."""
+        """The settings as they run (the precision resolved when the run was built; pre-training infers no other)."""
         return dataclasses.asdict(self.config)
 
     def schedule(self) -> dict[str, Any]:
