@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from lut.segmentation.scenes import FashionScenes
+
 # A ViT-Ti encoder on 16 px images with 4 px patches (16 patches) and a minimal decoder and heads.
 TINY_MODEL = {
     "model": "lut_vit_tiny_patch16",
@@ -127,3 +129,17 @@ def random_views(batch: int = 4, size: int = 16) -> list[torch.Tensor]:
     """Two fixed batches of Gaussian "views" (B, 3, size, size), the same at every call."""
     generator = torch.Generator().manual_seed(0)
     return [torch.randn(batch, 3, size, size, generator=generator) for _ in range(2)]
+
+
+def write_generic(folder: Path, scenes: FashionScenes, splits: dict[str, range], side: int = 24) -> Path:
+    """`images/SPLIT/*.png`, `masks/SPLIT/*.png` and `classes.txt` from built-in scenes resized to `side`."""
+    for split, indices in splits.items():
+        (folder / "images" / split).mkdir(parents=True)
+        (folder / "masks" / split).mkdir(parents=True)
+        for index in indices:
+            image, labels = scenes[index]
+            image.resize((side, side), Image.BILINEAR).save(folder / "images" / split / f"scene{index}.png")
+            mask = Image.fromarray(labels).resize((side, side), Image.NEAREST)
+            mask.save(folder / "masks" / split / f"scene{index}.png")
+    (folder / "classes.txt").write_text("\n".join(scenes.classes) + "\n")
+    return folder

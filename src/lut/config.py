@@ -13,6 +13,7 @@ import yaml
 
 from lut.errors import UsageError
 from lut.paths import DATA_ROOT
+from lut.runtime.config_file import write_config
 from lut.runtime.precision import PRECISION_HELP
 
 Config = TypeVar("Config")
@@ -232,6 +233,10 @@ class PretrainConfig:
     )
     save_every_steps: int = option(
         0, "also write checkpoint-last.pth every N optimiser steps (0: per epoch only)", minimum=0
+    )
+    checkpoint_every_minutes: float = option(
+        0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses at most "
+        "that much (0: off)", minimum=0.0
     )
     keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)", minimum=0)
     log_every_steps: int = option(20, "metrics line every N optimiser steps", minimum=1)
@@ -468,4 +473,4 @@ def default_recipe(overrides: dict[str, Any]) -> str:
 
 def save_config(config: Any, path: Path) -> None:
     """Write a resolved config dataclass as YAML (a valid recipe for re-running the run)."""
-    path.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
+    write_config(dataclasses.asdict(config), path)

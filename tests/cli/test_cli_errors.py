@@ -50,7 +50,7 @@ def test_checkpoint_of_another_architecture(tmp_path, image_folder, tiny_lut_run
     checkpoint = tiny_lut_run / LAST_CHECKPOINT
     output = tmp_path / "out"
     result = pretrain(image_folder, output, patch_size=8, resume=checkpoint)
-    assert_usage_error(result, f"{checkpoint} is a checkpoint of another model", "patch_size=4 there, 8 here")
+    assert_usage_error(result, f"{checkpoint} holds a run of another model", "patch_size=4 there, 8 here")
     # A refused resume writes nothing.
     assert not output.exists()
 

@@ -55,7 +55,7 @@ def test_non_finite_loss_exits_1_and_keeps_the_last_checkpoint(tmp_path, image_f
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("lut: error:")]
     assert len(errors) == 1
-    assert re.match(rf"lut: error: loss became (nan|inf|-inf) at step 4 \(epoch 0\); stopped, the last good "
+    assert re.match(rf"lut: error: loss became (nan|inf|-inf) at step 5; stopped, the last good "
                     rf"checkpoint is {re.escape(str(checkpoint))}\.", errors[0]), errors[0]
     assert "Lower the learning rate" in errors[0]
     assert "resumed from" in result.stdout and "at step 3" in result.stdout
@@ -72,7 +72,7 @@ def test_an_update_beyond_float32_exits_1_and_keeps_the_last_checkpoint(tmp_path
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("lut: error:")]
-    assert re.match(rf"lut: error: the update of step 3 overflowed float32 \(lr 3\.\d+e\+38\); stopped, the last "
+    assert re.match(rf"lut: error: the update of step 4 overflowed float32 \(lr 3\.\d+e\+38\); stopped, the last "
                     rf"good checkpoint is {re.escape(str(checkpoint))}\.", error), error  # lr: 3.3e38 in warm-up
     assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() == digest_before
 

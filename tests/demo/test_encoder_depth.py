@@ -40,6 +40,6 @@ def test_resume_refuses_another_encoder_depth_and_reads_old_checkpoints_as_the_p
     old = {key: value for key, value in preset.items() if key != "encoder_depth"}  # written before the key
     check_same_architecture(old, preset, "old.pth")
     shallow = {**preset, "encoder_depth": 4}
-    with pytest.raises(UsageError, match=r"old.pth is a checkpoint of another model \(encoder_depth=0 there, 4 here\)"):
+    with pytest.raises(UsageError, match=r"old.pth holds a run of another model \(encoder_depth=0 there, 4 here\)"):
         check_same_architecture(old, shallow, "old.pth")
     check_same_architecture(shallow, shallow, "new.pth")

@@ -6,7 +6,6 @@ import torch
 from lut.config import build_config
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.finetune import finetune
-from lut.evaluation.supervised import SupervisedRun
 
 
 def finetune_config(checkpoint, data, output_dir, **overrides) -> FinetuneConfig:
@@ -27,28 +26,3 @@ def test_full_recipe_learns_an_obvious_task(tiny_checkpoint, stripes, tmp_path):
     assert best["epoch"] == summary["best"]["top1"]["epoch"]
     assert {"head.weight", "fc_norm.weight", "pos_embed"} <= set(best["model"])
     assert (tmp_path / "run" / "accuracy.png").is_file()
-
-
-def test_interrupted_run_resumes_bit_exactly(tiny_checkpoint, stripes, tmp_path, monkeypatch):
-    settings = dict(epochs=3, mixup=0.0, cutmix=0.0, auto_augment="", test_samples=8)
-    straight = finetune(finetune_config(tiny_checkpoint, stripes, tmp_path / "straight", **settings))
-
-    original = SupervisedRun.train_epoch
-
-    def stop_before_third_epoch(self, progress):
-        if self.epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, progress)
-
-    monkeypatch.setattr(SupervisedRun, "train_epoch", stop_before_third_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        finetune(finetune_config(tiny_checkpoint, stripes, tmp_path / "resumed", **settings))
-    monkeypatch.setattr(SupervisedRun, "train_epoch", original)
-    resumed = finetune(finetune_config(tiny_checkpoint, stripes, tmp_path / "resumed", **settings))
-
-    assert resumed["final"] == straight["final"]
-    expected = torch.load(tmp_path / "straight" / "checkpoint-last.pth", weights_only=True)["model"]
-    actual = torch.load(tmp_path / "resumed" / "checkpoint-last.pth", weights_only=True)["model"]
-    assert all(torch.equal(actual[key], value) for key, value in expected.items())
-    lines = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]

@@ -78,7 +78,7 @@ def test_finetune_study_fine_tunes_each_encoder_once(one_seed_scale, tmp_path, m
     one_seed_scale.write_text(yaml.safe_dump(values))
     capsys.readouterr()
     assert main(command) == 2
-    assert "holds a run with other settings (epochs)" in capsys.readouterr().err
+    assert "holds a run of other settings (epochs=1 there, 2 here)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", scale_names())

@@ -21,7 +21,7 @@ from lut.runtime.checkpoint import (
 
 TINY_KWARGS = {k: v for k, v in TINY_MODEL.items() if k != "model"}
 CHECKPOINT_KEYS = {"model", "model_ema", "optimizer", "scaler", "step", "epoch", "step_in_epoch", "effective_batch",
-                   "train_seconds", "rng", "config", "lut_version"}
+                   "epochs_done", "train_seconds", "rng", "config", "lut_version", "finished_schedule"}
 
 
 @pytest.fixture
@@ -72,6 +72,8 @@ def test_real_checkpoint_loads_with_weights_only_and_has_exactly_the_documented_
     assert payload["epoch"] == 0
     assert payload["step_in_epoch"] == 3
     assert payload["effective_batch"] == 4
+    assert payload["epochs_done"] == 0.3  # 3 of 10 steps
+    assert payload["finished_schedule"] == {"epochs": 1, "max_steps": 3}  # written when the run finished
     assert payload["lut_version"] == lut.__version__
     assert payload["config"]["model"] == "lut_vit_tiny_patch16"
     assert payload["config"]["max_steps"] == 3

@@ -4,26 +4,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
+from helpers import write_generic
 
 from lut.models.encoder import ViTEncoder
 from lut.segmentation.scenes import FashionScenes
 
 TINY_DEPTH = 4
-
-
-def write_generic(folder: Path, scenes: FashionScenes, splits: dict[str, range], side: int = 24) -> Path:
-    """`images/SPLIT/*.png`, `masks/SPLIT/*.png` and `classes.txt` from built-in scenes resized to `side`."""
-    for split, indices in splits.items():
-        (folder / "images" / split).mkdir(parents=True)
-        (folder / "masks" / split).mkdir(parents=True)
-        for index in indices:
-            image, labels = scenes[index]
-            image.resize((side, side), Image.BILINEAR).save(folder / "images" / split / f"scene{index}.png")
-            mask = Image.fromarray(labels).resize((side, side), Image.NEAREST)
-            mask.save(folder / "masks" / split / f"scene{index}.png")
-    (folder / "classes.txt").write_text("\n".join(scenes.classes) + "\n")
-    return folder
 
 
 @pytest.fixture(scope="session")

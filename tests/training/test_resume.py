@@ -168,3 +168,13 @@ def test_a_metrics_record_averages_every_step_since_the_previous_one_across_epoc
     for record, steps in zip(records, ((1, 2, 3), (4, 5, 6)), strict=True):
         for key in ("loss", "mae_loss", "bc_loss"):
             assert record[key] == pytest.approx(sum(losses[step][key] for step in steps) / 3, rel=1e-6), key
+
+
+def test_another_batch_size_on_resume_keeps_the_epochs_going_forwards(tiny_config, tmp_path):
+    # Batch 8: 5 steps per epoch, 3 steps are 0.6 epochs. Batch 4 then: 10 steps per epoch, 0.1 epoch per step.
+    output = tmp_path / "run"
+    pretrain(tiny_config(output, max_steps=3, **SETTINGS))
+    pretrain(tiny_config(output, max_steps=5, **{**SETTINGS, "batch_size": 4}))
+    epochs = [record["epoch"] for record in read_metrics(output)]
+    assert epochs == pytest.approx([0.2, 0.4, 0.6, 0.7, 0.8])
+    assert load_checkpoint(output / LAST_CHECKPOINT)["epochs_done"] == pytest.approx(0.8)

@@ -28,24 +28,24 @@ def point_files(output):
 
 def test_grid_runs_reuses_and_resumes(random_encoders, bright_dark, tmp_path, monkeypatch, caplog, capsys):
     output = tmp_path / "grid"
-    original = SupervisedRun.train_epoch
+    original = SupervisedRun.train_step
 
-    def interrupt_last_point(self, progress):
-        if self.epoch == 1 and "lr=0.03" in str(self.output_dir) and "/B/" in str(self.output_dir):
+    def interrupt_last_point(self):
+        if self.step == self.steps_per_epoch and "lr=0.03" in str(self.output_dir) and "/B/" in str(self.output_dir):
             raise KeyboardInterrupt
-        return original(self, progress)
+        return original(self)
 
-    monkeypatch.setattr(SupervisedRun, "train_epoch", interrupt_last_point)
+    monkeypatch.setattr(SupervisedRun, "train_step", interrupt_last_point)
     assert main(transfer_arguments(random_encoders, bright_dark, output)) == 130
     assert len(point_files(output)) == 3  # the fourth point stopped after its first epoch
-    monkeypatch.setattr(SupervisedRun, "train_epoch", original)
+    monkeypatch.setattr(SupervisedRun, "train_step", original)
     stamps = {path: path.stat().st_mtime_ns for path in point_files(output)}
     capsys.readouterr()
 
     with caplog.at_level(logging.INFO, logger="lut"):
         assert main(transfer_arguments(random_encoders, bright_dark, output)) == 0
     printed = capsys.readouterr().out
-    assert "3 finished, 1 to run" in printed and "resumed from" in printed and "after epoch 1" in printed
+    assert "3 finished, 1 to run" in printed and "resumed from" in printed and "at epoch 1" in printed
     assert sum("reusing the finished point" in message for message in caplog.messages) == 3
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps  # finished points were not run again
 
@@ -125,13 +125,13 @@ def test_folder_in_no_known_layout_exits_2(random_encoders, tmp_path, capsys):
 def test_a_diverged_point_is_recorded_and_left_out(random_encoders, bright_dark, tmp_path, monkeypatch):
     output = tmp_path / "grid"
 
-    def diverge_at_high_lr(self, progress):
+    def diverge_at_high_lr(self):
         if "lr=0.03" in str(self.output_dir):
             raise NonFiniteLossError("loss became nan in epoch 1; lower the lr")
-        return original(self, progress)
+        return original(self)
 
-    original = SupervisedRun.train_epoch
-    monkeypatch.setattr(SupervisedRun, "train_epoch", diverge_at_high_lr)
+    original = SupervisedRun.train_step
+    monkeypatch.setattr(SupervisedRun, "train_step", diverge_at_high_lr)
     arguments = ["transfer", "--checkpoint", str(random_encoders[0]), "--data", str(bright_dark), "--grid",
                  "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output", str(output), *TINY, "epochs=1"]
     assert main(arguments) == 0

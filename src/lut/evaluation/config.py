@@ -68,6 +68,10 @@ class SupervisedConfig(EncoderSettings):
         "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none"
     )
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+    checkpoint_every_minutes: float = option(
+        0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses at most "
+        "that much (0: off)", minimum=0.0
+    )
 
 
 @dataclass

@@ -21,7 +21,7 @@ from lut.data.views import EvalTransform
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.features import TransformedDataset
-from lut.evaluation.supervised import EvaluationInputs, SupervisedRun, load_inputs
+from lut.evaluation.supervised import EvaluationInputs, SupervisedRun, load_inputs, with_inferred_settings
 from lut.evaluation.transforms import finetune_train_transform
 from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
@@ -138,5 +138,6 @@ def finetune_run(
         size, config.crop_scale_min, config.auto_augment, config.reprob, inputs.mean, inputs.std))
     test = TransformedDataset(inputs.splits.test, evaluation_transform(config, inputs))
     loss_fn, mixup = training_loss(config, num_classes)
-    return SupervisedRun(model, optimizer, train, test, loss_fn, config, context, peak_lr, inputs.info.digest,
+    return SupervisedRun(model, optimizer, train, test, loss_fn, with_inferred_settings(config, inputs), context,
+                         peak_lr, inputs.info.digest,
                          batch_transform=mixup, classes=inputs.splits.classes, class_mean=class_mean)

@@ -16,7 +16,7 @@ from lut.evaluation.config import LinprobeConfig
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.lars import create_lars
 from lut.evaluation.logistic_regression import feature_probe
-from lut.evaluation.supervised import SupervisedRun, load_inputs
+from lut.evaluation.supervised import SupervisedRun, load_inputs, with_inferred_settings
 from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
 from lut.models.pooling import POOLS, pool_tokens
@@ -81,6 +81,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         test = TransformedDataset(inputs.splits.test, EvalTransform(size, inputs.mean, inputs.std, config.crop_pct))
         optimizer = create_lars(probe.heads, weight_decay=config.weight_decay, momentum=config.momentum,
                                 trust_coefficient=config.trust_coefficient)
-        run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(), config, context, peak_lr,
+        run = SupervisedRun(probe, optimizer, train, test, nn.CrossEntropyLoss(),
+                            with_inferred_settings(config, inputs), context, peak_lr,
                             inputs.info.digest, saved=probe.heads, classes=inputs.splits.classes)
         return run.run()

@@ -1,4 +1,4 @@
-"""The epoch loop shared by fine-tuning and linear probing.
+"""The training task shared by fine-tuning and linear probing, run by the skeleton in `lut.runtime.run`.
 
 Per optimiser step: learning rate from linear warm-up + half-cosine (times each group's
 `lr_scale`, which timm's layer-decay groups carry), `accum_iter` micro-batches with gradients
@@ -6,16 +6,13 @@ all-reduced on the last one only, bf16 autocast on GPU. Per epoch: top-1/top-5 o
 (sharded over ranks, counts summed), a JSON-lines record, `checkpoint-last.pth` and, when the
 first head's top-1 improves, `checkpoint-best.pth` (both atomic and weights_only-loadable).
 Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
-checkpoint continues exactly as it would have. A stop signal (SIGTERM, SIGUSR1, SIGINT; see
-`training.preemption`) ends the run after the current optimiser step with a mid-epoch checkpoint that
-also holds every rank's RNG state; the resumed run reads the epoch's first batches again without
-training on them, so it continues exactly as well.
+checkpoint continues exactly as it would have. A checkpoint written mid-epoch (a stop signal, see
+`runtime.preemption`, or `checkpoint_every_minutes`) also holds every rank's RNG state; the resumed run
+reads the epoch's first batches again without training on them, so it continues exactly as well.
 """
 
 import dataclasses
-import json
 import logging
-import math
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -28,12 +25,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
-from lut.config import save_config
 from lut.data.labelled import LabelledSplits, data_identity, labelled_splits
 from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
 from lut.data.workers import loader_workers
-from lut.errors import NonFiniteLossError, UsageError
-from lut.evaluation.config import SupervisedConfig, check_eval_config
+from lut.errors import UsageError
+from lut.evaluation.config import Config, SupervisedConfig, check_eval_config
 from lut.evaluation.knn import reports_top5
 from lut.evaluation.plots import plot_training_curves
 from lut.interchange import EncoderInfo, load_encoder
@@ -45,13 +41,12 @@ from lut.runtime.checkpoint import (
     changed_training_settings,
     checkpoint_to_resume,
     load_weights,
-    save_last_and_best,
 )
 from lut.runtime.distributed import DistributedContext, all_reduce_mean, wait_for_all
 from lut.runtime.precision import autocast_dtype, with_resolved_precision
-from lut.runtime.preemption import PreemptionGuard
-from lut.runtime.progress import Progress
-from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
+from lut.runtime.run import RunSettings, StepResult, TrainingRun
+from lut.runtime.run_log import METRICS_FILE, read_metrics
+from lut.runtime.same_run import check_same_run
 from lut.runtime.schedules import warmup_cosine
 from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.version import __version__
@@ -112,6 +107,12 @@ def load_inputs(config: SupervisedConfig, splits: LabelledSplits | None = None) 
     return EvaluationInputs(encoder, info, splits, list(config.mean or default_mean), list(config.std or default_std))
 
 
+def with_inferred_settings(config: Config, inputs: EvaluationInputs) -> Config:
+    """`config` with the values it left to the checkpoint as they run: input size and normalisation."""
+    return dataclasses.replace(config, img_size=inputs.info.architecture.img_size, mean=list(inputs.mean),
+                               std=list(inputs.std))
+
+
 def head_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A model's logits as {head name: (B, C)}; a single tensor is the unnamed head ""."""
     return outputs if isinstance(outputs, dict) else {"": outputs}
@@ -144,7 +145,8 @@ def metric_name(head: str, metric: str) -> str:
 
 
 class SupervisedRun:
-    """Trains a classifier for the configured epochs, evaluating and checkpointing after each.
+    """Trains a classifier for the configured epochs, evaluating and checkpointing after each (the skeleton's
+    `TrainingTask`).
 
     Args:
         model: returns (B, C) logits, or {head: (B, C)} for several heads trained side by side.
@@ -211,59 +213,104 @@ class SupervisedRun:
                 f"{config.accum_iter} x {counted(context.world_size, 'process')}; lower batch_size or accum_iter"
             )
         self.total_steps = config.epochs * self.steps_per_epoch
-        self.epoch = 0
+        self.stop_step = self.total_steps
+        self.step = 0
         self.best: dict[str, dict[str, float]] = {}
-        self.preemption = PreemptionGuard(context)
-        # Where a checkpoint written mid-epoch (on a stop signal) left the epoch, if the run resumed from one.
+        self.improved_at = -1  # the step whose evaluation last improved the first head's top-1
+        self.last_record: dict[str, float] = {}
+        # The current epoch's micro-batches, loss sum and count, and the last step's learning rate.
+        self.batches = None
+        self.loss_sum, self.micro_batches, self.lr = 0.0, 0, 0.0
+        # Where a checkpoint written mid-epoch left the epoch, if the run resumed from one.
         self.mid_epoch: dict[str, Any] | None = None
         self.announced: set[str] = set()
 
-    # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, improved: bool, mid_epoch: dict[str, Any] | None = None) -> None:
-        """Write `checkpoint-last.pth`, and `checkpoint-best.pth` when the first head improved.
+    # ------------------------------------------------------------------ the skeleton's hooks
+    def run(self) -> dict[str, Any]:
+        """Train from the start or the resumed step to the end; returns the summary (`runtime.run.TrainingRun`)."""
+        kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
+        settings = RunSettings(self.output_dir, kind, self.config.log_to,
+                               every_minutes=self.config.checkpoint_every_minutes)
+        return TrainingRun(self, settings, self.context).run()
 
-        Args:
-            improved: whether the first head's top-1 improved in the epoch just finished.
-            mid_epoch: the steps done in the unfinished epoch `epoch` and what resuming there needs.
-        """
-        payload = {
+    @property
+    def epoch(self) -> int:
+        """Epochs finished."""
+        return self.step // self.steps_per_epoch
+
+    def resolved_config(self) -> dict[str, Any]:
+        """The settings as they run: the precision resolved when the run was built, the encoder's input size and
+        normalisation by the caller (`with_inferred_settings`)."""
+        return dataclasses.asdict(self.config)
+
+    def schedule(self) -> dict[str, Any]:
+        """A finished run reached the end of its epochs."""
+        return {"epochs": self.config.epochs}
+
+    def where(self) -> str:
+        """"epoch E" at an epoch's end, else "step S of epoch E"."""
+        epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
+        return f"step {step_in_epoch} of epoch {epoch + 1}" if step_in_epoch else f"epoch {epoch}"
+
+    def begin(self, run: TrainingRun) -> None:
+        """Nothing before the first step: the caller announced the run."""
+
+    def before_stop(self, run: TrainingRun) -> None:
+        """Nothing to log: the epoch's sums travel in the checkpoint."""
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """Weights, optimiser, epoch and best accuracies; mid-epoch, also the epoch's sums and every rank's RNG
+        state (every process must call it)."""
+        epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
+        mid_epoch = None
+        if step_in_epoch:
+            rng_states = [capture_rng_state()]
+            if self.context.is_distributed:
+                gathered = [None] * self.context.world_size
+                dist.all_gather_object(gathered, rng_states[0])
+                rng_states = gathered
+            mid_epoch = {"step_in_epoch": step_in_epoch, "loss_sum": self.loss_sum,
+                         "micro_batches": self.micro_batches, "rng": rng_states}
+        return {
             "mid_epoch": mid_epoch,
             "model": self.saved.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "epoch": self.epoch,
+            "epoch": epoch,
             "best": self.best,
-            "config": dataclasses.asdict(self.config),
+            "config": self.resolved_config(),
             "encoder_digest": self.encoder_digest,
             "classes": self.classes,
             "lut_version": __version__,
         }
-        save_last_and_best(payload, self.output_dir, improved)
 
-    def restore(self) -> None:
+    def checkpoint_copies(self) -> list[str]:
+        """`checkpoint-best.pth` when the epoch just finished improved the first head's top-1."""
+        return [BEST_CHECKPOINT] if self.improved_at == self.step else []
+
+    def start(self, run: TrainingRun) -> Path | None:
         """Continue from the checkpoint `config.resume` names ("auto": the last one, if any)."""
         found = checkpoint_to_resume(self.output_dir, self.config.resume, {"model", "optimizer", "epoch"},
                                      "this evaluation")
         if found is None:
-            return
+            return None
         path, payload = found
         self.check_same_run(payload, path)
         load_weights(self.saved, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
-        self.epoch = payload["epoch"]
         self.best = payload.get("best", {})
         changed = changed_training_settings(payload.get("config") or {}, dataclasses.asdict(self.config),
                                             SCHEDULE_KEYS)
         if changed:
             log.warning("resuming %s with other training settings (%s); the schedule continues from epoch %d",
-                        path, "; ".join(changed), self.epoch)
+                        path, "; ".join(changed), payload["epoch"])
         self.mid_epoch = payload.get("mid_epoch")
         if self.mid_epoch is not None and len(self.mid_epoch["rng"]) != self.context.world_size:
             log.warning("%s was written by %d processes, not %d: epoch %d continues with other random draws", path,
-                        len(self.mid_epoch["rng"]), self.context.world_size, self.epoch + 1)
-        if self.context.is_main:
-            truncate_metrics(self.output_dir / METRICS_FILE, self.epoch * self.steps_per_epoch)
-            within = f" and step {self.mid_epoch['step_in_epoch']} of epoch {self.epoch + 1}" if self.mid_epoch else ""
-            print(f"resumed from {path} after epoch {self.epoch}{within}")
+                        len(self.mid_epoch["rng"]), self.context.world_size, payload["epoch"] + 1)
+        # Steps follow from the finished epochs, so that another batch size keeps the epochs going forwards.
+        self.step = payload["epoch"] * self.steps_per_epoch + (self.mid_epoch or {}).get("step_in_epoch", 0)
+        run.resumed(path, payload)
+        return path
 
     def check_same_run(self, payload: dict[str, Any], path: Path) -> None:
         """Refuse to continue a checkpoint of another encoder, data set or poolings (it would mix two runs).
@@ -274,117 +321,78 @@ class SupervisedRun:
         saved_digest = payload.get("encoder_digest")
         keys = RUN_KEYS if saved_digest else RUN_KEYS + ENCODER_KEYS
         theirs = run_settings(payload.get("config") or {}, keys)
-        ours = run_settings(dataclasses.asdict(self.config), keys)
-        differing = [f"{key}={value!r} there, {ours.get(key)!r} here" for key, value in theirs.items()
-                     if value != ours.get(key)]
-        other_encoder = bool(saved_digest) and saved_digest != self.encoder_digest
-        if other_encoder:
-            differing.insert(0, f"encoder weights digest {saved_digest} there, {self.encoder_digest} here")
-        if differing:
-            what = "another encoder" if other_encoder else "other settings"
-            holder = self.output_dir if self.config.resume == "auto" else path
-            raise UsageError(f"{holder} holds a run of {what} ({'; '.join(differing)}); give another --output "
-                             "for a new run")
+        ours = {key: value for key, value in run_settings(dataclasses.asdict(self.config), keys).items()
+                if key in theirs}
+        holder = self.output_dir if self.config.resume == "auto" else path
+        if saved_digest:
+            check_same_run(holder, {"encoder weights digest": saved_digest},
+                           {"encoder weights digest": self.encoder_digest}, "another encoder")
+        check_same_run(holder, theirs, ours)
 
     # ------------------------------------------------------------------ training
-    def run(self) -> dict[str, Any]:
-        """Train from the start or the resumed epoch to the end; returns the summary."""
-        self.restore()  # first: a refused resume leaves the folder as it was
-        if self.context.is_main:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            save_config(self.config, self.output_dir / "config.yaml")
-        progress = Progress(total=self.total_steps, initial=self.epoch * self.steps_per_epoch, unit="step",
-                        disable=not self.context.is_main, dynamic_ncols=True)
-        record: dict[str, float] = {}
-        kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
-        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix=kind, log_to=self.config.log_to,
-                         config=dataclasses.asdict(self.config))
-        try:
-            with self.preemption:  # a stop signal during the evaluation takes effect once the epoch is saved
-                while self.epoch < self.config.epochs:
-                    record = {"epoch": self.epoch + 1, "step": (self.epoch + 1) * self.steps_per_epoch}
-                    record.update(self.train_epoch(progress))
-                    record.update(self.evaluate())
-                    self.epoch += 1
-                    improved = self.update_best(record)
-                    run_log.write(record)
-                    if self.context.is_main:
-                        self.save_checkpoint(improved)
-                        shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items()
-                                          if key.endswith("top1"))
-                        progress.write(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, "
-                                       f"{shown}")
-                    if self.epoch < self.config.epochs and self.preemption.requested():
-                        self.preemption.stop(f"epoch {self.epoch}", self.output_dir / LAST_CHECKPOINT)
-            wait_for_all(self.context)  # no collective in flight when the processes leave the group
-            summary = self.summary(record)
-            run_log.add_figure(Path(summary["curves"]), self.epoch * self.steps_per_epoch)
-            return summary
-        finally:
-            progress.close()
-            run_log.close()
-
-    def train_epoch(self, progress: Progress) -> dict[str, float]:
-        """One epoch of optimiser steps; returns the mean training loss and the last learning rate."""
+    def train_step(self) -> StepResult:
+        """One optimiser step of `accum_iter` micro-batches; an epoch's first step seeds and places its data."""
         config = self.config
-        self.sampler.set_epoch(self.epoch)
-        seed_everything(derive_seed(config.seed, self.epoch, self.context.rank))
+        if self.batches is None:
+            self.start_epoch()
+        lr = warmup_cosine(self.step, self.total_steps, round(config.warmup_epochs * self.steps_per_epoch),
+                           self.peak_lr, config.min_lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        step_loss = 0.0
+        for micro in range(config.accum_iter):
+            images, targets = next(self.batches)
+            images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
+            if self.batch_transform is not None:
+                images, targets = self.batch_transform(images, targets)
+            last = micro == config.accum_iter - 1
+            sync = nullcontext() if last or not self.context.is_distributed else self.trained.no_sync()
+            with sync:
+                with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                    outputs = head_outputs(self.trained(images))
+                loss = sum(self.loss_fn(logits.float(), targets) for logits in outputs.values())
+                (loss / config.accum_iter).backward()
+            step_loss += loss.item() / config.accum_iter
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.loss_sum += step_loss * config.accum_iter
+        self.micro_batches += config.accum_iter
+        self.lr = lr
+        self.step += 1
+        return StepResult(step_loss, config.batch_size * config.accum_iter * self.context.world_size)
+
+    def start_epoch(self) -> None:
+        """Seed the epoch, and after a mid-epoch checkpoint read its done steps' batches again, unused."""
+        config, epoch = self.config, self.epoch
+        self.sampler.set_epoch(epoch)
+        seed_everything(derive_seed(config.seed, epoch, self.context.rank))
         self.trained.train()
-        batches = iter(self.train_loader)
-        loss_sum, micro_batches, lr, first_step = 0.0, 0, 0.0, 0
-        if self.mid_epoch is not None:  # the batches of the steps done before the stop come again, unused
-            first_step, loss_sum, micro_batches = (self.mid_epoch[key] for key in
-                                                   ("step_in_epoch", "loss_sum", "micro_batches"))
-            for _ in range(first_step * config.accum_iter):
-                next(batches)
+        self.batches = iter(self.train_loader)
+        self.loss_sum, self.micro_batches = 0.0, 0
+        if self.mid_epoch is not None:
+            self.loss_sum, self.micro_batches = self.mid_epoch["loss_sum"], self.mid_epoch["micro_batches"]
+            for _ in range(self.mid_epoch["step_in_epoch"] * config.accum_iter):
+                next(self.batches)
             if len(self.mid_epoch["rng"]) == self.context.world_size:
                 restore_rng_state(self.mid_epoch["rng"][self.context.rank])
             self.mid_epoch = None
-        warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
-        for step_in_epoch in range(first_step, self.steps_per_epoch):
-            step = self.epoch * self.steps_per_epoch + step_in_epoch
-            lr = warmup_cosine(step, self.total_steps, warmup_steps, self.peak_lr, config.min_lr)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr * group.get("lr_scale", 1.0)
-            for micro in range(config.accum_iter):
-                images, targets = next(batches)
-                images, targets = images.to(self.device, non_blocking=True), targets.to(self.device)
-                if self.batch_transform is not None:
-                    images, targets = self.batch_transform(images, targets)
-                last = micro == config.accum_iter - 1
-                sync = nullcontext() if last or not self.context.is_distributed else self.trained.no_sync()
-                with sync:
-                    with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                        outputs = head_outputs(self.trained(images))
-                    loss = sum(self.loss_fn(logits.float(), targets) for logits in outputs.values())
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        raise NonFiniteLossError(f"loss became {value} in epoch {self.epoch + 1}; lower the lr")
-                    (loss / config.accum_iter).backward()
-                loss_sum += value
-                micro_batches += 1
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            progress.update(1)
-            progress.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
-            if self.preemption.requested():
-                self.stop_mid_epoch(step_in_epoch + 1, loss_sum, micro_batches)
-        mean_loss = all_reduce_mean(torch.tensor(loss_sum / micro_batches, device=self.device), self.context)
-        return {"train_loss": mean_loss.item(), "lr": lr}
 
-    def stop_mid_epoch(self, steps_done: int, loss_sum: float, micro_batches: int) -> None:
-        """Write a checkpoint `steps_done` steps into the current epoch (with every rank's RNG state), then stop."""
-        rng_states = [capture_rng_state()]
-        if self.context.is_distributed:
-            gathered = [None] * self.context.world_size
-            dist.all_gather_object(gathered, rng_states[0])
-            rng_states = gathered
-        if self.context.is_main:
-            mid_epoch = {"step_in_epoch": steps_done, "loss_sum": loss_sum, "micro_batches": micro_batches,
-                         "rng": rng_states}
-            self.save_checkpoint(improved=False, mid_epoch=mid_epoch)
-        wait_for_all(self.context)  # the checkpoint is complete before any process leaves
-        self.preemption.stop(f"step {steps_done} of epoch {self.epoch + 1}", self.output_dir / LAST_CHECKPOINT)
+    def after_step(self, run: TrainingRun, result: StepResult) -> bool:
+        """At an epoch's end: evaluate, write the epoch's record, track the best; a checkpoint then."""
+        if self.step % self.steps_per_epoch:
+            return False
+        mean_loss = all_reduce_mean(torch.tensor(self.loss_sum / self.micro_batches, device=self.device),
+                                    self.context)
+        record = {"epoch": self.epoch, "step": self.step, "train_loss": mean_loss.item(), "lr": self.lr}
+        record.update(self.evaluate())
+        if self.update_best(record):
+            self.improved_at = self.step
+        run.log.write(record)
+        self.last_record = record
+        self.batches = None
+        shown = ", ".join(f"{key} {value:.2f}" for key, value in record.items() if key.endswith("top1"))
+        run.say(f"epoch {self.epoch}/{self.config.epochs}: loss {record['train_loss']:.4f}, {shown}")
+        return True
 
     def evaluation_loader(self, data: Dataset) -> DataLoader:
         """A loader over this process's shard of `data` (every world_size-th sample from its rank), which leaves
@@ -457,14 +465,11 @@ class SupervisedRun:
         first = next(key for key in record if key.endswith("top1"))
         return first in improved
 
-    def summary(self, last_record: dict[str, float]) -> dict[str, Any]:
-        """Final and best accuracies and file locations; the main process also writes them and the curves.
-
-        Args:
-            last_record: this run's last epoch record (empty when a resumed run had nothing left to do).
-        """
+    def finish(self, run: TrainingRun) -> dict[str, Any]:
+        """Final and best accuracies and file locations; the main process draws the curves."""
+        wait_for_all(self.context)  # no collective in flight when the processes leave the group
         records = read_metrics(self.output_dir / METRICS_FILE) if self.context.is_main else []
-        last_record = last_record or (records[-1] if records else {})
+        last_record = self.last_record or (records[-1] if records else {})
         summary = {
             "output_dir": str(self.output_dir),
             "epochs": self.epoch,
@@ -476,5 +481,4 @@ class SupervisedRun:
         }
         if self.context.is_main:
             plot_training_curves(records, self.output_dir / "accuracy.png")
-            (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary

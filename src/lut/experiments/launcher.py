@@ -9,14 +9,17 @@ from typing import Any
 import yaml
 
 from lut.config import PretrainConfig, build_config, save_config
-from lut.errors import LutError, UsageError
+from lut.errors import LutError
 from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
 from lut.launch.graph import LOG_FILE, Graph, Node, run_local
 from lut.runtime.precision import settings_as_run
+from lut.runtime.same_run import check_same_run
 
 SUMMARY_FILE = "summary.json"
+# Settings that a run infers when given these values (and records as they ran).
+INFERRED = {"img_size": 0, "mean": [], "std": []}
 
 
 def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
@@ -26,7 +29,7 @@ def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:
         The run's folder.
 
     Raises:
-        UsageError: the folder holds a run with other settings.
+        UsageError: the folder holds a run of other settings (naming them).
     """
     run_dir = root / spec.name
     claim_run_dir(run_dir, run_config(scale, spec, str(run_dir)))
@@ -37,18 +40,17 @@ def claim_run_dir(run_dir: Path, config: PretrainConfig | FinetuneConfig) -> Non
     """Write `config` as the folder's `config.yaml`, or check that the one already there is the same.
 
     Raises:
-        UsageError: the folder holds a run with other settings.
+        UsageError: the folder holds a run of other settings (naming them).
     """
     path = run_dir / "config.yaml"
     if path.is_file():
         # Through build_config, so that keys added since the run was made count at their defaults.
         recorded = build_config(yaml.safe_load(path.read_text()) or {}, type(config))
         existing = settings_as_run(dataclasses.asdict(recorded))
-        wanted = settings_as_run(dataclasses.asdict(config))
-        differing = sorted(key for key in set(existing) | set(wanted) if existing.get(key) != wanted.get(key))
-        if differing:
-            raise UsageError(f"{run_dir} holds a run with other settings ({', '.join(differing)}); "
-                             f"delete the folder or choose another --root")
+        # A run records the values it inferred (img_size=0, empty mean and std) as they ran: those match.
+        wanted = {key: value for key, value in settings_as_run(dataclasses.asdict(config)).items()
+                  if not (key in INFERRED and value == INFERRED[key])}
+        check_same_run(run_dir, {key: existing.get(key) for key in wanted}, wanted)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, path)

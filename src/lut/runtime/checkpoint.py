@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from lut.errors import UsageError
+from lut.runtime.same_run import check_same_run
 
 LAST_CHECKPOINT = "checkpoint-last.pth"
 BEST_CHECKPOINT = "checkpoint-best.pth"
@@ -164,7 +165,4 @@ def key_summary(payload: dict[str, Any], shown: int = 6) -> str:
 def check_same_architecture(saved_config: dict[str, Any], config: dict[str, Any], source: str) -> None:
     """Refuse to resume from a checkpoint of another architecture, naming the differing keys."""
     saved = {key: saved_config.get(key, LATER_ARCHITECTURE_DEFAULTS.get(key)) for key in ARCHITECTURE_KEYS}
-    differing = [f"{key}={saved[key]!r} there, {config[key]!r} here" for key in ARCHITECTURE_KEYS
-                 if saved[key] != config[key]]
-    if differing:
-        raise UsageError(f"{source} is a checkpoint of another model ({'; '.join(differing)})")
+    check_same_run(source, saved, {key: config[key] for key in ARCHITECTURE_KEYS}, "another model")

@@ -68,6 +68,13 @@ class SegmentConfig(EncoderSettings):
     log_every_iters: int = option(50, "metrics line every N optimiser steps", minimum=1)
     output_dir: str = option("runs/segment", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+    checkpoint_every_minutes: float = option(
+        0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses at most "
+        "that much (0: off)", minimum=0.0
+    )
+    log_to: str = option(
+        "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none"
+    )
 
 
 def check_segment_config(config: SegmentConfig) -> None:

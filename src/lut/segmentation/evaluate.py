@@ -6,13 +6,13 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm
 
 from lut.errors import UsageError
 from lut.interchange.export import check_output_path
 from lut.runtime.distributed import DistributedContext, distributed_session
 from lut.runtime.files import write_json
 from lut.runtime.precision import autocast_dtype
+from lut.runtime.progress import Progress
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.data import segmentation_source
 from lut.segmentation.inference import predict_scores, scores_at
@@ -59,8 +59,8 @@ def evaluate_segmenter(
     # Images may differ in size: the loader hands over lists, and equal-sized neighbours run as one batch.
     loader = DataLoader(shard, batch_size=images_per_batch, num_workers=num_workers, collate_fn=list)
     confusion = torch.zeros(len(classes), len(classes), dtype=torch.int64, device=device)
-    for samples in tqdm(loader, disable=not (show_progress and context.is_main), unit="batch",
-                        desc="evaluating", leave=False, dynamic_ncols=True):
+    for samples in Progress(loader, disable=not (show_progress and context.is_main), unit="batch",
+                            desc="evaluating", dynamic_ncols=True):
         for images, labels in same_size_batches(samples):
             images, labels = images.to(device), labels.to(device)  # (B, 3, h, w), (B, H, W)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):

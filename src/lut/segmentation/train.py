@@ -6,12 +6,11 @@ last; cross-entropy of the UperHead plus aux_weight x that of the FCN head (igno
 out); bf16 autocast on GPU. Every `eval_every_iters` steps and at the end: validation mIoU,
 `checkpoint-last.pth` and, when the mIoU improved, `checkpoint-best.pth` (atomic, weights_only).
 Each micro-batch's samples and augmentations follow from (seed, micro-batch number, rank) and the
-network's dropout from (seed, step, rank), so a resumed run continues exactly as it would have.
+network's dropout from (seed, step, rank), so a resumed run continues exactly as it would have, from
+any iteration. The run skeleton (`lut.runtime.run`) adds signals, time-based checkpoints and trackers.
 """
 
 import dataclasses
-import json
-import math
 from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -23,17 +22,13 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler, Subset
-from tqdm import tqdm
 
-from lut.config import save_config
-from lut.errors import NonFiniteLossError, UsageError
+from lut.errors import UsageError
 from lut.runtime.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     checkpoint_to_resume,
-    first_non_finite,
     load_weights,
-    save_last_and_best,
 )
 from lut.runtime.distributed import (
     DistributedContext,
@@ -43,7 +38,9 @@ from lut.runtime.distributed import (
     wait_for_all,
 )
 from lut.runtime.precision import autocast_dtype, with_resolved_precision
-from lut.runtime.run_log import METRICS_FILE, RunLog, read_metrics, truncate_metrics
+from lut.runtime.run import RunSettings, StepResult, TrainingRun
+from lut.runtime.run_log import METRICS_FILE, read_metrics
+from lut.runtime.same_run import check_same_run
 from lut.runtime.seeding import derive_seed, seed_everything
 from lut.segmentation.checkpoint import checkpoint_payload, load_backbone, segmenter_shape
 from lut.segmentation.config import SegmentConfig, check_segment_config
@@ -96,7 +93,7 @@ class MicroBatches(Sampler):
 
 
 class SegmentationRun:
-    """Builds the network, optimiser and data of a run and trains it to max_iters."""
+    """Builds the network, optimiser and data of a run and trains it to max_iters (the skeleton's `TrainingTask`)."""
 
     def __init__(self, config: SegmentConfig, context: DistributedContext) -> None:
         config = with_resolved_precision(config, context.device)  # config.yaml records what ran
@@ -132,54 +129,81 @@ class SegmentationRun:
         self.val_data = Subset(val_data, range(min(config.val_samples, len(val_data)))) if config.val_samples \
             else val_data
         self.amp_dtype = autocast_dtype(config.precision, self.device)
-        self.iteration = 0
+        self.step, self.stop_step = 0, config.max_iters
         self.best: dict[str, float] = {}
+        # The micro-batches, the losses since the last record, and the last validation and its iteration.
+        self.batches = None
+        self.window: list[dict[str, float]] = []
+        self.last_eval: dict[str, Any] = {}
+        self.evaluated_at = -1
         if context.is_main:
             print(f"{backbone.description}\nsegmentation: {counted(len(self.classes), 'class')}, {len(train_source)} "
                   f"training and {counted(len(self.val_data), 'validation image')}; effective batch "
                   f"{config.batch_size * config.accum_iter * context.world_size}, lr {config.lr:.3g}, layer decay "
                   f"{config.layer_decay}, {counted(config.max_iters, 'iteration')}")
 
-    # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, improved: bool) -> None:
-        """`checkpoint-last.pth`, and `checkpoint-best.pth` when the validation mIoU improved."""
-        payload = checkpoint_payload(self.model, self.backbone.architecture, self.classes, self.backbone.mean,
-                                     self.backbone.std)
-        bad = first_non_finite(payload["model"])
-        if bad is not None:
-            raise NonFiniteLossError(f"weights became non-finite ({bad}) by iteration {self.iteration}; lower the lr "
-                                     "(the last checkpoint is kept)")
-        payload.update({"optimizer": self.optimizer.state_dict(), "iteration": self.iteration, "best": self.best,
-                        "config": dataclasses.asdict(self.config), "encoder_digest": self.backbone.digest,
-                        "lut_version": __version__})
-        save_last_and_best(payload, self.output_dir, improved)
+    # ------------------------------------------------------------------ the skeleton's hooks
+    def run(self) -> dict[str, Any]:
+        """Train from the start or the resumed iteration to max_iters; returns the summary
+        (`runtime.run.TrainingRun`)."""
+        settings = RunSettings(self.output_dir, "segment", self.config.log_to,
+                               every_minutes=self.config.checkpoint_every_minutes, unit="it")
+        return TrainingRun(self, settings, self.context).run()
 
-    def restore(self) -> None:
-        """Continue from the checkpoint `config.resume` names ("auto": the last one, if any)."""
+    def resolved_config(self) -> dict[str, Any]:
+        """The settings as they run (the precision resolved when the run was built)."""
+        return dataclasses.asdict(self.config)
+
+    def schedule(self) -> dict[str, Any]:
+        """A finished run reached max_iters."""
+        return {"max_iters": self.config.max_iters}
+
+    def where(self) -> str:
+        """The iteration reached."""
+        return f"iteration {self.step}"
+
+    def start(self, run: TrainingRun) -> Path | None:
+        """Continue from the checkpoint `config.resume` names ("auto": the last one, if any), when it is this run's."""
         required = {"model", "optimizer", "iteration", "classes"}
         found = checkpoint_to_resume(self.output_dir, self.config.resume, required, "a segmentation run")
         if found is None:
-            return
+            return None
         path, payload = found
         theirs = data_identity(str((payload.get("config") or {}).get("data", "")))
-        differing = [] if theirs == data_identity(self.config.data) else [
-            f"data={theirs!r} there, {data_identity(self.config.data)!r} here"]
-        if payload.get("encoder_digest") != self.backbone.digest:
-            differing.insert(0, f"encoder {payload.get('encoder_digest')} there, {self.backbone.digest} here")
-        if differing:
-            raise UsageError(f"{path} holds another run ({'; '.join(differing)}); give another --output for a new run")
+        check_same_run(path, {"encoder": payload.get("encoder_digest"), "data": theirs},
+                       {"encoder": self.backbone.digest, "data": data_identity(self.config.data)})
         load_weights(self.model, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
-        self.iteration, self.best = payload["iteration"], payload.get("best", {})
-        if self.context.is_main:
-            truncate_metrics(self.output_dir / METRICS_FILE, self.iteration)
-            print(f"resumed from {path} at iteration {self.iteration}")
+        self.step, self.best = payload["iteration"], payload.get("best", {})
+        run.resumed(path, payload)
+        return path
+
+    def begin(self, run: TrainingRun) -> None:
+        """The micro-batches from the current iteration on."""
+        self.batches = iter(self.loader())
+
+    def before_stop(self, run: TrainingRun) -> None:
+        """The losses since the last record are logged, so that no step goes unrecorded."""
+        self.log_window(run)
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """The segmenter as `segmentation.checkpoint` stores it, with the optimiser and the iteration."""
+        payload = checkpoint_payload(self.model, self.backbone.architecture, self.classes, self.backbone.mean,
+                                     self.backbone.std)
+        payload.update({"optimizer": self.optimizer.state_dict(), "iteration": self.step, "best": self.best,
+                        "config": self.resolved_config(), "encoder_digest": self.backbone.digest,
+                        "lut_version": __version__})
+        return payload
+
+    def checkpoint_copies(self) -> list[str]:
+        """`checkpoint-best.pth` when the evaluation just made improved the mIoU."""
+        return [BEST_CHECKPOINT] if self.best.get("step") == self.step and self.evaluated_at == self.step else []
 
     # ------------------------------------------------------------------ training
     def loader(self) -> DataLoader:
         """Micro-batches from the current iteration on."""
         sampler = MicroBatches(len(self.train_data), self.config.batch_size, self.config.seed, self.context.rank,
-                               self.context.world_size, self.iteration * self.config.accum_iter)
+                               self.context.world_size, self.step * self.config.accum_iter)
         return DataLoader(self.train_data, batch_sampler=sampler, num_workers=self.config.num_workers,
                           pin_memory=self.device.type == "cuda")
 
@@ -192,34 +216,58 @@ class SegmentationRun:
             return main_loss, torch.zeros((), device=self.device)
         return main_loss, F.cross_entropy(auxiliary.float(), labels, ignore_index=IGNORE_INDEX)
 
-    def train_step(self, batches) -> dict[str, float]:
-        """One optimiser step of `accum_iter` micro-batches; returns its losses and learning rate."""
+    def train_step(self) -> StepResult:
+        """One optimiser step of `accum_iter` micro-batches."""
         config = self.config
-        lr = warmup_poly(self.iteration, config)
+        lr = warmup_poly(self.step, config)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        seed_everything(derive_seed(config.seed, self.iteration, self.context.rank))  # dropout, drop path
+        seed_everything(derive_seed(config.seed, self.step, self.context.rank))  # dropout, drop path
         self.trained.train()
         losses = torch.zeros(2, device=self.device)
         for micro in range(config.accum_iter):
-            images, labels = next(batches)
+            images, labels = next(self.batches)
             images, labels = images.to(self.device, non_blocking=True), labels.to(self.device)
             last = micro == config.accum_iter - 1
             sync = nullcontext() if last or not self.context.is_distributed else self.trained.no_sync()
             with sync:
                 main_loss, aux_loss = self.loss(images, labels)
                 loss = main_loss + config.aux_weight * aux_loss
-                if not math.isfinite(loss.item()):
-                    raise NonFiniteLossError(f"loss became {loss.item()} at iteration {self.iteration + 1}; lower "
-                                             "the lr (the last checkpoint is kept)")
                 (loss / config.accum_iter).backward()
             losses += torch.stack([main_loss.detach(), aux_loss.detach()]) / config.accum_iter
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.iteration += 1
+        self.step += 1
+        local_main, local_aux = losses.tolist()
         main_loss, aux_loss = all_reduce_mean(losses, self.context).tolist()
-        return {"loss": main_loss + config.aux_weight * aux_loss, "decode_loss": main_loss, "aux_loss": aux_loss,
-                "lr": lr}
+        self.window.append({"loss": main_loss + config.aux_weight * aux_loss, "decode_loss": main_loss,
+                            "aux_loss": aux_loss, "lr": lr})
+        return StepResult(local_main + config.aux_weight * local_aux,
+                          config.batch_size * config.accum_iter * self.context.world_size)
+
+    def log_window(self, run: TrainingRun) -> None:
+        """The mean losses of the steps since the last record, and the last learning rate."""
+        if not self.window:
+            return
+        record = {key: sum(r[key] for r in self.window) / len(self.window) for key in self.window[0]}
+        run.log.write({"step": self.step, **record, "lr": self.window[-1]["lr"]})
+        self.window = []
+
+    def after_step(self, run: TrainingRun, result: StepResult) -> bool:
+        """The losses every `log_every_iters`; validation (and a checkpoint) every `eval_every_iters` and at the end."""
+        config, last = self.config, self.step == self.config.max_iters
+        if self.step % config.log_every_iters == 0 or last:
+            self.log_window(run)
+        if self.step % config.eval_every_iters and not last:
+            return False
+        self.last_eval = self.evaluate()
+        self.evaluated_at = self.step
+        if not self.best or self.last_eval["mIoU"] > self.best["mIoU"]:
+            self.best = {"mIoU": self.last_eval["mIoU"], "step": self.step}
+        run.log.write({"step": self.step, **{key: self.last_eval[key] for key in ("mIoU", "mAcc", "aAcc")}})
+        run.say(f"iteration {self.step}/{config.max_iters}: mIoU {self.last_eval['mIoU']:.2f}, "
+                f"mAcc {self.last_eval['mAcc']:.2f}, aAcc {self.last_eval['aAcc']:.2f}")
+        return True
 
     def evaluate(self) -> dict[str, Any]:
         """Validation metrics with the run's inference mode (BatchNorm statistics averaged over CPU ranks first)."""
@@ -229,53 +277,15 @@ class SegmentationRun:
         return evaluate_segmenter(self.model, self.val_data, self.classes, self.context, config.eval_mode,
                                   config.crop_size, config.eval_stride, amp_dtype=self.amp_dtype)
 
-    def run(self) -> dict[str, Any]:
-        """Train from the start or the resumed iteration to max_iters; returns the summary."""
-        self.restore()  # first: a refused resume leaves the folder as it was
-        config = self.config
-        if self.context.is_main:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            save_config(config, self.output_dir / "config.yaml")
-        run_log = RunLog(self.output_dir, enabled=self.context.is_main, tag_prefix="segment")
-        progress = tqdm(total=config.max_iters, initial=self.iteration, unit="it", disable=not self.context.is_main,
-                        dynamic_ncols=True)
-        batches = iter(self.loader())
-        window: list[dict[str, float]] = []
-        last_eval: dict[str, Any] = {}
-        try:
-            while self.iteration < config.max_iters:
-                window.append(self.train_step(batches))
-                progress.update(1)
-                progress.set_postfix(loss=f"{window[-1]['loss']:.4f}", lr=f"{window[-1]['lr']:.2e}")
-                if self.iteration % config.log_every_iters == 0 or self.iteration == config.max_iters:
-                    record = {key: sum(r[key] for r in window) / len(window) for key in window[0]}
-                    run_log.write({"step": self.iteration, **record, "lr": window[-1]["lr"]})
-                    window = []
-                if self.iteration % config.eval_every_iters == 0 or self.iteration == config.max_iters:
-                    last_eval = self.evaluate()
-                    improved = not self.best or last_eval["mIoU"] > self.best["mIoU"]
-                    if improved:
-                        self.best = {"mIoU": last_eval["mIoU"], "step": self.iteration}
-                    run_log.write({"step": self.iteration, **{key: last_eval[key] for key in ("mIoU", "mAcc", "aAcc")}})
-                    if self.context.is_main:
-                        self.save_checkpoint(improved)
-                        progress.write(f"iteration {self.iteration}/{config.max_iters}: mIoU {last_eval['mIoU']:.2f}, "
-                                       f"mAcc {last_eval['mAcc']:.2f}, aAcc {last_eval['aAcc']:.2f}")
-            wait_for_all(self.context)
-        finally:
-            progress.close()
-            run_log.close()
-        return self.summary(last_eval)
-
-    def summary(self, last_eval: dict[str, Any]) -> dict[str, Any]:
-        """Final and best mIoU and file locations; the main process writes summary.json and the curves."""
+    def finish(self, run: TrainingRun) -> dict[str, Any]:
+        """Final and best mIoU and file locations; the main process draws the curves."""
+        wait_for_all(self.context)
         records = read_metrics(self.output_dir / METRICS_FILE) if self.context.is_main else []
-        if not last_eval:
-            last_eval = next((r for r in reversed(records) if "mIoU" in r), {})
+        last_eval = self.last_eval or next((r for r in reversed(records) if "mIoU" in r), {})
         summary = {
             "rank": self.context.rank,
             "output_dir": str(self.output_dir),
-            "iterations": self.iteration,
+            "iterations": self.step,
             "final": {key: last_eval.get(key) for key in ("mIoU", "mAcc", "aAcc")},
             "final_per_class": last_eval.get("per_class"),
             "best": self.best,
@@ -285,7 +295,6 @@ class SegmentationRun:
         }
         if self.context.is_main:
             plot_segmentation_curves(records, self.output_dir / "curves.png")
-            (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary
 
 

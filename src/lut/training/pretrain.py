@@ -1,9 +1,7 @@
 """The pre-training loop: data, student, teacher, optimiser, checkpoints and logs."""
 
 import dataclasses
-import json
 import logging
-import math
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -11,15 +9,14 @@ from typing import Any
 
 import torch
 
-from lut.config import PretrainConfig, save_config
+from lut.config import PretrainConfig
 from lut.data.batch_views import AUGMENT_SEED_TAG
-from lut.errors import NonFiniteLossError, UsageError
+from lut.errors import UsageError
 from lut.interchange.loading import load_encoder, read_checkpoint_file
 from lut.models import PretrainModel, Teacher
 from lut.paths import check_output_path
 from lut.runtime.checkpoint import (
     LAST_CHECKPOINT,
-    atomic_save,
     changed_training_settings,
     check_same_architecture,
     key_summary,
@@ -31,14 +28,12 @@ from lut.runtime.distributed import (
     DistributedContext,
     all_reduce_mean,
     average_batchnorm_statistics,
-    broadcast_from_main,
     distributed_session,
     wait_for_all,
 )
 from lut.runtime.precision import with_resolved_precision
-from lut.runtime.preemption import PreemptionGuard
-from lut.runtime.progress import Progress
-from lut.runtime.run_log import METRICS_FILE, RunLog, plot_loss_curves, truncate_metrics
+from lut.runtime.run import RunSettings, StepResult, TrainingRun
+from lut.runtime.run_log import METRICS_FILE, plot_loss_curves, truncate_metrics
 from lut.runtime.schedules import scaled_learning_rate, warmup_cosine
 from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
@@ -74,7 +69,8 @@ def new_interval() -> dict[str, float]:
 
 
 class PretrainRun:
-    """One pre-training run; `run()` trains from scratch or from the last checkpoint."""
+    """One pre-training run (the skeleton's `TrainingTask`); `run()` trains from scratch or from the last
+    checkpoint."""
 
     def __init__(self, config: PretrainConfig, context: DistributedContext) -> None:
         config = with_resolved_precision(config, context.device)  # config.yaml records what ran
@@ -103,8 +99,12 @@ class PretrainRun:
         wants_knn = config.knn_every_epochs or config.final_knn
         self.knn_monitor = build_knn_monitor(config) if wants_knn and context.is_main else None
         self.step = 0
-        self.last_checkpoint: Path | None = None
-        self.preemption = PreemptionGuard(context)
+        self.run_skeleton: TrainingRun | None = None
+        self.resumed_epochs: tuple[float, int] | None = None  # (epochs done, step) when the batch changed
+        self.batches = None  # the current epoch's micro-batches
+        # Sums since the last metrics record (the averages run across epoch ends), and the last step's values.
+        self.interval = new_interval()
+        self.step_values: dict[str, float] = {}
         # Training time of earlier segments of a resumed run, plus the current segment's.
         self.seconds_before_resume = 0.0
         self.segment_start = time.perf_counter()
@@ -123,29 +123,22 @@ class PretrainRun:
             "scaler": self.scaler.state_dict(),
             "step": self.step,
             "epoch": self.step // self.steps_per_epoch,
+            "epochs_done": self.epochs_done(),
             "step_in_epoch": self.step % self.steps_per_epoch,
             "effective_batch": self.effective_batch,
             "train_seconds": self.train_seconds(),
             "rng": capture_rng_state(),
-            "config": dataclasses.asdict(self.config),
+            "config": self.resolved_config(),
             "lut_version": __version__,
         }
 
-    def save_checkpoint(self) -> None:
-        """Write `checkpoint-last.pth` (and a kept copy at chosen epochs): all processes gather, the main one writes."""
-        payload = self.checkpoint_payload()
-        # A finite loss can still come with a non-finite update (e.g. an overflowing gradient): never save it.
-        damaged = broadcast_from_main(non_finite_weights(payload) if self.context.is_main else None, self.context)
-        if damaged is not None:
-            self.stop_non_finite(f"{damaged} became non-finite by step {self.step} (not saved)")
-        if not self.context.is_main:
-            return
-        self.last_checkpoint = self.output_dir / LAST_CHECKPOINT
-        atomic_save(payload, self.last_checkpoint)
-        keep_every = self.config.keep_every_epochs
-        finished_epoch = self.step % self.steps_per_epoch == 0
-        if keep_every and finished_epoch and (self.step // self.steps_per_epoch) % keep_every == 0:
-            atomic_save(payload, self.output_dir / f"checkpoint-{self.step // self.steps_per_epoch:04d}.pth")
+    def epochs_done(self) -> float:
+        """Epochs of data trained on so far. A run resumed with another effective batch (so another number of steps
+        per epoch) continues from the epochs its checkpoint had done, so that they never go backwards."""
+        if self.resumed_epochs is None:
+            return self.step / self.steps_per_epoch
+        epochs_at_resume, step_at_resume = self.resumed_epochs
+        return epochs_at_resume + (self.step - step_at_resume) / self.steps_per_epoch
 
     def train_seconds(self) -> float:
         """Wall-clock seconds spent in the training loop so far, over all resumed segments."""
@@ -160,8 +153,8 @@ class PretrainRun:
             return candidate if candidate.is_file() else None
         return Path(self.config.resume).expanduser()
 
-    def restore(self, path: Path) -> None:
-        """Load student, teacher, optimiser, scaler, step and RNG states from `path`."""
+    def restore(self, path: Path) -> dict[str, Any]:
+        """Load student, teacher, optimiser, scaler, step and RNG states from `path`; returns its payload."""
         payload = load_checkpoint(path)
         if "model" not in payload or "step" not in payload:
             raise UsageError(f"{path} is not a pre-training checkpoint ({key_summary(payload)})")
@@ -181,6 +174,12 @@ class PretrainRun:
         restore_rng_state(payload["rng"])
         self.step = payload["step"]
         self.seconds_before_resume = float(payload.get("train_seconds", 0.0))
+        # Checkpoints written before `epochs_done` was stored: the epochs follow from the steps and the batch.
+        saved_batch = payload.get("effective_batch") or self.effective_batch
+        images_per_epoch = self.steps_per_epoch * self.effective_batch
+        epochs_done = payload.get("epochs_done", self.step * saved_batch / images_per_epoch)
+        if epochs_done != self.step / self.steps_per_epoch:
+            self.resumed_epochs = (epochs_done, self.step)
         changed = changed_training_settings(payload.get("config", {}), dataclasses.asdict(self.config))
         if changed:
             log.warning("resuming %s with other training settings (%s); the schedules continue from step %d",
@@ -188,7 +187,7 @@ class PretrainRun:
         if payload.get("effective_batch") != self.effective_batch:
             log.warning("effective batch changed from %s to %s on resume", payload.get("effective_batch"),
                         self.effective_batch)
-        self.last_checkpoint = path
+        return payload
 
     def check_steps_left(self, path: Path) -> None:
         """Refuse a checkpoint beyond this schedule's last step (a finished run at exactly that step is redone).
@@ -240,49 +239,54 @@ class PretrainRun:
             for note in notes:
                 print(f"  note: {note}")
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ the skeleton's hooks
     def run(self) -> dict[str, Any]:
-        """Train until `stop_step`, then write the figures and the summary."""
-        config, is_main = self.config, self.context.is_main
+        """Train until `stop_step`, then write the figures and the summary (`runtime.run.TrainingRun`)."""
+        config = self.config
+        settings = RunSettings(self.output_dir, "pretrain", config.log_to, config.save_every_steps,
+                               config.checkpoint_every_minutes,
+                               advice="Lower the learning rate, set clip_grad, or use precision=fp32.")
+        return TrainingRun(self, settings, self.context).run()
+
+    def start(self, run: TrainingRun) -> Path | None:
+        """Resume from the last checkpoint, or initialise from `init=`; returns the checkpoint resumed."""
+        self.run_skeleton = run
         resume_from = self.resume_path()
         if resume_from is not None:
-            self.restore(resume_from)
+            run.resumed(resume_from, self.restore(resume_from))
             self.check_steps_left(resume_from)
-        elif config.init:
-            self.initialise(Path(config.init).expanduser())
-        if is_main:
-            # After a successful restore, so a refused resume leaves the folder as it was.
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            save_config(config, self.output_dir / "config.yaml")
-            # A fresh run starts a new metrics file; a resumed one drops the steps it is about to redo, and a
-            # finished run started again drops its final k-NN, which it computes again.
-            redoes_final_knn = self.step >= self.stop_step and config.final_knn
-            truncate_metrics(self.output_dir / METRICS_FILE, self.step, not redoes_final_knn)
-            if resume_from is not None:
-                print(f"resumed from {resume_from} at step {self.step}")
+        elif self.config.init:
+            self.initialise(Path(self.config.init).expanduser())
+        return resume_from
+
+    def resolved_config(self) -> dict[str, Any]:
+        """The settings as they run (the precision resolved when the run was built; pre-training infers no other)."""
+        return dataclasses.asdict(self.config)
+
+    def schedule(self) -> dict[str, Any]:
+        """The settings whose end a finished run reached."""
+        return {"epochs": self.config.epochs, "max_steps": self.config.max_steps}
+
+    def where(self) -> str:
+        """The step reached."""
+        return f"step {self.step}"
+
+    def begin(self, run: TrainingRun) -> None:
+        """Announce the schedule; the randomly initialised encoder's k-NN as a reference."""
+        config = self.config
+        if self.step >= self.stop_step and config.final_knn:
+            # A finished run without its summary computes its final k-NN again.
+            truncate_metrics(self.output_dir / METRICS_FILE, self.step, keep_evaluations_at_last_step=False)
+        if self.context.is_main:
             print(
                 f"{config.method.upper()} {config.model}: {counted(self.steps_per_epoch, 'step')}/epoch, "
                 f"{counted(self.total_steps, 'step')} in {counted(config.epochs, 'epoch')} (stopping at "
                 f"{self.stop_step}); effective batch "
                 f"{self.effective_batch}; lr = {self.peak_lr:.3g} ({self._lr_origin()}); device {self.device}"
             )
-        run_log = RunLog(self.output_dir, enabled=is_main, log_to=config.log_to, config=dataclasses.asdict(config))
-        progress = Progress(total=self.stop_step, initial=self.step, unit="step", disable=not is_main,
-                            dynamic_ncols=True)
-        try:
-            if config.knn_every_epochs and self.step == 0:
-                self.log_knn(run_log, progress)  # the randomly initialised encoder, as a reference
-            self.segment_start = time.perf_counter()
-            # The logged averages run across epoch ends: each record covers the steps since the previous one.
-            interval = new_interval()
-            with self.preemption:
-                while self.step < self.stop_step:
-                    self.train_epoch(run_log, progress, interval)
-            progress.close()
-            return self.finish(run_log)
-        finally:
-            progress.close()
-            run_log.close()
+        if config.knn_every_epochs and self.step == 0:
+            self.log_knn(run)
+        self.segment_start = time.perf_counter()
 
     def _lr_origin(self) -> str:
         if self.config.lr:
@@ -290,43 +294,56 @@ class PretrainRun:
         rule = "blr * sqrt(batch) / 4" if self.config.lr_rule == "sqrt" else "blr * batch / 256"
         return f"{self.config.lr_rule} rule {rule}, blr {self.config.blr:g}"
 
-    def train_epoch(self, run_log: RunLog, progress: Progress, interval: dict) -> None:
-        """Continue the current epoch from the current step until its end or `stop_step`, summing the losses into
-        `interval` (`new_interval`) until the next metrics record."""
+    def train_step(self) -> StepResult:
+        """One optimiser step; an epoch's first step (or the first after a resume) places the sampler."""
+        config = self.config
+        if self.batches is None:
+            epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
+            self.sampler.set_epoch(epoch, start=step_in_epoch * config.accum_iter * config.batch_size)
+            self.trained.train()
+            self.batches = iter(self.loader)
+        images_before, losses_before, count_before = self.interval["images"], self.interval["loss"], \
+            self.interval["count"]
+        self.step_values = self.optimiser_step(self.batches, self.interval)
+        if self.step % self.steps_per_epoch == 0:
+            self.batches = None
+        loss = (self.interval["loss"] - losses_before) / max(self.interval["count"] - count_before, 1)
+        return StepResult(loss, self.interval["images"] - images_before)
+
+    def after_step(self, run: TrainingRun, result: StepResult) -> bool:
+        """The metrics record and the k-NN monitor when due; a checkpoint at every epoch's end."""
         config = self.config
         epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
-        self.sampler.set_epoch(epoch, start=step_in_epoch * config.accum_iter * config.batch_size)
-        self.trained.train()
-        batches = iter(self.loader)
-        while step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
-            losses = self.optimiser_step(batches, interval)
-            step_in_epoch += 1
-            progress.update(1)
-            progress.set_description(f"epoch {epoch + 1}/{config.epochs}", refresh=False)
-            preempted = self.preemption.requested()
-            if self.step % config.log_every_steps == 0 or self.step == self.stop_step or preempted:
-                self.log_interval(run_log, progress, interval, losses)
-            if preempted:
-                self.save_checkpoint()
-                self.preemption.stop(f"step {self.step}", self.output_dir / LAST_CHECKPOINT)
-            periodic = config.save_every_steps and self.step % config.save_every_steps == 0
-            if periodic and step_in_epoch < self.steps_per_epoch and self.step < self.stop_step:
-                self.save_checkpoint()
-        self.save_checkpoint()
-        monitor_due = config.knn_every_epochs and (self.step // self.steps_per_epoch) % config.knn_every_epochs == 0
+        run.progress.set_description(f"epoch {min(epoch + 1, config.epochs)}/{config.epochs}", refresh=False)
+        if self.step % config.log_every_steps == 0 or self.step == self.stop_step:
+            self.log_interval(run)
+        end_of_epoch = step_in_epoch == 0
+        monitor_due = config.knn_every_epochs and epoch % config.knn_every_epochs == 0
         # The final k-NN evaluates the student at the last step anyway.
         final_step = config.final_knn and self.step == self.stop_step
-        if monitor_due and step_in_epoch == self.steps_per_epoch and not final_step:
-            self.log_knn(run_log, progress)
+        if monitor_due and end_of_epoch and not final_step:
+            self.log_knn(run)
+        return end_of_epoch
 
-    def log_knn(self, run_log: RunLog, progress: Progress) -> None:
+    def before_stop(self, run: TrainingRun) -> None:
+        """A stop signal: the steps since the last record are logged, so that each step is logged once."""
+        if self.interval["count"]:
+            self.log_interval(run)
+
+    def checkpoint_copies(self) -> list[str]:
+        """`checkpoint-EPOCH.pth` at the end of every `keep_every_epochs`-th epoch."""
+        epoch, step_in_epoch = divmod(self.step, self.steps_per_epoch)
+        keep_every = self.config.keep_every_epochs
+        return [f"checkpoint-{epoch:04d}.pth"] if keep_every and not step_in_epoch and epoch % keep_every == 0 else []
+
+    def log_knn(self, run: TrainingRun) -> None:
         """k-NN accuracy of the student's encoder now, into the metrics (all processes call it, the main one logs)."""
         student, _ = self.evaluated_models()
         if self.knn_monitor is None:
             return
         knn = self.knn_monitor.evaluate(student.encoder, self.device)
-        run_log.write({"step": self.step, "epoch": self.step / self.steps_per_epoch, **knn})
-        progress.write(f"step {self.step}: k-NN top-1 {knn['knn_top1']:.2f}%")
+        run.log.write({"step": self.step, "epoch": self.epochs_done(), **knn})
+        run.say(f"step {self.step}: k-NN top-1 {knn['knn_top1']:.2f}%")
 
     def evaluated_models(self, with_teacher: bool = False) -> tuple[PretrainModel | None, Teacher | None]:
         """The student (and teacher) that the main process evaluates and draws.
@@ -371,10 +388,6 @@ class PretrainRun:
                 # One device-to-host copy per micro-batch for the NaN guard and the logs.
                 bc = losses.bc if losses.bc is not None else torch.zeros_like(losses.mae)
                 loss_value, mae_value, bc_value = torch.stack([losses.total, losses.mae, bc]).tolist()
-                if not math.isfinite(loss_value):
-                    self.stop_non_finite(
-                        f"loss became {loss_value} at step {self.step} (epoch {self.step // self.steps_per_epoch})"
-                    )
                 self.scaler.scale(losses.total / config.accum_iter).backward()
             interval["loss"] += loss_value
             interval["mae_loss"] += mae_value
@@ -392,7 +405,7 @@ class PretrainRun:
         except RuntimeError as error:  # an lr so large that lr * update leaves float32
             if "overflow" not in str(error):
                 raise
-            self.stop_non_finite(f"the update of step {self.step} overflowed float32 (lr {lr:g})")
+            self.run_skeleton.stop_non_finite(f"the update of step {self.step + 1} overflowed float32 (lr {lr:g})")
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         if not self.sync_batchnorm:
@@ -405,21 +418,16 @@ class PretrainRun:
         self.step += 1
         return {"lr": lr, "momentum": momentum, "grad_norm": grad_norm}
 
-    def stop_non_finite(self, what: str) -> None:
-        """Stop without touching the checkpoints, saying what went wrong and which checkpoint to go back to."""
-        kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint yet"
-        raise NonFiniteLossError(f"{what}; stopped, {kept}. Lower the learning rate, set clip_grad, or use "
-                                 "precision=fp32.")
-
-    def log_interval(self, run_log: RunLog, progress: Progress, interval: dict, step_values: dict) -> None:
+    def log_interval(self, run: TrainingRun) -> None:
         """Average the interval's losses over micro-batches and ranks, write them, reset the interval."""
+        interval, step_values = self.interval, self.step_values
         count = max(interval["count"], 1)
         averages = torch.tensor([interval[k] / count for k in ("loss", "mae_loss", "bc_loss")])
         loss, mae, bc = all_reduce_mean(averages.to(self.device), self.context).tolist()
         elapsed = max(time.time() - interval["start"], 1e-9)
         record = {
             "step": self.step,
-            "epoch": self.step / self.steps_per_epoch,
+            "epoch": self.epochs_done(),
             "loss": loss,
             "mae_loss": mae,
             "bc_loss": bc if self.teacher is not None else None,
@@ -428,17 +436,16 @@ class PretrainRun:
             "grad_norm": float(step_values["grad_norm"]),
             "img_per_s": interval["images"] / elapsed,
         }
-        run_log.write(record)
-        progress.set_postfix(loss=f"{loss:.4f}", img_s=f"{record['img_per_s']:.0f}", refresh=False)
+        run.log.write(record)
         interval.update(new_interval())
 
     # ------------------------------------------------------------------ end of run
-    def finish(self, run_log: RunLog) -> dict[str, Any]:
-        """Final k-NN, figures and `summary.json`; returns the summary."""
+    def finish(self, run: TrainingRun) -> dict[str, Any]:
+        """Final k-NN and figures; returns the summary."""
         summary: dict[str, Any] = {"output_dir": str(self.output_dir), "steps": self.step, "rank": self.context.rank,
                                    "train_seconds": self.train_seconds()}
-        if self.last_checkpoint is not None:
-            summary["checkpoint"] = str(self.last_checkpoint)
+        if run.last_checkpoint is not None:
+            summary["checkpoint"] = str(run.last_checkpoint)
         student, teacher = self.evaluated_models(with_teacher=self.config.final_knn)
         wait_for_all(self.context)  # the last collective: from here on the main process works alone
         if not self.context.is_main:
@@ -448,16 +455,12 @@ class PretrainRun:
                                   **teacher_composition(self.step, self.total_steps, self.config.teacher_momentum)}
         if self.config.final_knn and self.knn_monitor is not None:
             summary["knn"] = final_knn(self.knn_monitor, student, teacher, self.device)
-            epoch = self.step / self.steps_per_epoch
-            run_log.write({"step": self.step, "epoch": epoch, "knn_top1": summary["knn"]["student"]})
+            epoch = self.epochs_done()
+            run.log.write({"step": self.step, "epoch": epoch, "knn_top1": summary["knn"]["student"]})
         if plot_loss_curves(self.output_dir / METRICS_FILE, self.output_dir / "loss_curve.png"):
             summary["loss_curve"] = str(self.output_dir / "loss_curve.png")
         if self.config.num_visualize:
             path = self.output_dir / "reconstructions.png"
             save_reconstructions(student, self.config, self.device, path)
             summary["reconstructions"] = str(path)
-        for figure in ("loss_curve", "reconstructions"):
-            if figure in summary and Path(summary[figure]).is_file():
-                run_log.add_figure(Path(summary[figure]), self.step)
-        (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary

@@ -23,6 +23,7 @@ from lut.evaluation.supervised import load_inputs
 from lut.runtime.distributed import distributed_session
 from lut.runtime.files import write_json
 from lut.runtime.precision import settings_as_run
+from lut.runtime.same_run import check_same_run
 from lut.runtime.seeding import seed_everything
 from lut.transfer.registry import open_transfer_set
 from lut.transfer.splits import TransferSplits
@@ -76,7 +77,7 @@ def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
     """The saved result of this point, if its folder holds one.
 
     Raises:
-        UsageError: the folder holds a point of other settings (naming the first that differs).
+        UsageError: the folder holds a point of other settings (naming up to three that differ).
     """
     path = Path(config.output_dir) / POINT_FILE
     if not path.is_file():
@@ -87,11 +88,7 @@ def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
     except (ValueError, KeyError) as error:
         raise UsageError(f"{path} is not a grid point's result ({error}); delete it to run the point again") from error
     ours = comparable(dataclasses.asdict(config))
-    differing = [f"{key}={theirs.get(key)!r} there, {value!r} here" for key, value in ours.items()
-                 if theirs.get(key) != value]
-    if differing:
-        raise UsageError(f"{path} holds a point of other settings ({'; '.join(differing[:3])}); give another "
-                         "--output for a new grid")
+    check_same_run(path, {key: theirs.get(key) for key in ours}, ours, shown=3)
     return saved
 
 
