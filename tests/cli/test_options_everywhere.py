@@ -27,13 +27,15 @@ LEAVES = leaf_commands(build_parser())
 # The arguments a sub-command needs before any key: its positionals.
 POSITIONALS = {("data", "pack"): ["folder", "out"], ("segment", "predict"): ["image.png"],
                ("experiment", "compare"): ["tiny"], ("experiment", "ablations"): ["tiny"],
-               ("experiment", "finetune"): ["tiny"], ("experiment", "table"): ["results.json"]}
+               ("experiment", "finetune"): ["tiny"], ("experiment", "table"): ["results.json"],
+               ("paper", "status"): ["runs/paper/tiny"]}
 
 
 def test_the_walk_finds_every_sub_command():
-    assert len(LEAVES) == 22
+    assert len(LEAVES) == 26
     assert {leaf[0] for leaf in LEAVES} == {"pretrain", "knn", "linprobe", "finetune", "export", "segment", "transfer",
-                                            "robustness", "analyze", "experiment", "launch", "data"}
+                                            "robustness", "analyze", "experiment", "launch", "data", "paper"}
+    assert sorted(leaf[1] for leaf in LEAVES if leaf[0] == "paper") == ["all", "status", "table1", "table4"]
 
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=" ".join)

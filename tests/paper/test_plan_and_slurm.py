@@ -1,10 +1,10 @@
 """Table 1's dry-run graph (names, dependencies, command lines) and its SLURM path: a stand-in sbatch (arrays,
 afterok dependencies) and submitit's local executor."""
 
-import os
 import pickle
 
 from conftest import stand_in_graph
+from helpers import stand_in_sbatch
 
 from lut.cli import main
 from lut.launch.graph import Graph, Node, submit_graph
@@ -45,16 +45,7 @@ def test_paper_scale_without_its_data_is_one_line_and_exit_2(tmp_path, capsys):
 
 def test_slurm_submits_the_pretrainings_as_an_array_and_each_evaluation_after_its_pretraining(tmp_path,
                                                                                               monkeypatch):
-    bin_folder = tmp_path / "bin"
-    bin_folder.mkdir()
-    # A stand-in sbatch: keeps every script it is given and answers job 4242, then 4243, ...
-    (bin_folder / "sbatch").write_text(
-        f'#!/bin/sh\nfor last; do :; done\ncount=$(ls {tmp_path} | grep -c "^script")\n'
-        f'cp "$last" {tmp_path}/script$count.sh\necho "Submitted batch job $((4242 + count))"\n')
-    (bin_folder / "srun").write_text("#!/bin/sh\n")
-    for tool in ("sbatch", "srun"):
-        (bin_folder / tool).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_folder}:{os.environ['PATH']}")
+    stand_in_sbatch(tmp_path, monkeypatch)
     graph = stand_in_graph(tmp_path / "run")
     report = submit_graph(graph, LaunchSettings(cluster="slurm", logs=tmp_path / "logs", gpus_per_node=1))
     assert report.submitted == {"pretrain-lut-seed0": "4242_0", "pretrain-mae-seed0": "4242_1",

@@ -8,6 +8,7 @@ the types of a block's attention and LayerNorm weights as its attention layer ru
 """
 
 import json
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -15,9 +16,12 @@ from pathlib import Path
 from timm.models.vision_transformer import Block
 from torch.distributed.tensor import DTensor
 
-from lut.config import build_config
-from lut.runtime.distributed import init_distributed, shutdown_distributed
-from lut.training.pretrain import PretrainRun
+# The bf16 runs test FSDP's bf16 gathers: they run bf16 on any CPU (emulated where it is not native).
+os.environ["LUT_CPU_NATIVE_BF16"] = "1"
+
+from lut.config import build_config  # noqa: E402
+from lut.runtime.distributed import init_distributed, shutdown_distributed  # noqa: E402
+from lut.training.pretrain import PretrainRun  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers import tiny_values  # noqa: E402

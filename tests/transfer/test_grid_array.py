@@ -2,11 +2,11 @@
 array task and then the summary, `lut launch slurm -- transfer` asks SLURM for an array and a summary after it."""
 
 import json
-import os
 import pickle
 from pathlib import Path
 
 import pytest
+from helpers import stand_in_sbatch
 from test_transfer_command import TINY
 
 from lut.cli import main
@@ -60,16 +60,7 @@ def test_local_array_runs_every_point_once_then_the_summary_reuses_them(random_e
 
 def test_slurm_array_of_the_runs_and_a_summary_job_after_it(random_encoders, bright_dark, tmp_path, monkeypatch,
                                                             capsys):
-    bin_folder = tmp_path / "bin"
-    bin_folder.mkdir()
-    # A stand-in sbatch: keeps every script it is given and answers job 4242, then 4243.
-    (bin_folder / "sbatch").write_text(
-        f'#!/bin/sh\nfor last; do :; done\ncount=$(ls {tmp_path} | grep -c "^script")\n'
-        f'cp "$last" {tmp_path}/script$count.sh\necho "Submitted batch job $((4242 + count))"\n')
-    (bin_folder / "srun").write_text("#!/bin/sh\n")
-    for tool in ("sbatch", "srun"):
-        (bin_folder / tool).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_folder}:{os.environ['PATH']}")
+    stand_in_sbatch(tmp_path, monkeypatch)
     logs, output = tmp_path / "logs", tmp_path / "grid"
     arguments = grid_arguments(random_encoders[0], bright_dark, output)
     assert main(["launch", "slurm", "--gpus-per-node", "2", "--time", "30", "--logs", str(logs), "--",

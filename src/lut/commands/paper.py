@@ -38,6 +38,13 @@ class PaperConfig:
     time: str = option("60", "slurm: each job's time limit (minutes, h:mm:ss or days-hh:mm:ss); requeued at the limit")
 
 
+@dataclass
+class PaperStatusConfig:
+    """The options of `lut paper status RUN_DIR`."""
+
+    tables: bool = option(True, "rewrite the run's tables from its finished runs (false: only show the states)")
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add the `paper` command: one sub-command per table, `all`, and `status`."""
     from lut.paper.tables import TABLES
@@ -58,6 +65,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     status = tables.add_parser("status", help="which runs of a RUN_DIR are done, running, failed or waiting; "
                                               "rewrites its tables from the finished runs")
     status.add_argument("run_dir", metavar="RUN_DIR")
+    add_options(status, PaperStatusConfig)
     status.set_defaults(handler=run_status)
 
 
@@ -173,6 +181,8 @@ def run_status(args: argparse.Namespace) -> int:
     for state in states.values():
         counts[state.split(" ")[0]] = counts.get(state.split(" ")[0], 0) + 1
     print(", ".join(f"{count} {state}" for state, count in sorted(counts.items())))
+    if not configured(args, PaperStatusConfig).tables:
+        return 0
     recorded = json.loads((graph.root / PAPER_FILE).read_text())
     for name in recorded["tables"]:
         paths = write_table(TABLES[name], load_scale(recorded["scale"]), graph, recorded["encoders"])

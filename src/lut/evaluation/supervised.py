@@ -2,9 +2,10 @@
 
 Per optimiser step: learning rate from linear warm-up + half-cosine (times each group's
 `lr_scale`, which timm's layer-decay groups carry), `accum_iter` micro-batches with gradients
-all-reduced on the last one only, bf16 autocast on GPU. Per epoch: top-1/top-5 on the test split
-(sharded over ranks, counts summed), a JSON-lines record, `checkpoint-last.pth` and, when the
-first head's top-1 improves, `checkpoint-best.pth` (both atomic and weights_only-loadable).
+all-reduced on the last one only, bf16 autocast where the device computes it natively. Per epoch:
+top-1/top-5 on the test split (sharded over ranks, counts summed), a JSON-lines record,
+`checkpoint-last.pth` and, when the first head's top-1 improves, `checkpoint-best.pth` (both atomic and
+weights_only-loadable).
 Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
 checkpoint continues exactly as it would have. A checkpoint written mid-epoch (a stop signal, see
 `runtime.preemption`, or `checkpoint_every_minutes`) also holds every rank's RNG state; the resumed run

@@ -3,7 +3,8 @@
 Per optimiser step: learning rate from linear warm-up (from warmup_ratio x lr) + poly decay, times
 each layer-decay group's `lr_scale`; `accum_iter` micro-batches with gradients all-reduced on the
 last; cross-entropy of the UperHead plus aux_weight x that of the FCN head (ignored pixels left
-out); bf16 autocast on GPU. Every `eval_every_iters` steps and at the end: validation mIoU,
+out); bf16 autocast where the device computes it natively (precision=auto). Every `eval_every_iters`
+steps and at the end: validation mIoU,
 `checkpoint-last.pth` and, when the mIoU improved, `checkpoint-best.pth` (atomic, weights_only).
 Each micro-batch's samples and augmentations follow from (seed, micro-batch number, rank) and the
 network's dropout from (seed, step, rank), so a resumed run continues exactly as it would have, from
