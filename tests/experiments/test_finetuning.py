@@ -28,6 +28,7 @@ def one_seed_scale(tiny_scale, image_folder):
     return tiny_scale
 
 
+@pytest.mark.slow
 def test_finetune_study_fine_tunes_each_encoder_once(one_seed_scale, tmp_path, monkeypatch, capsys):
     def no_scoring(*args, **kwargs):
         raise AssertionError("the fine-tuning study loaded the frozen-feature evaluation data")

@@ -18,6 +18,7 @@ from lut.training.pretrain import pretrain
 from lut.training.pretrain_models import build_student
 
 
+@pytest.mark.slow
 def test_compare_trains_scores_and_reuses_runs(tiny_scale, tmp_path, image_folder):
     root, results_path, markdown = tmp_path / "runs", tmp_path / "compare.json", tmp_path / "REPRO.md"
     markdown.write_text("# Results\n")

@@ -65,6 +65,7 @@ def test_bad_launch_arguments_exit_2(arguments, message, tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"lut: error: {message}")
 
 
+@pytest.mark.slow
 def test_local_job_is_interrupted_requeued_and_resumes_to_the_end(tmp_path, image_folder):
     output = tmp_path / "run"
     values = tiny_values(image_folder, output, max_steps=STOP_STEP, epochs=2, batch_size=4)

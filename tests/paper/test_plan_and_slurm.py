@@ -3,6 +3,7 @@ afterok dependencies) and submitit's local executor."""
 
 import pickle
 
+import pytest
 from conftest import stand_in_graph
 from helpers import stand_in_sbatch
 
@@ -60,6 +61,7 @@ def test_slurm_submits_the_pretrainings_as_an_array_and_each_evaluation_after_it
     assert not (tmp_path / "run" / "runs").exists()  # nothing ran here
 
 
+@pytest.mark.slow
 def test_submitit_local_executor_runs_the_graph_and_stops_the_dependants_of_a_failure(tmp_path, stand_in,
                                                                                       monkeypatch):
     monkeypatch.setenv("STAND_IN_FAIL", "b")

@@ -90,6 +90,7 @@ def runs(tmp_path_factory, image_folder):
             "metrics": metrics_steps(root / "split"), "scontrol": root / "scontrol.log"}
 
 
+@pytest.mark.slow
 def test_both_ranks_stop_at_the_same_step_with_a_checkpoint_there(runs):
     first, second = runs["stops"]
     assert 2 <= first["checkpoint"]["step"] < second["checkpoint"]["step"] < STOP_STEP

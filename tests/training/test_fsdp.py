@@ -18,6 +18,7 @@ from lut.runtime.distributed import DistributedContext
 from lut.training.pretrain import PretrainRun
 
 STEPS = 3
+pytestmark = pytest.mark.slow  # the module's torchrun runs take about a minute
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 

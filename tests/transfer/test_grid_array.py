@@ -35,6 +35,7 @@ def test_point_out_of_range_is_one_line_and_exit_2(random_encoders, bright_dark,
     assert not (tmp_path / "grid").exists()
 
 
+@pytest.mark.slow
 def test_local_array_runs_every_point_once_then_the_summary_reuses_them(random_encoders, bright_dark, tmp_path,
                                                                         capsys):
     output = tmp_path / "grid"
