@@ -33,8 +33,9 @@ from torch.utils.data import DataLoader
 
 from lut import create_model
 from lut.data.batch_views import BatchTwoViews, CanvasTransform
+from lut.data.packing import pack_shards
 from lut.data.sampling import AugmentedDataset, ShardedEpochSampler
-from lut.data.shards import ShardStream, pack_shards, shard_counts
+from lut.data.shards import ShardStream, shard_counts
 from lut.data.sources import build_dataset
 from lut.data.views import TwoViewTransform
 from lut.models import Teacher

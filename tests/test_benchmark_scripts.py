@@ -1,4 +1,5 @@
-"""The benchmark scripts: kernel sorting and busy time of the step profile, and CPU runs of both step scripts."""
+"""The benchmark scripts: each imports, kernel sorting and busy time of the step profile, and CPU runs of both step
+scripts."""
 
 import re
 import subprocess
@@ -65,3 +66,11 @@ def test_step_benchmark_prints_both_methods_and_their_ratios_on_the_cpu():
     ratio = float(re.search(r"LUT/MAE time ratio ([\d.]+)", output).group(1))
     assert set(rows) == {"LUT", "MAE"}
     assert ratio == pytest.approx(float(rows["LUT"]) / float(rows["MAE"]), abs=0.01)
+
+
+@pytest.mark.parametrize("script", sorted(path.stem for path in BENCHMARKS.glob("*.py")))
+def test_every_benchmark_script_imports_what_the_package_has(script):
+    """A moved or renamed library function breaks a script that only runs on a GPU machine: import each here."""
+    result = subprocess.run([sys.executable, "-c", f"import {script}"], capture_output=True, text=True,
+                            cwd=BENCHMARKS, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
