@@ -16,12 +16,9 @@ from pathlib import Path
 from timm.models.vision_transformer import Block
 from torch.distributed.tensor import DTensor
 
-# The bf16 runs test FSDP's bf16 gathers: they run bf16 on any CPU (emulated where it is not native).
-os.environ["LUT_CPU_NATIVE_BF16"] = "1"
-
-from lut.config import build_config  # noqa: E402
-from lut.runtime.distributed import init_distributed, shutdown_distributed  # noqa: E402
-from lut.training.pretrain import PretrainRun  # noqa: E402
+from lut.config import build_config
+from lut.runtime.distributed import init_distributed, shutdown_distributed
+from lut.training.pretrain import PretrainRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers import tiny_values  # noqa: E402
@@ -41,6 +38,8 @@ def record_weight_types(record: dict, block: Block, attention, inputs) -> None:
 
 
 def main(data: str, output: str) -> None:
+    # The bf16 runs test FSDP's bf16 gathers: they run bf16 on any CPU (emulated where it is not native).
+    os.environ["LUT_CPU_NATIVE_BF16"] = "1"
     context = init_distributed("cpu")
     shards = {}
     for name, segments, precision in (("ddp", [("ddp", STEPS)], "fp32"), ("fsdp", [("fsdp", STEPS)], "fp32"),

@@ -47,9 +47,9 @@ def resolve_precision(requested: str, device: torch.device, announce: bool = Tru
     return requested
 
 
-def autocast_dtype(precision: str, device: torch.device, announce: bool = True) -> torch.dtype | None:
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast type for a precision setting on `device` (after `resolve_precision`), or None for fp32."""
-    return AUTOCAST_TYPES[resolve_precision(precision, device, announce)]
+    return AUTOCAST_TYPES[resolve_precision(precision, device)]
 
 
 def native_bf16(device: torch.device) -> tuple[bool, str]:
