@@ -17,11 +17,10 @@ from torch.utils.data import Dataset
 
 from lut.errors import DataNotFoundError, UsageError
 from lut.extras import require
+from lut.runtime.say_once import say_once
 from lut.wording import counted
 
 log = logging.getLogger("lut.data")
-# Lines that said which Hugging Face data this process opened (each is said once).
-_ANNOUNCED: set[str] = set()
 # Files `save_to_disk` writes: a single data set, or a dictionary of splits.
 SAVED_DATASET_FILES = ("dataset_info.json", "dataset_dict.json")
 SPLIT_NAMES = {"train": ("train",), "test": ("test", "validation", "val"), "val": ("validation", "val", "test")}
@@ -149,9 +148,7 @@ def _source(datasets: Any, loaded: Any, where: str, split: str, image_column: st
 def announce_once(line: str) -> None:
     """Log `line` the first time this process opens that data (a run opens its data for training, the k-NN monitor
     and the figures)."""
-    if line not in _ANNOUNCED:
-        _ANNOUNCED.add(line)
-        log.info(line)
+    say_once(log, ("hugging face data", line), logging.INFO, "%s", line)
 
 
 def select_columns(datasets: Any, features: Any, where: str, image_column: str,

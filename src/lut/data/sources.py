@@ -24,13 +24,10 @@ from lut.data.images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_fil
 from lut.data.shard_source import TarShardSource
 from lut.data.shards import is_shard_spec
 from lut.errors import DataNotFoundError, UsageError
+from lut.runtime.say_once import say_once
 from lut.wording import counted
 
 logger = logging.getLogger("lut.data")
-# Files already reported as unreadable in this process.
-_REPORTED_UNREADABLE: set[Path] = set()
-# (what, folder) of the layout choices already announced in this process: each is said once.
-_ANNOUNCED: set[tuple[str, Path]] = set()
 
 Sample = tuple[Image.Image, int]
 
@@ -265,9 +262,8 @@ class ImageFolderSource(Dataset):
             return load_rgb(path), label
         except UnreadableImageError as exc:
             self.unreadable.add(index)
-            if path not in _REPORTED_UNREADABLE:
-                _REPORTED_UNREADABLE.add(path)
-                logger.warning("skipping unreadable image %s: %s", path, exc.reason)
+            say_once(logger, ("unreadable image", path), logging.WARNING, "skipping unreadable image %s: %s", path,
+                     exc.reason)
             return None
 
 
@@ -357,10 +353,8 @@ def _split_folder(folder: Path, split: str) -> Path:
     candidates = _SPLIT_FOLDERS[split]
     present = [folder / name for name in candidates if (folder / name).is_dir()]
     if split == "test" and len(present) == 2 and not is_labelled_folder(present[0]) and is_labelled_folder(present[1]):
-        if ("evaluation split", folder) not in _ANNOUNCED:
-            _ANNOUNCED.add(("evaluation split", folder))
-            logger.info("%s: test/ holds unlabelled images and val/ is labelled: val/ is the evaluation split",
-                        folder)
+        say_once(logger, ("evaluation split", folder), logging.INFO,
+                 "%s: test/ holds unlabelled images and val/ is labelled: val/ is the evaluation split", folder)
         return present[1]
     if present:
         return present[0]
@@ -400,10 +394,9 @@ def image_folder(folder: Path, split: str = "train") -> ImageFolderSource:
         else:
             classes, labels, truth = labelled
             samples = list(zip(files, labels))
-            if ("flat val", root) not in _ANNOUNCED:
-                _ANNOUNCED.add(("flat val", root))
-                logger.info("%s: the labels of its %d ImageNet validation images (%d classes) are read from %s",
-                            root, len(files), len(classes), truth.path)
+            say_once(logger, ("flat val", root), logging.INFO,
+                     "%s: the labels of its %d ImageNet validation images (%d classes) are read from %s", root,
+                     len(files), len(classes), truth.path)
     else:
         class_dirs = [p for p in entries if p.is_dir()]
         classes = [p.name for p in class_dirs]
