@@ -17,7 +17,11 @@
 # minutes), augment (augment_on=device throughput), large-batch (ViT-B/16 LUT compiled at batch 256 and 512; about
 # 3 minutes),
 # study (`lut experiment compare fashion_mnist_gpu`, about 6 minutes; needs Fashion-MNIST: set
-# LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist).
+# LUT_FASHION_MNIST_DIR to a copy of /usr/share/datasets/fashion-mnist),
+# downstream (ViT-B/16 UperNet at 512 px and ViT-B/16 fine-tuning at 224 px on stand-in photos: iterations/s and
+# images/s, for the cost of the paper's 160k-iteration ADE20K and transfer runs; about 3 minutes),
+# paper (`lut paper all --scale tiny` on the machine's CPU cores, PAPER_JOBS at once, then again to show reuse;
+# needs Fashion-MNIST as for study; its tables go to $OUT).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -192,6 +196,32 @@ if wants study; then
     check "LUT vs MAE on Fashion-MNIST, 3 seeds, same epochs and same wall-clock" 420 \
         "$PYTHON" -m lut.cli experiment compare fashion_mnist_gpu --root "$WORK/study" \
         --results "${OUT:-.}/compare.json"
+fi
+
+if wants downstream; then
+    check "Stand-in ADE20K (128 training pairs) and class folder (1024 photos)" 120 bash -c \
+        "$PYTHON benchmarks/downstream_data.py ade20k $WORK/ade --images 128 && \
+        $PYTHON benchmarks/downstream_data.py classes $WORK/photos10 --images 1024 --classes 10"
+    check "ViT-B/16 encoder to start from (2 LUT steps)" 90 "$PYTHON" -m lut.cli pretrain lut_vit_base \
+        data="$WORK/photos10/train" batch_size=32 max_steps=2 epochs=1 num_workers=8 final_knn=false num_visualize=0 \
+        knn_every_epochs=0 device=cuda output_dir="$WORK/vit_base"
+    check "lut segment train, ViT-B/16 UperNet, 512 px crops, batch 16 on one GPU, 100 iterations" 240 \
+        "$PYTHON" -m lut.cli segment train --recipe ade20k_vit_base --checkpoint "$WORK/vit_base/checkpoint-last.pth" \
+        data="$WORK/ade/ADEChallengeData2016" batch_size=16 max_iters=100 warmup_iters=10 eval_every_iters=100 \
+        val_samples=8 num_workers=14 log_every_iters=25 output_dir="$WORK/segment"
+    check "lut finetune, ViT-B/16, 224 px, batch 128, RandAugment + mixup, 3 epochs of 1024 photos" 180 \
+        "$PYTHON" -m lut.cli finetune --recipe vit_base --checkpoint "$WORK/vit_base/checkpoint-last.pth" \
+        data="$WORK/photos10" batch_size=128 accum_iter=1 epochs=3 warmup_epochs=1 num_workers=14 \
+        output_dir="$WORK/finetune"
+fi
+
+if wants paper; then
+    check "lut paper all --scale tiny, ${PAPER_JOBS:-14} runs at once on the CPU" 420 env OMP_NUM_THREADS=1 \
+        "$PYTHON" -m lut.cli paper all --scale tiny --jobs "${PAPER_JOBS:-14}" --root "$WORK/paper"
+    check "lut paper all --scale tiny again: every run reused" 60 "$PYTHON" -m lut.cli paper all --scale tiny \
+        --root "$WORK/paper"
+    cp "$WORK"/paper/table*.md "${OUT:-.}/" 2>/dev/null
+    cat "$WORK"/paper/table*.md | tee -a "$RESULTS"
 fi
 
 printf '\n%s check(s) failed\n' "$failures" | tee -a "$RESULTS"

@@ -1,5 +1,5 @@
-"""The benchmark scripts: each imports, kernel sorting and busy time of the step profile, and CPU runs of both step
-scripts."""
+"""The benchmark scripts: each imports, kernel sorting and busy time of the step profile, CPU runs of both step
+scripts, and the downstream stand-in data read by the commands that time them."""
 
 import re
 import subprocess
@@ -10,6 +10,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
+from downstream_data import ADE20K_SIZE, write_ade20k, write_classes  # noqa: E402
 from step_profile import busy_microseconds, kernel_kind  # noqa: E402
 
 TINY = ["--size", "tiny", "--img-size", "32", "--patch-size", "8", "--batch-size", "2", "--decoder-dim", "32",
@@ -74,3 +75,22 @@ def test_every_benchmark_script_imports_what_the_package_has(script):
     result = subprocess.run([sys.executable, "-c", f"import {script}"], capture_output=True, text=True,
                             cwd=BENCHMARKS, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_stand_in_ade20k_is_read_as_the_release_with_150_classes(tmp_path):
+    from lut.segmentation.data import segmentation_source
+
+    release = write_ade20k(tmp_path, images=4)
+    training, validation = segmentation_source(str(release), "train"), segmentation_source(str(release), "val")
+    image, mask = training[0]
+    assert (len(training), len(validation)) == (4, 1)
+    assert image.size == ADE20K_SIZE and mask.shape == ADE20K_SIZE[::-1]
+    assert len(training.classes) == 150
+    assert set(mask.ravel().tolist()) <= set(range(150))  # ADE20K's 1-150 read as 0-149
+
+
+def test_stand_in_class_folder_spreads_photos_over_the_classes(tmp_path):
+    root = write_classes(tmp_path, images=12, classes=4)
+    counts = {split: sorted(len(list(folder.iterdir())) for folder in (root / split).iterdir())
+              for split in ("train", "val")}
+    assert counts == {"train": [3, 3, 3, 3], "val": [1, 1, 1, 1]}
