@@ -96,7 +96,7 @@ def test_every_ablation_differs_from_its_base_run_in_its_key_only(tiny_scale):
         # crop=auto is SRC for LUT and RRC for MAE: the default crop rows are the base runs.
         expected = "auto" if ablation.default and ablation.key == "crop" else ablation.value
         assert config[ablation.key] == expected
-    assert len(names) == 9  # 7 non-default rows + one default run per method
+    assert len(names) == 12  # 10 non-default rows + one default run per method
 
 
 def test_a_run_folder_with_other_settings_is_refused(tiny_scale, tmp_path):

@@ -85,24 +85,32 @@ def test_table4_pretrains_every_ablation_row_on_its_own_and_every_row_has_the_pa
     from lut.paper.tables import TABLES, paper_numbers
 
     table = TABLES["table4"]
-    rows = ["lut", "mae", "lut_bc_tokens-all", "lut_bc_loss-infonce", "lut_bc_loss-smooth_l1",
-            "lut_target_mask_ratio-0p5", "lut_target_mask_ratio-0p75", "lut_crop-rrc", "mae_crop-src"]
+    rows = ["lut", "mae", "lut_bc_tokens-all", "lut_context_token-cls", "lut_supervision-tokenwise",
+            "lut_supervision-both", "lut_bc_loss-infonce", "lut_bc_loss-smooth_l1", "lut_target_mask_ratio-0p5",
+            "lut_target_mask_ratio-0p75", "lut_crop-rrc", "mae_crop-src"]
     assert [row.name for row in table.pretrainings] == rows
     graph = build_graph(table, load_scale("paper"), tmp_path, {}, {"imagenet": "/data/in1k"})
     names = [node.name for node in graph.nodes]
+    assert len(names) == 36
     assert names == ([f"pretrain-t4.{row}-seed0" for row in rows] + [f"finetune-t4.{row}-seed0" for row in rows]
                      + [f"linprobe-t4.{row}-seed0" for row in rows])
     assert graph.node("pretrain-t4.lut_target_mask_ratio-0p5-seed0").command == (
         "pretrain", "lut_vit_base", "data=/data/in1k", "epochs=400", "target_mask_ratio=0.5", "seed=0",
         f"output_dir={tmp_path}/runs/pretrain-t4.lut_target_mask_ratio-0p5-seed0")
+    assert graph.node("pretrain-t4.lut_supervision-both-seed0").command[:5] == (
+        "pretrain", "lut_vit_base", "data=/data/in1k", "epochs=400", "supervision=both")
+    assert graph.node("pretrain-t4.lut_context_token-cls-seed0").command[:5] == (
+        "pretrain", "lut_vit_base", "data=/data/in1k", "epochs=400", "context_token=cls")
     assert graph.node("pretrain-t4.mae_crop-src-seed0").command[:5] == (
         "pretrain", "mae_vit_base", "data=/data/in1k", "epochs=400", "crop=src")
     numbers = paper_numbers("table4")
     assert numbers["finetune"]["vit_base"] == {
-        "lut": 83.5, "mae": 82.8, "lut_bc_tokens-all": 83.0, "lut_bc_loss-infonce": 83.0,
+        "lut": 83.5, "mae": 82.8, "lut_bc_tokens-all": 83.0, "lut_context_token-cls": 83.2,
+        "lut_supervision-tokenwise": 83.2, "lut_supervision-both": 83.1, "lut_bc_loss-infonce": 83.0,
         "lut_bc_loss-smooth_l1": 83.2, "lut_target_mask_ratio-0p5": 82.6, "lut_target_mask_ratio-0p75": 82.5,
         "lut_crop-rrc": 83.4, "mae_crop-src": 82.5}
     assert set(numbers["linprobe"]["vit_base"]) == set(rows)
+    assert [numbers["linprobe"]["vit_base"][row] for row in rows[3:6]] == [71.0, 64.1, 66.6]
 
 
 def test_a_preempted_node_is_requeued_with_the_same_command_and_module(tmp_path):

@@ -49,10 +49,15 @@ class Ablation:
     default: bool = False
 
 
-# Table 4a, 4d, 4e and 4f of the paper, as config switches; the first row of each is our default.
+# Table 4a-4f of the paper, as config switches; the default row of each is ours.
 ABLATIONS = (
     Ablation("4a", "steered tokens", "lut", "bc_tokens", "unmasked", default=True),
     Ablation("4a", "steered tokens", "lut", "bc_tokens", "all"),
+    Ablation("4b", "context token", "lut", "context_token", "pooled", default=True),
+    Ablation("4b", "context token", "lut", "context_token", "cls"),
+    Ablation("4c", "supervision", "lut", "supervision", "tokenwise"),
+    Ablation("4c", "supervision", "lut", "supervision", "pooled", default=True),
+    Ablation("4c", "supervision", "lut", "supervision", "both"),
     Ablation("4d", "BC loss", "lut", "bc_loss", "cosine", default=True),
     Ablation("4d", "BC loss", "lut", "bc_loss", "infonce"),
     Ablation("4d", "BC loss", "lut", "bc_loss", "smooth_l1"),

@@ -199,7 +199,7 @@ def compare(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict
 
 
 def ablations(scale: ExperimentScale, root: Path, jobs: int | None = None) -> dict[str, Any]:
-    """Table 4a, 4d, 4e and 4f with the scale's first seed (one seed: differences below the seed spread
+    """Table 4a-4f with the scale's first seed (one seed: differences below the seed spread
     of the comparison are not evidence).
 
     Returns:
