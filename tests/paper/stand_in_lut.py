@@ -1,5 +1,6 @@
 """A stand-in for `python -m lut.cli COMMAND ...` in graph tests: notes the call, then writes the command's
-`summary.json` into its output folder at once (or sleeps first, or fails, as the environment asks).
+`summary.json` (a robustness run: `results.json`) into its output folder at once (or sleeps first, or fails, as
+the environment asks).
 
 STAND_IN_CALLS: file the call is appended to ("NODE_OUTPUT_NAME" or "NODE_OUTPUT_NAME resumed");
 STAND_IN_SLEEP: "NAME:SECONDS", sleep before finishing when the output folder's name is NAME;
@@ -38,6 +39,13 @@ def main() -> int:
     name, _, seconds = os.environ.get("STAND_IN_SLEEP", "").partition(":")
     if name == output.name:
         time.sleep(float(seconds))
+    if arguments[0] == "robustness":
+        label = arguments[arguments.index("--labels") + 1]
+        scores = {"top1": 60.0 + seed, "hole_mean": 30.0 + 3 * seed, "rotation_mean": 20.0, "size_mean": 25.0,
+                  "location_mean": 15.0}
+        (output / "results.json").write_text(json.dumps({"results": {label: {"benchmarks": {"fashion-mnist":
+                                                                                             scores}}}}))
+        return 0
     final = {"top1": 50.0 + seed, "cls_top1": 40.0 + 2 * seed, "mIoU": 30.0}
     (output / "summary.json").write_text(json.dumps({"final": final}))
     return 0

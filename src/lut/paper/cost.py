@@ -60,3 +60,9 @@ def evaluation_hours(kind: str, settings: Any, encoder: PretrainConfig, images_p
     images = settings.epochs * (settings.train_samples or images_per_epoch)
     passes = 3 if kind == "finetune" else 1
     return hours(passes * encoder_macs(encoder, encoder.img_size) * images)
+
+
+def robustness_hours(encoder: PretrainConfig, images: int) -> float:
+    """GPU-hours of a classifier shaped like `encoder` predicting `images` images (every pass of a benchmark
+    suite), forward only."""
+    return hours(encoder_macs(encoder, encoder.img_size) * images)

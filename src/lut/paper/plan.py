@@ -1,7 +1,5 @@
 """A table's graph: each pre-training (method x seed) and each evaluation of each encoder, as `lut` command lines."""
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +9,12 @@ from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig, LinprobeConfig, resolve_eval_config
 from lut.launch.graph import Graph, Node
 from lut.paper.cost import evaluation_hours, pretrain_hours
+from lut.paper.robustness import ROBUSTNESS, robustness_node
 from lut.paper.scale import PaperScale
+from lut.paper.settings import fill, setting_tokens
 from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, pretraining_node
 from lut.segmentation.config import resolve_segment_config
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 PRETRAINED_CHECKPOINT = "checkpoint-last.pth"
 
 
@@ -36,31 +35,6 @@ class EncoderColumn:
     seed: int
     checkpoint: str
     after: str = ""
-
-
-def fill(value: Any, data: dict[str, str], dry_run: bool) -> Any:
-    """`value` with every "{NAME}" replaced by the `data.NAME=` setting (`<data.NAME>` in a dry run).
-
-    Raises:
-        UsageError: a needed `data.NAME` was not given (outside a dry run).
-    """
-    if not isinstance(value, str):
-        return value
-
-    def replace(match: re.Match) -> str:
-        name = match.group(1)
-        if name in data:
-            return data[name]
-        if dry_run:
-            return f"<data.{name}>"
-        raise UsageError(f"this scale reads the {name} data: give data.{name}=PATH")
-
-    return PLACEHOLDER.sub(replace, value)
-
-
-def setting_tokens(settings: dict[str, Any]) -> list[str]:
-    """`key=value` tokens; non-strings as JSON, which the commands read back as YAML."""
-    return [f"{key}={value if isinstance(value, str) else json.dumps(value)}" for key, value in settings.items()]
 
 
 def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[str, str],
@@ -98,6 +72,10 @@ def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[
     for kind in table.evaluations:
         evaluation = EVALUATIONS[kind]
         stage = scale.stages[evaluation.stage]
+        if kind == ROBUSTNESS:  # each column's fine-tuned classifier on the benchmark suite
+            nodes += [robustness_node(table, stage, column.name, column.method, column.seed, runs, data, dry_run,
+                                      shapes.get(column.name, reference_shape)) for column in columns]
+            continue
         for column in columns:
             name = evaluation_node(table, kind, column.name, column.seed)
             output = runs / name

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from lut.launch.graph import Graph
+from lut.paper.robustness import ROBUSTNESS
+from lut.paper.robustness_table import collect_robustness, robustness_markdown
 from lut.paper.scale import PaperScale
 from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, paper_numbers
 from lut.runtime.files import write_json
@@ -112,9 +114,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
 def write_table(table: TableSpec, scale: PaperScale, graph: Graph, encoders: list[str]) -> dict[str, Path]:
     """Write ROOT/TABLE.json, ROOT/TABLE.md and ROOT/TABLE.png (rows of `table`, then the extra `encoders`);
     returns their paths."""
-    results = collect(table, scale, graph, encoders)
+    robustness = ROBUSTNESS in table.evaluations  # Table 5: many columns from one run per encoder
+    results = (collect_robustness if robustness else collect)(table, scale, graph, encoders)
     paths = {suffix: graph.root / f"{table.name}.{suffix}" for suffix in ("json", "md", "png")}
     write_json(results, paths["json"])
-    paths["md"].write_text(markdown(results))
+    paths["md"].write_text((robustness_markdown if robustness else markdown)(results))
     plot(results, paths["png"])
     return paths

@@ -1,4 +1,5 @@
-"""A scale of `lut paper`: for each stage (pretrain, finetune, linprobe, segment) its recipe and settings, the seeds."""
+"""A scale of `lut paper`: for each stage (pretrain, finetune, linprobe, segment, robustness) its recipe and settings,
+the seeds."""
 
 from dataclasses import dataclass, field
 from importlib import resources
@@ -10,7 +11,7 @@ import yaml
 from lut.errors import UsageError
 
 SCALES_PACKAGE = "lut.paper.scales"
-STAGES = ("pretrain", "finetune", "linprobe", "segment")
+STAGES = ("pretrain", "finetune", "linprobe", "segment", "robustness")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ EVALUATIONS = {
     "finetune": Evaluation("finetune", ("finetune",), ("final", "top1"), "fine-tuning top-1 (%)"),
     "linprobe": Evaluation("linprobe", ("linprobe",), ("final", "cls_top1"), "linear probing top-1 (%)"),
     "segment": Evaluation("segment", ("segment", "train"), ("final", "mIoU"), "segmentation mIoU (%)"),
+    "robustness": Evaluation("robustness", ("robustness",), (), "robustness benchmarks (%)"),
 }
 
 
@@ -85,6 +86,9 @@ TABLES = {
                         (Pretraining("lut", "lut"), Pretraining("mae", "mae")), ("finetune", "linprobe", "segment")),
     "table4": TableSpec("table4", "ablations 4a-4f: fine-tuning and linear probing of each setting",
                         ablation_rows(), ("finetune", "linprobe"), node_prefix="t4."),
+    "table5": TableSpec("table5", "robustness of the fine-tuned encoders: distribution shifts, occlusion, SI-Score",
+                        (Pretraining("lut", "lut"), Pretraining("mae", "mae")),
+                        ("finetune", "robustness")),
 }
 
 
