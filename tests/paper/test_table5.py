@@ -127,3 +127,33 @@ def test_robustness_results_are_read_into_the_table_beside_the_papers(tmp_path, 
         "15.0 ± 0.0 (2 seeds) |"]
     assert "| data2vec | 84.1 | 74.2 | 88.5 | 41.6 | 62.2 | 38.7 | 53.0 | 79.1 | 40.3 | 57.9 | 38.6 | 43.8 |" in table
     assert paths["png"].stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_real_robustness_runs_of_known_classifiers_fill_the_table(tmp_path):
+    from robustness.robustness_helpers import constant_classifier
+
+    from lut.data.sources import FashionMNIST
+    from lut.robustness.benchmarks.base import subsample
+
+    scale = load_scale("tiny")
+    stage = dataclasses.replace(scale.stages["robustness"], settings={
+        **scale.stages["robustness"].settings, "max_images": 40})
+    scale = dataclasses.replace(scale, stages={**scale.stages, "robustness": stage})
+    graph = build_graph(TABLES["table5"], scale, tmp_path, {}, {})
+    # The pre-trainings and fine-tunings as finished: each fine-tuning's classifier always answers one class.
+    for node, answer in [*((name, None) for name in SHARED[:2]), ("finetune-lut-seed0", 3), ("finetune-mae-seed0", 7)]:
+        folder = graph.node(node).output
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text("{}")
+        if answer is not None:
+            constant_classifier(folder / "checkpoint-last.pth", {answer: 1.0}, num_classes=10)
+    report = run_local(graph, jobs=2)
+    assert report.reused == SHARED and sorted(report.ran) == ["robustness-lut-seed0", "robustness-mae-seed0"]
+    source = FashionMNIST("test")
+    labels = [source[index][1] for index in subsample(list(range(len(source))), 40, 0)]
+    assert (labels.count(3), labels.count(7)) == (4, 6)
+    results = json.loads(write_table(TABLES["table5"], scale, graph, [])["json"].read_text())
+    for encoder, answer in (("lut", 3), ("mae", 7)):  # every shift keeps the one answer: the class's share
+        share = 100 * labels.count(answer) / 40
+        assert [entry["mean"] for entry in results["rows"][encoder].values()] == pytest.approx([share] * 5)
