@@ -112,9 +112,14 @@ def build(config: PaperConfig, table_name: str, settings: list[str]) -> tuple[li
     tables = list(TABLES.values()) if table_name == ALL_TABLES else [TABLES[table_name]]
     encoders, data = encoder_paths(config.encoder), data_paths(settings)
     nodes: dict[str, Any] = {}
+    owners: dict[str, str] = {}
     for table in tables:
         for node in build_graph(table, scale, root, encoders, data, config.dry_run).nodes:
-            nodes.setdefault(node.name, node)  # tables share their common runs
+            owners.setdefault(node.name, table.name)
+            if nodes.setdefault(node.name, node) != node:  # tables share their common runs, which must agree
+                raise UsageError(f"{owners[node.name]} and {table.name} both run {node.name}, with different "
+                                 "settings (a table_pretrain entry of the scale for one of them?): run each with its "
+                                 "own --root")
     return tables, scale, Graph(root, list(nodes.values()))
 
 
@@ -168,12 +173,13 @@ def run(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """Print each node's state and rewrite the run's tables from its finished runs."""
     from lut.launch.graph import load_manifest, node_states
+    from lut.launch.queue import with_slurm_states
     from lut.paper.report import write_table
     from lut.paper.scale import load_scale
     from lut.paper.tables import TABLES
 
     graph = load_manifest(Path(args.run_dir).expanduser().resolve())
-    states = node_states(graph)
+    states = with_slurm_states(node_states(graph))
     width = max(len(name) for name in states)
     for name, state in states.items():
         print(f"{name:<{width}}  {state}")
