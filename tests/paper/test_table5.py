@@ -157,3 +157,15 @@ def test_real_robustness_runs_of_known_classifiers_fill_the_table(tmp_path):
     for encoder, answer in (("lut", 3), ("mae", 7)):  # every shift keeps the one answer: the class's share
         share = 100 * labels.count(answer) / 40
         assert [entry["mean"] for entry in results["rows"][encoder].values()] == pytest.approx([share] * 5)
+
+
+def test_a_run_made_with_another_suite_leaves_the_columns_it_lacks_empty(tmp_path):
+    from lut.paper.robustness import read_columns
+
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"results": {"lut": {"benchmarks": {"imagenet-val": {"top1": 71.5},
+                                                                   "occlusion": {"top1": 40.25}}}}}))
+    assert read_columns(path, "lut", SUITES["imagenet"].columns) == {"IN-1k": 71.5, "Cocc": 40.25}
+    assert read_columns(path, "lut", SUITES["fashion-mnist"].columns) == {}
+    assert read_columns(path, "mae", SUITES["imagenet"].columns) == {}
+    assert read_columns(tmp_path / "missing.json", "lut", SUITES["imagenet"].columns) is None

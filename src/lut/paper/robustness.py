@@ -118,8 +118,11 @@ def robustness_node(table: TableSpec, stage: Stage, encoder: str, method: str, s
 
 
 def read_columns(results_path: Path, encoder: str, columns: tuple[Column, ...]) -> dict[str, float] | None:
-    """{column label: value} from a finished robustness run's results, or None when it has not finished."""
+    """{column label: value} from a finished robustness run's results (the columns it has: a run made with
+    another suite has others), or None when it has not finished."""
     if not results_path.is_file():
         return None
-    scores: dict[str, Any] = json.loads(results_path.read_text())["results"][encoder]["benchmarks"]
-    return {column.label: float(scores[column.benchmark][column.key]) for column in columns}
+    results: dict[str, Any] = json.loads(results_path.read_text())["results"]
+    scores = results.get(encoder, {}).get("benchmarks", {})
+    return {column.label: float(scores[column.benchmark][column.key]) for column in columns
+            if column.key in scores.get(column.benchmark, {})}
