@@ -37,7 +37,7 @@ def test_tiny_graph_is_table1s_pretrainings_and_finetunings_then_one_robustness_
                                                           runs / "robustness-mae-seed0")
 
 
-def test_paper_graph_runs_the_twelve_benchmarks_from_their_data_settings(tmp_path):
+def test_paper_graph_runs_the_twelve_benchmarks_from_their_data_settings(tmp_path, capsys):
     graph = build_graph(TABLES["table5"], load_scale("paper"), tmp_path, {}, PAPER_DATA)
     assert [node.name for node in graph.nodes] == [*SHARED, "robustness-lut-seed0", "robustness-mae-seed0"]
     command = graph.node("robustness-lut-seed0").command
@@ -49,6 +49,10 @@ def test_paper_graph_runs_the_twelve_benchmarks_from_their_data_settings(tmp_pat
     assert graph.node("finetune-lut-seed0").command[:3] == ("finetune", "--recipe", "vit_base")
     # ViT-B/16 forward over 278,889 images at 23.1 TFLOP/s: about 0.118 GPU-hours.
     assert graph.node("robustness-lut-seed0").gpu_hours == pytest.approx(0.1178, abs=5e-5)
+    data = [f"data.{name}={path}" for name, path in PAPER_DATA.items()]
+    assert main(["paper", "table5", "--scale", "paper", "--root", str(tmp_path), "--dry-run", *data]) == 0
+    # 3,809 + 1,434 pre-training, 2 x 162.3 fine-tuning, 2 x 0.118 robustness GPU-hours
+    assert capsys.readouterr().out.splitlines()[-1] == "6 jobs (6 to run), 5568 GPU-hours estimated (5568 to run)"
     with pytest.raises(UsageError, match="give data.imagenet_a=PATH"):
         build_graph(TABLES["table5"], load_scale("paper"), tmp_path, {},
                     {key: value for key, value in PAPER_DATA.items() if key != "imagenet_a"})
