@@ -10,8 +10,8 @@ from helpers import stand_in_sbatch
 from test_transfer_command import TINY
 
 from lut.cli import main
-from lut.errors import LutError
-from lut.launch.array import wait_for
+from lut.launch.graph import GraphReport
+from lut.transfer.graph import failed_runs_message, grid_nodes
 
 POINTS = ["lr=0.001,weight_decay=0.05", "lr=0.03,weight_decay=0.05"]
 
@@ -42,7 +42,8 @@ def test_local_array_runs_every_point_once_then_the_summary_reuses_them(random_e
     arguments = grid_arguments(random_encoders[0], bright_dark, output)
     assert main(["launch", "local", "--logs", str(tmp_path / "logs"), "--", *arguments]) == 0
     printed = capsys.readouterr().out
-    assert "submitted local array of 2 tasks" in printed and printed.rstrip().endswith("finished")
+    assert printed.rstrip().endswith("ran local array of 2 tasks (1 node x 1 process(es) each; logs in "
+                                     f"{tmp_path / 'logs'}) and the summary job: 3 finished, 0 reused")
     logs = [path.read_text() for path in (tmp_path / "logs").glob("*_log.out")]
     task_logs = [text for text in logs if "--point" in started_command(text)]
     assert len(logs) == 3 and len(task_logs) == 2
@@ -97,22 +98,24 @@ def test_launch_refuses_a_bad_transfer_grid_before_submitting(random_encoders, b
     assert not (tmp_path / "logs").exists() and not (tmp_path / "grid").exists()
 
 
-class FinishedJob:
-    """A submitit job stand-in that ended (`failed`: with an exception) and logged to `JOB_ID_0_log.err`."""
+def test_the_grid_graph_is_one_array_of_runs_then_the_summary(tmp_path):
+    command = ["transfer", "--checkpoint", "a.pth", "b.pth", "--labels", "A", "B", "--data", "cifar10"]
+    nodes = grid_nodes(command, tmp_path, ["A", "B"], {"lr": [0.001, 0.03], "weight_decay": [0.05]}, "grid",
+                       after=("pretrain",), gpu_hours=0.5)
+    assert [node.name for node in nodes] == ["grid-point0", "grid-point1", "grid-point2", "grid-point3",
+                                             "grid-summary"]
+    assert [node.output for node in nodes] == [tmp_path / label / name for label in "AB" for name in POINTS] + [
+        tmp_path]
+    assert [node.done_file for node in nodes] == ["point.json"] * 4 + ["results.json"]
+    assert [node.array for node in nodes] == ["grid-points"] * 4 + [""]
+    assert [node.gpu_hours for node in nodes] == [0.5] * 4 + [0.0]
+    assert nodes[3].command == (*command, "--point", "3") and nodes[3].after == ("pretrain",)
+    assert nodes[4].command == tuple(command) and nodes[4].after == tuple(f"grid-point{index}" for index in range(4))
 
-    def __init__(self, job_id: str, failed: bool) -> None:
-        self.job_id, self.failed = job_id, failed
-        self.paths = type("Paths", (), {"stderr": Path(f"logs/{job_id}_0_log.err")})()
 
-    def result(self) -> int:
-        if self.failed:
-            raise RuntimeError("exit code 2")
-        return 0
-
-
-def test_a_failed_local_task_stops_the_grid_before_the_summary():
-    wait_for([FinishedJob("11", False), FinishedJob("12", False)])
-    with pytest.raises(LutError, match=r"^1 of 3 array tasks failed: 12 \(logs/12_0_log\.err\); the summary job was "
-                                       r"not started \(run the same lut launch command again: finished runs are "
-                                       r"reused\)$"):
-        wait_for([FinishedJob("11", False), FinishedJob("12", True), FinishedJob("13", False)])
+def test_a_failed_run_is_named_with_its_log_and_no_summary_is_written():
+    report = GraphReport(ran=["grid-point0"], failed={"grid-point1": "exit 1, log p1/log.txt: boom"},
+                         stopped={"grid-summary": "grid-point1"})
+    assert failed_runs_message(report, 2) == (
+        "1 of 2 runs failed: grid-point1 (exit 1, log p1/log.txt: boom); no summary was written (run the same "
+        "command again: finished runs are reused)")

@@ -77,6 +77,11 @@ def test_parallel_points_match_sequential_ones(random_encoders, bright_dark, tmp
                  "lr=1e-3,3e-2", "--grid", "weight_decay=0.05", "--output", str(output), *TINY, "epochs=1"]
     assert main([*arguments, "--jobs", "2"]) == 0
     parallel = json.loads((output / "results.json").read_text())["encoders"][0]["points"]
+    for index, name in enumerate(["lr=0.001,weight_decay=0.05", "lr=0.03,weight_decay=0.05"]):
+        started = (output / "encoder0" / name / "log.txt").read_text().splitlines()[0]  # its own process
+        assert started.endswith(f"-m lut.cli {' '.join(arguments)} --point {index}")
+    assert sorted(path.name for path in (output / ".graph").iterdir()) == ["transfer-point0.json",
+                                                                          "transfer-point1.json"]
     shutil.rmtree(output / "encoder0" / "lr=0.001,weight_decay=0.05")  # run this point again, in this process
     assert main(arguments) == 0
     sequential = json.loads((output / "results.json").read_text())["encoders"][0]["points"]

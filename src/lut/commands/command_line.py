@@ -14,14 +14,15 @@ from lut.errors import UsageError
 
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse, letting `key=value` settings come before, between or after the options.
+    """Parse, letting `key=value` settings come before, between or after the options; `args.argv` keeps the
+    arguments as given, for a command that runs itself again in parts.
 
     Raises:
         UsageError: an unknown key, naming the sub-command's closest ones.
         SystemExit: other bad arguments, with the usage of the sub-command they were given to (exit code 2).
     """
-    argv = normalise_argument_forms(parser, list(sys.argv[1:] if argv is None else argv))
-    args, unknown = parser.parse_known_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(normalise_argument_forms(parser, given))
     if unknown:
         chosen = chosen_parser(parser, args)
         keys = [token.lstrip("-").partition("=")[0].replace("-", "_") for token in unknown
@@ -29,6 +30,7 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> 
         if not keys:
             chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
         raise UsageError(unknown_key_message(chosen, keys[0]))
+    args.argv = given
     return args
 
 

@@ -4,6 +4,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from lut.commands.arguments import add_options, configured
+from lut.errors import UsageError
 
 if TYPE_CHECKING:
     from lut.launch.jobs import LaunchSettings
@@ -70,25 +71,44 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
-    """Submit a transfer grid as a job array and its summary job; on `local`, wait for both."""
+    """Submit a transfer grid as a graph: its runs as one job array, then the summary job after them; on `local`,
+    run them here and wait."""
     from lut.commands import transfer
     from lut.commands.command_line import parse_arguments
     from lut.errors import LutError
-    from lut.launch.array import submit_grid
+    from lut.extras import require
+    from lut.launch.graph import Graph, submit_graph
+    from lut.transfer.graph import check_no_point, failed_runs_message, grid_nodes
 
+    check_no_point(command)
     parser = argparse.ArgumentParser(prog="lut")
     transfer.register(parser.add_subparsers(dest="command", required=True))
-    runs = transfer.grid_request(parse_arguments(parser, command)).runs  # checks the grid before submitting
-    tasks, summary = submit_grid(command, runs, settings)
-    print(f"submitted {settings.cluster} array of {runs} tasks ({tasks[0].job_id} ..., 1 node x "
-          f"{settings.processes_per_node} process(es) each; logs in {settings.logs}) and summary job "
-          f"{summary.job_id}" + (" after it" if settings.cluster == "slurm" else ""))
-    if settings.cluster == "slurm":
-        return 0
+    request = transfer.grid_request(parse_arguments(parser, command))  # checks the grid before submitting
+    require("submitit", "launch", "lut launch")
+    if settings.nodes != 1:
+        raise UsageError("an array task fine-tunes one run on one node: drop --nodes (use --gpus-per-node)")
+    nodes = grid_nodes(command, request.output, [encoder.label for encoder in request.encoders], request.grid,
+                       settings.name)
     try:
-        summary.result()
-    except Exception as error:  # submitit's FailedJobError, UncompletedJobError
-        raise LutError(f"summary job {summary.job_id} failed: see {summary.paths.stdout} and "
-                       f"{summary.paths.stderr}") from error
-    print(f"summary job {summary.job_id} finished")
+        report = submit_graph(Graph(settings.logs, nodes), settings)
+    except FileNotFoundError as error:  # no sbatch: not on a SLURM login node
+        raise UsageError(f"cannot submit: {error.filename or error} not found; lut launch slurm runs where SLURM's "
+                         "sbatch does (lut launch local runs here)") from error
+    runs = len(nodes) - 1
+    shape = f"1 node x {settings.processes_per_node} process(es) each; logs in {settings.logs}"
+    if settings.cluster == "slurm":
+        tasks = [report.submitted[node.name] for node in nodes[:-1] if node.name in report.submitted]
+        summary = report.submitted.get(nodes[-1].name)
+        if summary is None:
+            print(f"the grid has finished ({request.output / nodes[-1].done_file}): nothing submitted")
+        elif not tasks:
+            print(f"all {runs} runs have finished: submitted summary job {summary} ({shape})")
+        else:
+            print(f"submitted slurm array of {len(tasks)} tasks ({tasks[0]} ..., {shape}) and summary job {summary} "
+                  f"after it" + (f"; {runs - len(tasks)} finished runs reused" if len(tasks) < runs else ""))
+        return 0
+    if report.failed:
+        raise LutError(failed_runs_message(report, runs))
+    print(f"ran local array of {runs} tasks ({shape}) and the summary job: "
+          f"{len(report.ran)} finished, {len(report.reused)} reused")
     return 0

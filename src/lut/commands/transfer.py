@@ -84,15 +84,39 @@ def grid_request(args: argparse.Namespace) -> GridRequest:
     return GridRequest(settings, grid, encoders, data, output, options)
 
 
+def without_jobs(arguments: list[str]) -> list[str]:
+    """The command line without its `--jobs N` (`--jobs=N`, `jobs=N`)."""
+    kept: list[str] = []
+    skip = False
+    for token in arguments:
+        if skip:
+            skip = False
+        elif token == "--jobs":
+            skip = True
+        elif not token.startswith(("--jobs=", "jobs=")):
+            kept.append(token)
+    return kept
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the grid (or its run `--point`), write and print the summary."""
+    """Run the grid (or its run `--point`), write and print the summary; with `--jobs N`, the runs first, as N
+    processes at a time."""
+    from lut.transfer.graph import run_points_locally
     from lut.transfer.point import POINT_FILE
     from lut.transfer.report import summary_table, write_report
     from lut.transfer.runner import run_grid
 
     request = grid_request(args)
+    jobs = request.options.jobs
+    if jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UsageError("--jobs runs points in separate processes; under torchrun every point uses all processes: "
+                         "leave --jobs at 1")
+    if jobs > 1 and request.point is None:
+        device = point_config(request.settings, {}, request.output).device
+        run_points_locally(without_jobs(args.argv), request.data, request.output,
+                           [encoder.label for encoder in request.encoders], request.grid, device, jobs)
     results = run_grid(request.settings, request.grid, request.encoders, request.data, request.output,
-                       request.options.jobs, only=request.point, retrain=request.options.retrain_on_train_val)
+                       only=request.point, retrain=request.options.retrain_on_train_val)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun the main process writes the results
     if request.point is not None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lut.errors import UsageError
-from lut.launch.array import array_id
 from lut.launch.jobs import LaunchSettings, TrainingJob, build_executor
 from lut.runtime.files import write_json
 
@@ -259,6 +258,11 @@ def run_local(graph: Graph, jobs: int = 1, say: Callable[[str], None] = print) -
                     report.failed[node.name] = why
                     say(f"{node.name}: failed ({why.partition(',')[0]})")
     return report
+
+
+def array_id(job: Any) -> str:
+    """SLURM's id of the array a task belongs to: "4242" for task "4242_0"."""
+    return str(job.job_id).split("_")[0]
 
 
 def _groups(nodes: list[Node]) -> list[list[Node]]:

@@ -6,24 +6,24 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from lut.transfer.execution import run_pending
 from lut.transfer.grid import point_name
 from lut.transfer.plan import Encoder, run_config
-from lut.transfer.point import TransferData, finished_point
+from lut.transfer.point import TransferData, finished_point, run_point
 
 RETRAIN_FOLDER = "retrain"
 log = logging.getLogger("lut")
 
 
 def retrain_selected(settings: dict[str, Any], encoders: list[Encoder], encoder_results: list[dict[str, Any]],
-                     data: TransferData, output: Path, jobs: int = 1) -> None:
+                     data: TransferData, output: Path) -> None:
     """Fine-tune each encoder's selected point again on training + validation images (Kornblith et al.'s final
     step), in `OUTPUT/LABEL/retrain/POINT`, and add its result (`retrained`) and test score to the encoder's results.
 
-    The point was chosen on validation scores alone; the retrained model is tested once, at its end.
+    The point was chosen on validation scores alone; the retrained model is tested once, at its end. The retrainings
+    run in this process, one after the other.
     """
     merged = dataclasses.replace(data, train_with_val=True)
-    pending = []
+    retrained: dict[str, dict[str, Any]] = {}
     for encoder, result in zip(encoders, encoder_results, strict=True):
         selected = result["summary"].get("selected")
         if selected is None:
@@ -36,10 +36,9 @@ def retrain_selected(settings: dict[str, Any], encoders: list[Encoder], encoder_
                      config.output_dir)
             result["retrained"] = saved
         else:
-            pending.append(((encoder.label, RETRAIN_FOLDER), config, merged, selected))
-    retrained = run_pending(pending, jobs)
+            retrained[encoder.label] = run_point(config, merged, selected)
     for result in encoder_results:
-        run = result.get("retrained") or retrained.get((result["label"], RETRAIN_FOLDER))
+        run = result.get("retrained") or retrained.get(result["label"])
         if run is None:
             continue
         result["retrained"] = run

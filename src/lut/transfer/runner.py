@@ -1,5 +1,6 @@
-"""Run a grid for one or several encoders: finished points reused, the rest run in turn or `jobs` at a time, then
-summarised (and, optionally, each encoder's selected point retrained on train + val)."""
+"""Run a grid for one or several encoders in this process: finished points reused, the rest run in turn, then
+summarised (and, optionally, each encoder's selected point retrained on train + val). Runs in separate processes
+(`lut transfer --jobs N`, a job array) are the graph runner's (`lut.transfer.graph`)."""
 
 import logging
 import os
@@ -7,12 +8,10 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from lut.errors import UsageError
 from lut.runtime.distributed import distributed_session
-from lut.transfer.execution import run_pending
 from lut.transfer.grid import Grid, point_name
 from lut.transfer.plan import Encoder, check_point_index, plan_runs
-from lut.transfer.point import TransferData, finished_point
+from lut.transfer.point import TransferData, finished_point, run_point
 from lut.transfer.retrain import retrain_selected
 from lut.transfer.selection import summarise_grid
 from lut.wording import counted
@@ -21,13 +20,13 @@ log = logging.getLogger("lut")
 
 
 def run_grid(
-    settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData, output: Path, jobs: int = 1,
+    settings: dict[str, Any], grid: Grid, encoders: list[Encoder], data: TransferData, output: Path,
     only: int | None = None, retrain: bool = False,
 ) -> dict[str, Any]:
     """Fine-tune every encoder at every grid point and summarise; or run the one run `only` (a job array's task).
 
-    Every point's settings are checked before anything runs. Points run in this process when `jobs` is 1
-    (or under torchrun, where each point uses all processes), else in `jobs` worker processes.
+    Every point's settings are checked before anything runs. Points run in this process, one after the other (under
+    torchrun each point uses all processes).
 
     Args:
         only: index of the single run to do (`plan_runs`' order), none of the others and no summary.
@@ -38,12 +37,7 @@ def run_grid(
         {"data", "metric", "grid", "notes", "encoders": [{"label", "checkpoint", "points", "summary"(, "retrained")}]};
         with `only`, {"run": that run's result, "index", "runs", "reused"}.
     """
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {jobs}")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed and jobs > 1:
-        raise UsageError("--jobs runs points in separate processes; under torchrun every point uses all processes: "
-                         "leave --jobs at 1")
     plan = plan_runs(settings, grid, encoders, data, output)
     if only is not None:
         check_point_index(only, len(plan), len(encoders))
@@ -59,7 +53,7 @@ def run_grid(
                      run.config.output_dir)
             results[run.key] = saved
         else:
-            pending.append((run.key, run.config, data, run.point))
+            pending.append(run)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, said once
         print(f"{data.data}: {counted(len(splits.classes), 'class')}, {len(splits.train)} training, {len(splits.val)} "
               f"validation, {counted(len(splits.test), 'test image')}; "
@@ -68,7 +62,7 @@ def run_grid(
               + f"{len(results)} finished, {len(pending)} to run")
     # Under torchrun one process group serves every run: leaving and joining it again between runs can hang.
     with distributed_session(plan[0].config.device) if distributed else nullcontext():
-        results.update(run_pending(pending, jobs))
+        results.update({run.key: run_point(run.config, data, run.point) for run in pending})
         if only is not None:
             return {"run": results[plan[only].key], "index": only, "runs": len(plan), "reused": not pending}
         encoder_results = []
@@ -77,6 +71,6 @@ def run_grid(
             encoder_results.append({"label": encoder.label, "checkpoint": encoder.checkpoint, "points": ordered,
                                     "summary": summarise_grid(ordered, splits.metric)})
         if retrain:
-            retrain_selected(settings, encoders, encoder_results, data, output, jobs)
+            retrain_selected(settings, encoders, encoder_results, data, output)
     return {"data": data.data, "metric": splits.metric, "grid": grid, "notes": splits.notes,
             "encoders": encoder_results}
