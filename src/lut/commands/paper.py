@@ -21,7 +21,7 @@ class PaperConfig:
     """The options of `lut paper TABLE`."""
 
     scale: str = option("tiny", "tiny (CPU, minutes, built-in data), small (one GPU, hours), paper (the paper's "
-                        "recipes; give data.imagenet=PATH data.ade20k=PATH), or a scale YAML")
+                        "recipes; give data.imagenet=PATH data.ade20k=PATH data.transfer=PATH), or a scale YAML")
     root: str = option("", "run folder (default: runs/paper/SCALE)")
     launch: str = option("local", "local: processes on this machine; slurm: submitit jobs with afterok "
                          "dependencies (pre-trainings as one array); submitit-local: submitit's local executor",
@@ -59,7 +59,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         title = TABLES[name].title if name in TABLES else "every table above, sharing their common runs"
         sub = tables.add_parser(name, help=title, description=title)
         sub.add_argument("settings", nargs="*", default=[], metavar="data.NAME=PATH",
-                         help="where the scale's data sets are (the paper scale reads data.imagenet, data.ade20k)")
+                         help="where the scale's data sets are (the paper scale reads data.imagenet, data.ade20k; "
+                                 "data.transfer for tables 2 and 3)")
         add_options(sub, PaperConfig)
         sub.set_defaults(handler=run)
     status = tables.add_parser("status", help="which runs of a RUN_DIR are done, running, failed or waiting; "

@@ -66,3 +66,10 @@ def robustness_hours(encoder: PretrainConfig, images: int) -> float:
     """GPU-hours of a classifier shaped like `encoder` predicting `images` images (every pass of a benchmark
     suite), forward only."""
     return hours(encoder_macs(encoder, encoder.img_size) * images)
+
+
+def transfer_point_hours(settings: Any, encoder: PretrainConfig, images: int) -> float:
+    """GPU-hours of one run of a transfer grid: a fine-tuning (resolved config `settings`) over the data set's
+    `images` training images (or its `train_samples`); the hold-out it validates on every epoch is left out of
+    training, which this ignores, as it ignores the test pass."""
+    return evaluation_hours("finetune", settings, encoder, images)

@@ -87,6 +87,10 @@ def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[
             cost = evaluation_hours(kind, resolved, shapes.get(column.name, reference_shape), stage.images,
                                     stage.processes)
             nodes.append(Node(name, command, output, (column.after,) if column.after else (), gpu_hours=cost))
+    if table.transfer:
+        from lut.paper.transfer_plan import transfer_nodes  # it builds on this module's columns
+
+        nodes += transfer_nodes(table, scale, runs, columns, shapes, data, dry_run)
     return Graph(root, nodes)
 
 

@@ -114,6 +114,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
 def write_table(table: TableSpec, scale: PaperScale, graph: Graph, encoders: list[str]) -> dict[str, Path]:
     """Write ROOT/TABLE.json, ROOT/TABLE.md and ROOT/TABLE.png (rows of `table`, then the extra `encoders`);
     returns their paths."""
+    if table.transfer:
+        from lut.paper.transfer_report import write_transfer_table  # it draws with this module's plot
+
+        return write_transfer_table(table, scale, graph, encoders)
     robustness = ROBUSTNESS in table.evaluations  # Table 5: many columns from one run per encoder
     results = (collect_robustness if robustness else collect)(table, scale, graph, encoders)
     paths = {suffix: graph.root / f"{table.name}.{suffix}" for suffix in ("json", "md", "png")}

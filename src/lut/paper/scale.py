@@ -1,5 +1,5 @@
-"""A scale of `lut paper`: for each stage (pretrain, finetune, linprobe, segment, robustness) its recipe and settings,
-the seeds."""
+"""A scale of `lut paper`: for each stage (pretrain, finetune, linprobe, segment, robustness, and optionally transfer)
+its recipe and settings, the seeds."""
 
 from dataclasses import dataclass, field
 from importlib import resources
@@ -12,6 +12,8 @@ from lut.errors import UsageError
 
 SCALES_PACKAGE = "lut.paper.scales"
 STAGES = ("pretrain", "finetune", "linprobe", "segment", "robustness")
+# Stages a scale may leave out (then the tables that need them cannot run at it).
+OPTIONAL_STAGES = ("transfer",)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Stage:
         images: training images per epoch, for the cost estimate when `train_samples` does not say (0: unknown).
         by_method: {method or encoder name: {"recipe": ..., "settings": {...}}} replacing the above for that one.
         processes: training processes of one run (for the cost of iteration-counted runs: segmentation).
+        grid: transfer: the `--grid` axes {setting: values} replacing the recipe's axes ({}: the recipe's grid).
+        data_sets: transfer: {table: {data set: its training images, for the cost estimate}}.
     """
 
     recipe: str
@@ -31,6 +35,8 @@ class Stage:
     images: int = 0
     by_method: dict[str, dict[str, Any]] = field(default_factory=dict)
     processes: int = 1
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    data_sets: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def recipe_for(self, method: str) -> str:
         """The recipe of `method`'s runs."""
@@ -87,17 +93,21 @@ def load_scale(name_or_path: str) -> PaperScale:
     except yaml.YAMLError as error:
         raise UsageError(f"scale {name_or_path}: invalid YAML: {error}".splitlines()[0]) from error
     known = {"description", "seeds", "jobs", "compare_with", "stages", "table_pretrain"}
-    if not isinstance(values, dict) or set(values) - known or set((values.get("stages") or {})) != set(STAGES):
+    given = set((values.get("stages") or {}) if isinstance(values, dict) else ())
+    if not isinstance(values, dict) or set(values) - known or not set(STAGES) <= given <= {*STAGES, *OPTIONAL_STAGES}:
         raise UsageError(f"scale {name_or_path}: expected keys among {', '.join(sorted(known))}, with stages "
-                         f"{', '.join(STAGES)}")
+                         f"{', '.join(STAGES)} (and optionally {', '.join(OPTIONAL_STAGES)})")
     stages = {}
     for stage, entry in values["stages"].items():
-        unknown = set(entry) - {"recipe", "settings", "images", "by_method", "processes"}
+        unknown = set(entry) - {"recipe", "settings", "images", "by_method", "processes", "grid", "data_sets"}
         if unknown or "recipe" not in entry:
             raise UsageError(f"scale {name_or_path}: stage {stage} needs a recipe and takes settings, images, "
-                             f"by_method, processes (not {', '.join(sorted(unknown))})")
+                             f"by_method, processes, grid, data_sets (not {', '.join(sorted(unknown))})")
+        data_sets = {str(table): {str(name): int(images or 0) for name, images in (sets or {}).items()}
+                     for table, sets in (entry.get("data_sets") or {}).items()}
         stages[stage] = Stage(str(entry["recipe"]), dict(entry.get("settings") or {}), int(entry.get("images", 0)),
-                              dict(entry.get("by_method") or {}), max(1, int(entry.get("processes", 1))))
+                              dict(entry.get("by_method") or {}), max(1, int(entry.get("processes", 1))),
+                              dict(entry.get("grid") or {}), data_sets)
     seeds = tuple(int(seed) for seed in values.get("seeds", (0,)))
     if not seeds:
         raise UsageError(f"scale {name_or_path}: give at least one seed")

@@ -62,6 +62,8 @@ class TableSpec:
         evaluations: keys of `EVALUATIONS`.
         node_prefix: put before row names in node names, so that a table whose pre-trainings differ at some scale
             (Table 4's 400 epochs) does not share them with another table.
+        transfer: the table is the transfer grid of every encoder on the data sets the scale's `transfer` stage
+            lists for it (`lut.paper.transfer_plan`), not `evaluations`.
     """
 
     name: str
@@ -69,6 +71,7 @@ class TableSpec:
     pretrainings: tuple[Pretraining, ...]
     evaluations: tuple[str, ...]
     node_prefix: str = ""
+    transfer: bool = False
 
 
 def ablation_rows() -> tuple[Pretraining, ...]:
@@ -84,6 +87,12 @@ def ablation_rows() -> tuple[Pretraining, ...]:
 TABLES = {
     "table1": TableSpec("table1", "LUT vs MAE: ImageNet-1K fine-tuning and linear probing, ADE20K segmentation",
                         (Pretraining("lut", "lut"), Pretraining("mae", "mae")), ("finetune", "linprobe", "segment")),
+    "table2": TableSpec("table2", "transfer to iNaturalist 2018, 2019 and 2021-mini: best (mean ± std) over a "
+                        "learning-rate x weight-decay grid", (Pretraining("lut", "lut"), Pretraining("mae", "mae")),
+                        (), transfer=True),
+    "table3": TableSpec("table3", "transfer to FGVC (Aircraft, Birds, CUB-200, CIFAR-10/100, Dogs, Flowers): best "
+                        "(mean ± std) over a learning-rate x weight-decay grid",
+                        (Pretraining("lut", "lut"), Pretraining("mae", "mae")), (), transfer=True),
     "table4": TableSpec("table4", "ablations 4a-4f: fine-tuning and linear probing of each setting",
                         ablation_rows(), ("finetune", "linprobe"), node_prefix="t4."),
     "table5": TableSpec("table5", "robustness of the fine-tuned encoders: distribution shifts, occlusion, SI-Score",

@@ -62,9 +62,14 @@ def point_nodes(command: Sequence[str], output: Path, labels: Sequence[str], gri
     return nodes
 
 
+def summary_name(prefix: str) -> str:
+    """The name of the summary node of the grid whose nodes start with `prefix`."""
+    return f"{prefix}-summary"
+
+
 def summary_node(command: Sequence[str], output: Path, points: Sequence[Node], prefix: str) -> Node:
     """`PREFIX-summary`: the grid's command without `--point`, after every run, completed by `results.json`."""
-    return Node(f"{prefix}-summary", tuple(command), output, tuple(node.name for node in points),
+    return Node(summary_name(prefix), tuple(command), output, tuple(node.name for node in points),
                 done_file=RESULTS_FILE)
 
 
