@@ -6,10 +6,11 @@ import json
 from importlib import resources
 
 import pytest
-from conftest import stand_in_graph
+from helpers import stand_in_sbatch
 
 from lut.cli import main
-from lut.launch.graph import Graph, run_local
+from lut.launch.graph import Graph, run_local, submit_graph
+from lut.launch.jobs import LaunchSettings
 from lut.paper.plan import build_graph
 from lut.paper.report import write_table
 from lut.paper.scale import load_scale
@@ -122,10 +123,6 @@ def test_stand_in_run_writes_best_and_mean_std_over_the_grid_beside_the_paper(tm
     assert run_local(graph, jobs=2, say=lambda line: None).reused == [node.name for node in graph.nodes]
 
 
-def test_table1_graph_is_unchanged_by_the_transfer_tables(tmp_path):
-    assert len(stand_in_graph(tmp_path).nodes) == 8
-
-
 @pytest.mark.slow
 def test_tiny_table3_runs_for_real_on_the_smallest_graph(tmp_path):
     """LUT's pre-training and its two-point grid only (4 of table 3's 8 runs), as `lut` processes."""
@@ -142,3 +139,23 @@ def test_tiny_table3_runs_for_real_on_the_smallest_graph(tmp_path):
     assert summary["std"] == pytest.approx(abs(tests[0] - tests[1]) / 2)
     # 256 test images: every score is a multiple of 1/256.
     assert all(score * 256 / 100 == pytest.approx(round(score * 256 / 100)) for score in tests)
+
+
+def test_slurm_submits_each_grid_as_an_array_after_its_pretraining_and_the_summary_after_the_array(tmp_path,
+                                                                                                   monkeypatch):
+    stand_in_sbatch(tmp_path, monkeypatch)
+    graph = build_graph(TABLES["table3"], load_scale("tiny"), tmp_path / "run", {}, {})
+    report = submit_graph(graph, LaunchSettings(cluster="slurm", logs=tmp_path / "logs", gpus_per_node=1))
+    assert report.submitted == {
+        "pretrain-lut-seed0": "4242_0", "pretrain-mae-seed0": "4242_1",
+        TINY_GRIDS[0]: "4243_0", TINY_GRIDS[1]: "4243_1", TINY_GRIDS[2]: "4244",
+        TINY_GRIDS[3]: "4245_0", TINY_GRIDS[4]: "4245_1", TINY_GRIDS[5]: "4246"}
+    scripts = [(tmp_path / f"script{index}.sh").read_text().splitlines() for index in range(5)]
+    arrays = [next((line for line in script if line.startswith("#SBATCH --array")), None) for script in scripts]
+    dependencies = [next((line for line in script if line.startswith("#SBATCH --dependency")), None)
+                    for script in scripts]
+    assert arrays == ["#SBATCH --array=0-1%2", "#SBATCH --array=0-1%2", None, "#SBATCH --array=0-1%2", None]
+    assert dependencies == [None, "#SBATCH --dependency=afterok:4242", "#SBATCH --dependency=afterok:4243",
+                            "#SBATCH --dependency=afterok:4242", "#SBATCH --dependency=afterok:4245"]
+    assert [line for line in scripts[1] if line.startswith("#SBATCH --job-name")] == [
+        "#SBATCH --job-name=transfer-lut-fashion-mnist-seed0-points"]
