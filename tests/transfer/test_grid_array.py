@@ -81,6 +81,16 @@ def test_slurm_array_of_the_runs_and_a_summary_job_after_it(random_encoders, bri
     assert commands == [[*arguments, "--point", "0"], [*arguments, "--point", "1"], arguments]
     assert not output.exists()  # nothing ran here
 
+    finished = output / "encoder0" / POINTS[0]
+    finished.mkdir(parents=True)
+    (finished / "point.json").write_text("{}")
+    assert main(["launch", "slurm", "--time", "30", "--logs", str(logs), "--", *arguments]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"submitted slurm array of 1 task (4244 ..., 1 node x 1 process(es) each; logs in {logs}) and summary job "
+        "4245 after it; 1 finished run reused")
+    assert pickle.loads((logs / "4244_submitted.pkl").read_bytes()).function.command == [*arguments, "--point",
+                                                                                           "1"]
+
 
 @pytest.mark.parametrize(("launch", "extra", "message"), [
     (["local"], ["--point", "0"], "lut launch gives every array task its own --point: drop --point from the transfer "

@@ -79,6 +79,7 @@ def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
     from lut.extras import require
     from lut.launch.graph import Graph, submit_graph
     from lut.transfer.graph import check_no_point, failed_runs_message, grid_nodes
+    from lut.wording import counted
 
     check_no_point(command)
     parser = argparse.ArgumentParser(prog="lut")
@@ -104,11 +105,12 @@ def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
         elif not tasks:
             print(f"all {runs} runs have finished: submitted summary job {summary} ({shape})")
         else:
-            print(f"submitted slurm array of {len(tasks)} tasks ({tasks[0]} ..., {shape}) and summary job {summary} "
-                  f"after it" + (f"; {runs - len(tasks)} finished runs reused" if len(tasks) < runs else ""))
+            reused = f"; {counted(runs - len(tasks), 'finished run')} reused" if len(tasks) < runs else ""
+            print(f"submitted slurm array of {counted(len(tasks), 'task')} ({tasks[0]} ..., {shape}) and summary job "
+                  f"{summary} after it{reused}")
         return 0
     if report.failed:
         raise LutError(failed_runs_message(report, runs))
-    print(f"ran local array of {runs} tasks ({shape}) and the summary job: "
+    print(f"ran local array of {counted(runs, 'task')} ({shape}) and the summary job: "
           f"{len(report.ran)} finished, {len(report.reused)} reused")
     return 0
