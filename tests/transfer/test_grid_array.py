@@ -6,12 +6,13 @@ import pickle
 from pathlib import Path
 
 import pytest
+import torch
 from helpers import stand_in_sbatch
 from test_transfer_command import TINY
 
 from lut.cli import main
 from lut.launch.graph import GraphReport
-from lut.transfer.graph import failed_runs_message, grid_nodes
+from lut.transfer.graph import failed_runs_message, grid_nodes, point_nodes, spread_devices
 
 POINTS = ["lr=0.001,weight_decay=0.05", "lr=0.03,weight_decay=0.05"]
 
@@ -129,3 +130,15 @@ def test_a_failed_run_is_named_with_its_log_and_no_summary_is_written():
     assert failed_runs_message(report, 2) == (
         "1 of 2 runs failed: grid-point1 (exit 1, log p1/log.txt: boom); no summary was written (run the same "
         "command again: finished runs are reused)")
+
+
+def test_with_several_gpus_the_runs_of_lut_transfer_jobs_take_them_in_turn(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert spread_devices("auto") == spread_devices("cuda") == ["cuda:0", "cuda:1"]
+    assert spread_devices("cpu") == spread_devices("cuda:1") == []
+    nodes = point_nodes(["transfer"], tmp_path, ["A"], {"lr": [0.1, 0.2, 0.3]}, "t", devices=spread_devices("auto"))
+    assert [node.command for node in nodes] == [("transfer", "device=cuda:0", "--point", "0"),
+                                                ("transfer", "device=cuda:1", "--point", "1"),
+                                                ("transfer", "device=cuda:0", "--point", "2")]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert spread_devices("auto") == []
