@@ -56,13 +56,6 @@ def test_transfer_tables_share_their_pretrainings_with_table1_and_their_grids_wi
     assert table2.nodes == table3.nodes  # at tiny both tables transfer to Fashion-MNIST
 
 
-def test_all_tables_at_tiny_count_each_shared_run_once(tmp_path, capsys):
-    assert main(["paper", "all", "--scale", "tiny", "--root", str(tmp_path), "--dry-run"]) == 0
-    # table1 8 + table4 27 runs, and the 6 transfer runs tables 2 and 3 share at tiny (their pre-trainings are
-    # table1's).
-    assert capsys.readouterr().out.splitlines()[-1].startswith("41 jobs (41 to run), ")
-
-
 @pytest.mark.parametrize(("table", "data_sets", "hours"), [("table2", INAT, 7986), ("table3", FGVC, 5576)])
 def test_paper_graph_is_a_nine_point_grid_per_encoder_and_data_set(table, data_sets, hours, tmp_path, capsys):
     graph = build_graph(TABLES[table], load_scale("paper"), tmp_path, {}, {}, dry_run=True)
