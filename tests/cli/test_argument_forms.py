@@ -13,7 +13,10 @@ from lut.evaluation.knn_benchmark import KnnSettings
 
 
 def parsed(arguments: list[str]) -> dict:
-    return vars(parse_arguments(build_parser(), arguments))
+    """The parsed settings; `argv`, the arguments as given (which differ between forms by design), left out."""
+    args = vars(parse_arguments(build_parser(), arguments))
+    assert args.pop("argv") == arguments
+    return args
 
 
 @pytest.mark.parametrize("command", [

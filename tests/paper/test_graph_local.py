@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import stand_in_graph
+from stand_in_graphs import stand_in_graph
 
 from lut.launch.graph import node_states, run_local, write_manifest
 from lut.paper.report import write_table

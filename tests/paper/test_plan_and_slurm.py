@@ -4,8 +4,8 @@ afterok dependencies) and submitit's local executor."""
 import pickle
 
 import pytest
-from conftest import stand_in_graph
 from helpers import stand_in_sbatch
+from stand_in_graphs import stand_in_graph
 
 from lut.cli import main
 from lut.launch.graph import Graph, Node, submit_graph

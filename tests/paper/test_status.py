@@ -4,8 +4,8 @@ refuses two tables that would run one node name two ways."""
 import os
 from importlib import resources
 
-from conftest import stand_in_graph
 from helpers import stand_in_sbatch
+from stand_in_graphs import stand_in_graph
 
 from lut.cli import main
 from lut.launch.graph import run_local, submit_graph

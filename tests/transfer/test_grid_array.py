@@ -12,7 +12,7 @@ from test_transfer_command import TINY
 
 from lut.cli import main
 from lut.launch.graph import GraphReport
-from lut.transfer.graph import failed_runs_message, grid_nodes, point_nodes, spread_devices
+from lut.launch.transfer_grid import failed_runs_message, grid_nodes, point_nodes, spread_devices
 
 POINTS = ["lr=0.001,weight_decay=0.05", "lr=0.03,weight_decay=0.05"]
 

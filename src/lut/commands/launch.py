@@ -78,7 +78,7 @@ def run_grid_array(command: list[str], settings: "LaunchSettings") -> int:
     from lut.errors import LutError
     from lut.extras import require
     from lut.launch.graph import Graph, submit_graph
-    from lut.transfer.graph import check_no_point, failed_runs_message, grid_nodes
+    from lut.launch.transfer_grid import check_no_point, failed_runs_message, grid_nodes
     from lut.wording import counted
 
     check_no_point(command)

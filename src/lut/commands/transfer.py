@@ -101,7 +101,7 @@ def without_jobs(arguments: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or its run `--point`), write and print the summary; with `--jobs N`, the runs first, as N
     processes at a time."""
-    from lut.transfer.graph import run_points_locally
+    from lut.launch.transfer_grid import run_points_locally
     from lut.transfer.point import POINT_FILE
     from lut.transfer.report import summary_table, write_report
     from lut.transfer.runner import run_grid

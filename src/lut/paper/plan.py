@@ -1,6 +1,5 @@
 """A table's graph: each pre-training (method x seed) and each evaluation of each encoder, as `lut` command lines."""
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -8,33 +7,16 @@ from lut.config import PretrainConfig, resolve_config
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig, LinprobeConfig, resolve_eval_config
 from lut.launch.graph import Graph, Node
+from lut.paper.columns import EncoderColumn
 from lut.paper.cost import evaluation_hours, pretrain_hours
 from lut.paper.robustness import ROBUSTNESS, robustness_node
 from lut.paper.scale import PaperScale
 from lut.paper.settings import fill, setting_tokens
 from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, pretraining_node
+from lut.paper.transfer_plan import transfer_nodes
 from lut.segmentation.config import resolve_segment_config
 
 PRETRAINED_CHECKPOINT = "checkpoint-last.pth"
-
-
-@dataclass(frozen=True)
-class EncoderColumn:
-    """An encoder the table evaluates: pre-trained by the graph (`method`) or given as a checkpoint.
-
-    Attributes:
-        name: the table's row name (a pre-training's, or the `--encoder NAME`).
-        method: the `by_method` key of the scale's stages (the pre-training's method, or NAME).
-        seed: the seed of its pre-training and evaluations.
-        checkpoint: its weights (a graph pre-training's last checkpoint, or the given file).
-        after: the pre-training node it comes from ("" for a given checkpoint).
-    """
-
-    name: str
-    method: str
-    seed: int
-    checkpoint: str
-    after: str = ""
 
 
 def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[str, str],
@@ -88,7 +70,6 @@ def build_graph(table: TableSpec, scale: PaperScale, root: Path, encoders: dict[
                                     stage.processes)
             nodes.append(Node(name, command, output, (column.after,) if column.after else (), gpu_hours=cost))
     if table.transfer:
-        from lut.paper.transfer_plan import transfer_nodes  # it builds on this module's columns
 
         nodes += transfer_nodes(table, scale, runs, columns, shapes, data, dry_run)
     return Graph(root, nodes)

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from lut.launch.graph import Graph
+from lut.paper.figure import plot
 from lut.paper.robustness import ROBUSTNESS
 from lut.paper.robustness_table import collect_robustness, robustness_markdown
 from lut.paper.scale import PaperScale
 from lut.paper.tables import EVALUATIONS, TableSpec, evaluation_node, paper_numbers
+from lut.paper.transfer_report import write_transfer_table
 from lut.runtime.files import write_json
 
 
@@ -81,42 +83,10 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(results: dict[str, Any], path: Path) -> None:
-    """One panel per evaluation: measured (mean, std as error bar) and the paper's number per encoder."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    kinds = results["evaluations"]
-    encoders = list(results["rows"])
-    figure, axes = plt.subplots(1, len(kinds), figsize=(max(4, 0.9 * len(encoders)) * len(kinds), 3.5), squeeze=False)
-    for axis, kind in zip(axes[0], kinds, strict=True):
-        entries = [results["rows"][encoder].get(kind) or {} for encoder in encoders]
-        positions = range(len(encoders))
-        measured = [entry.get("mean") or 0.0 for entry in entries]
-        spread = [entry.get("std") or 0.0 for entry in entries]
-        paper = [entry.get("paper") or 0.0 for entry in entries]
-        axis.bar([p - 0.2 for p in positions], measured, 0.4, yerr=spread, label=f"measured ({results['scale']})")
-        axis.bar([p + 0.2 for p in positions], paper, 0.4, label=f"paper ({results['paper_architecture']})")
-        axis.set_xticks(list(positions), encoders, rotation=30 if len(encoders) > 3 else 0, ha="right"
-                        if len(encoders) > 3 else "center", fontsize=7 if len(encoders) > 3 else 10)
-        axis.set_title(results["labels"][kind], fontsize=9)
-        axis.set_ylim(0, 100)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
-    figure.suptitle(f"{results['table']} at scale {results['scale']}", fontsize=10)
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def write_table(table: TableSpec, scale: PaperScale, graph: Graph, encoders: list[str]) -> dict[str, Path]:
     """Write ROOT/TABLE.json, ROOT/TABLE.md and ROOT/TABLE.png (rows of `table`, then the extra `encoders`);
     returns their paths."""
     if table.transfer:
-        from lut.paper.transfer_report import write_transfer_table  # it draws with this module's plot
-
         return write_transfer_table(table, scale, graph, encoders)
     robustness = ROBUSTNESS in table.evaluations  # Table 5: many columns from one run per encoder
     results = (collect_robustness if robustness else collect)(table, scale, graph, encoders)

@@ -1,24 +1,21 @@
 """The transfer tables' runs (Tables 2 and 3): for every encoder and every data set the scale lists for the table,
-the transfer grid of `lut transfer` as graph nodes (`lut.transfer.graph`: one node per run as one job array, then
+the transfer grid of `lut transfer` as graph nodes (`lut.launch.transfer_grid`: one node per run as one job array, then
 the summary)."""
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lut.config import PretrainConfig
 from lut.errors import UsageError
 from lut.launch.graph import Node
+from lut.launch.transfer_grid import grid_nodes, summary_name
+from lut.paper.columns import EncoderColumn
 from lut.paper.cost import transfer_point_hours
-from lut.paper.plan import fill, setting_tokens
 from lut.paper.scale import PaperScale, Stage
+from lut.paper.settings import fill, setting_tokens
 from lut.paper.tables import TableSpec
 from lut.transfer.config import load_transfer_recipe, merged_grid, point_config
-from lut.transfer.graph import grid_nodes, summary_name
 from lut.transfer.grid import Grid, format_value
-
-if TYPE_CHECKING:
-    from lut.paper.plan import EncoderColumn
 
 TRANSFER_STAGE = "transfer"
 
@@ -50,7 +47,7 @@ def grid_tokens(grid: Grid) -> list[str]:
             for token in ("--grid", f"{key}={','.join(format_value(value) for value in values)}")]
 
 
-def transfer_nodes(table: TableSpec, scale: PaperScale, runs: Path, columns: Sequence["EncoderColumn"],
+def transfer_nodes(table: TableSpec, scale: PaperScale, runs: Path, columns: Sequence[EncoderColumn],
                    shapes: dict[str, PretrainConfig], data: dict[str, str], dry_run: bool) -> list[Node]:
     """Every encoder's grid on every data set of the table, each in `runs/transfer-ENCODER-DATASET-seedS`.
 

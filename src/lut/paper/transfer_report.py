@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lut.launch.graph import Graph
-from lut.paper.report import plot
+from lut.paper.figure import plot
 from lut.paper.scale import PaperScale
 from lut.paper.tables import TableSpec, paper_numbers
 from lut.paper.transfer_plan import transfer_stage, transfer_summary_node
@@ -106,7 +106,7 @@ def transfer_markdown(results: dict[str, Any]) -> str:
 
 
 def plot_view(results: dict[str, Any]) -> dict[str, Any]:
-    """The results in the shape `lut.paper.report.plot` draws: one panel per data set, the best accuracy as the
+    """The results in the shape `lut.paper.figure.plot` draws: one panel per data set, the best accuracy as the
     bar, the spread over the grid as its error bar, the paper's best beside it."""
     rows = {encoder: {name: {"mean": entry["best"], "std": entry["std"],
                              "paper": entry["paper"][0] if entry["paper"] else None}

@@ -1,6 +1,6 @@
 """Run a grid for one or several encoders in this process: finished points reused, the rest run in turn, then
 summarised (and, optionally, each encoder's selected point retrained on train + val). Runs in separate processes
-(`lut transfer --jobs N`, a job array) are the graph runner's (`lut.transfer.graph`)."""
+(`lut transfer --jobs N`, a job array) are the graph runner's (`lut.launch.transfer_grid`)."""
 
 import logging
 import os
