@@ -113,6 +113,24 @@ def test_table4_pretrains_every_ablation_row_on_its_own_and_every_row_has_the_pa
     assert [numbers["linprobe"]["vit_base"][row] for row in rows[3:6]] == [71.0, 64.1, 66.6]
 
 
+def test_table4_shares_table1s_runs_where_the_scale_gives_it_no_pre_training_of_its_own(tmp_path):
+    from lut.paper.plan import build_graph
+    from lut.paper.scale import load_scale
+    from lut.paper.tables import table_at
+
+    tiny, paper = load_scale("tiny"), load_scale("paper")
+    assert table_at("table4", tiny).node_prefix == "" and table_at("table4", paper).node_prefix == "t4."
+    table1 = {node.name: node for node in build_graph(table_at("table1", tiny), tiny, tmp_path, {}, {}).nodes}
+    table4 = {node.name: node for node in build_graph(table_at("table4", tiny), tiny, tmp_path, {}, {}).nodes}
+    shared = sorted(set(table1) & set(table4))
+    assert shared == ["finetune-lut-seed0", "finetune-mae-seed0", "linprobe-lut-seed0", "linprobe-mae-seed0",
+                      "pretrain-lut-seed0", "pretrain-mae-seed0"]
+    assert all(table1[name] == table4[name] for name in shared)
+    assert "pretrain-lut_crop-rrc-seed0" in table4
+    at_paper = build_graph(table_at("table4", paper), paper, tmp_path, {}, {"imagenet": "/data/in1k"})
+    assert "epochs=400" in at_paper.node("pretrain-t4.lut-seed0").command
+
+
 def test_a_preempted_node_is_requeued_with_the_same_command_and_module(tmp_path):
     from lut.launch.jobs import TrainingJob
 

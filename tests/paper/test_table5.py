@@ -13,7 +13,7 @@ from lut.paper.plan import build_graph
 from lut.paper.report import write_table
 from lut.paper.robustness import SUITES
 from lut.paper.scale import Stage, load_scale
-from lut.paper.tables import TABLES, paper_numbers
+from lut.paper.tables import TABLES, paper_numbers, table_at
 
 SHARED = ["pretrain-lut-seed0", "pretrain-mae-seed0", "finetune-lut-seed0", "finetune-mae-seed0"]
 PAPER_DATA = {"imagenet": "/d/in1k", "imagenet_v2": "/d/v2", "imagenet_a": "/d/a", "imagenet_o": "/d/o",
@@ -73,11 +73,15 @@ def test_all_holds_every_table_and_runs_the_shared_nodes_once(tmp_path, capsys):
     assert main(["paper", "all", "--scale", "tiny", "--root", str(tmp_path), "--dry-run"]) == 0
     printed = capsys.readouterr().out.splitlines()
     names = [line.split(" [")[0] for line in printed if not line.startswith(" ") and " [" in line]
-    expected = {node.name for table in TABLES.values()
-                for node in build_graph(table, load_scale("tiny"), tmp_path, {}, {}).nodes}
-    # table1 8, table4 36, table5's 2 robustness runs, the 6 transfer runs tables 2 and 3 share at tiny
-    assert len(names) == len(set(names)) == len(expected) == 8 + 36 + 2 + 6
-    assert set(names) == expected and printed[-1].startswith("52 jobs (52 to run), ")
+    scale = load_scale("tiny")
+    expected = {node.name for name in TABLES for node in build_graph(table_at(name, scale), scale, tmp_path, {},
+                                                                      {}).nodes}
+    # table1 8; table4 36, of which its LUT and MAE rows' 6 are table1's at tiny (no table_pretrain there); table5's
+    # 2 robustness runs; the 6 transfer runs tables 2 and 3 share at tiny
+    assert len(names) == len(set(names)) == len(expected) == 8 + 30 + 2 + 6
+    assert set(names) == expected and printed[-1].startswith("46 jobs (46 to run), ")
+    assert {"pretrain-lut-seed0", "finetune-mae-seed0", "pretrain-lut_crop-rrc-seed0"} <= set(names)
+    assert not any(".t4" in name or "t4." in name for name in names)
 
 
 @pytest.mark.parametrize(("settings", "message"), [

@@ -106,11 +106,11 @@ def build(config: PaperConfig, table_name: str, settings: list[str]) -> tuple[li
     from lut.launch.graph import Graph
     from lut.paper.plan import build_graph
     from lut.paper.scale import load_scale
-    from lut.paper.tables import TABLES
+    from lut.paper.tables import TABLES, table_at
 
     scale = load_scale(config.scale)
     root = Path(config.root or f"runs/paper/{scale.name}").expanduser().resolve()
-    tables = list(TABLES.values()) if table_name == ALL_TABLES else [TABLES[table_name]]
+    tables = [table_at(name, scale) for name in (TABLES if table_name == ALL_TABLES else [table_name])]
     encoders, data = encoder_paths(config.encoder), data_paths(settings)
     nodes: dict[str, Any] = {}
     owners: dict[str, str] = {}
@@ -177,7 +177,7 @@ def run_status(args: argparse.Namespace) -> int:
     from lut.launch.queue import with_slurm_states
     from lut.paper.report import write_table
     from lut.paper.scale import load_scale
-    from lut.paper.tables import TABLES
+    from lut.paper.tables import table_at
 
     graph = load_manifest(Path(args.run_dir).expanduser().resolve())
     states = with_slurm_states(node_states(graph))
@@ -191,7 +191,8 @@ def run_status(args: argparse.Namespace) -> int:
     if not configured(args, PaperStatusConfig).tables:
         return 0
     recorded = json.loads((graph.root / PAPER_FILE).read_text())
+    scale = load_scale(recorded["scale"])
     for name in recorded["tables"]:
-        paths = write_table(TABLES[name], load_scale(recorded["scale"]), graph, recorded["encoders"])
+        paths = write_table(table_at(name, scale), scale, graph, recorded["encoders"])
         print(f"{name}: {paths['md']}")
     return 0

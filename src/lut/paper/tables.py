@@ -1,5 +1,6 @@
 """Which pre-trainings and which evaluations make each table, how each evaluation is run and read."""
 
+import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 import yaml
 
 from lut.experiments.plan import ABLATIONS, ablation_run
+from lut.paper.scale import PaperScale
 
 PAPER_NUMBERS = "paper_numbers.yaml"
 
@@ -60,8 +62,9 @@ class TableSpec:
         title: one line naming what the table compares.
         pretrainings: its rows.
         evaluations: keys of `EVALUATIONS`.
-        node_prefix: put before row names in node names, so that a table whose pre-trainings differ at some scale
-            (Table 4's 400 epochs) does not share them with another table.
+        node_prefix: put before row names in node names at a scale that gives the table pre-training settings of
+            its own (`table_pretrain`: Table 4's 400 epochs at `paper`), so that its runs are not another table's;
+            at the other scales its common runs are shared (`table_at`).
         transfer: the table is the transfer grid of every encoder on the data sets the scale's `transfer` stage
             lists for it (`lut.paper.transfer_plan`), not `evaluations`.
     """
@@ -99,6 +102,13 @@ TABLES = {
                         (Pretraining("lut", "lut"), Pretraining("mae", "mae")),
                         ("finetune", "robustness")),
 }
+
+
+def table_at(name: str, scale: PaperScale) -> TableSpec:
+    """The table `name` as it runs at `scale`: without its node prefix where the scale gives it no pre-training
+    settings of its own, so that runs equal to another table's are that table's."""
+    table = TABLES[name]
+    return table if scale.table_pretrain.get(name) else dataclasses.replace(table, node_prefix="")
 
 
 def evaluation_node(table: TableSpec, kind: str, encoder: str, seed: int) -> str:
