@@ -67,6 +67,18 @@ def download_option() -> Any:
     return option(True, "download torchvision data sets when missing")
 
 
+def save_every_steps_option() -> Any:
+    """The `save_every_steps` setting, the same in every training command."""
+    return option(0, "also write checkpoint-last.pth every N optimiser steps (0: only where the command writes one: "
+                     "each epoch's end, each validation)", minimum=0)
+
+
+def checkpoint_every_minutes_option() -> Any:
+    """The `checkpoint_every_minutes` setting, the same in every training command."""
+    return option(0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses "
+                       "at most that much (0: off)", minimum=0.0)
+
+
 @dataclass
 class EncoderSettings:
     """Which pre-trained encoder a downstream run starts from (the first settings of every such run)."""
@@ -231,13 +243,8 @@ class PretrainConfig:
         "model (student and teacher), else any encoder lut imports (LUT, MAE, timm, lut export), which starts "
         "student and teacher encoders; once output_dir holds a checkpoint, resume=auto continues that instead"
     )
-    save_every_steps: int = option(
-        0, "also write checkpoint-last.pth every N optimiser steps (0: per epoch only)", minimum=0
-    )
-    checkpoint_every_minutes: float = option(
-        0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses at most "
-        "that much (0: off)", minimum=0.0
-    )
+    save_every_steps: int = save_every_steps_option()
+    checkpoint_every_minutes: float = checkpoint_every_minutes_option()
     keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)", minimum=0)
     log_every_steps: int = option(20, "metrics line every N optimiser steps", minimum=1)
     log_to: str = option(

@@ -5,6 +5,7 @@ Each command runs a tiny schedule of `STOP` optimiser steps straight through onc
 checks then interrupt, poison or repeat copies of it:
 - SIGTERM after step 3 -> a checkpoint there, exit 143, and the resumed run equals the straight one bit for bit;
 - a checkpoint of another run in the output folder is refused in one line naming both, the folder untouched;
+- `save_every_steps=3`: a checkpoint at step 3 and at no earlier step, holding step 3;
 - `checkpoint_every_minutes=2` with a clock that moves a minute per step: checkpoints at steps 2 and 4, so a
   crash in step 3 leaves step 2 on disk;
 - a loss that becomes NaN in step 3 stops the run, naming the last finite checkpoint (step 2), which is kept;
@@ -232,10 +233,9 @@ def test_another_runs_checkpoint_is_refused_in_one_line_naming_both(kind, inputs
     assert {path: path.read_bytes() for path in output.rglob("*") if path.is_file()} == before
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_checkpoints_every_two_minutes_so_a_crash_loses_at_most_that(kind, inputs, tmp_path, at_step, monkeypatch):
-    now = [0.0]
-    monkeypatch.setattr(run_module, "clock", lambda: now[0])
+@pytest.fixture
+def saved_steps(monkeypatch) -> list:
+    """The optimiser steps at which the skeleton writes a checkpoint, in order."""
     saved = []
     save = run_module.TrainingRun.save_checkpoint
 
@@ -244,6 +244,29 @@ def test_checkpoints_every_two_minutes_so_a_crash_loses_at_most_that(kind, input
         return save(self, finished)
 
     monkeypatch.setattr(run_module.TrainingRun, "save_checkpoint", recorded)
+    return saved
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_checkpoints_every_three_steps_at_exactly_the_third(kind, inputs, tmp_path, at_step, saved_steps):
+    def crash_in_the_last_step(run):
+        if run.task.step == STOP:
+            raise RuntimeError("killed")
+
+    at_step(crash_in_the_last_step)
+    output = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="killed"):
+        run_command(kind, inputs, output, save_every_steps=3)
+    assert saved_steps == [3]  # no command checkpoints by itself before step 4
+    assert COMMANDS[kind].step_of(load_checkpoint(output / LAST_CHECKPOINT)) == 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_checkpoints_every_two_minutes_so_a_crash_loses_at_most_that(kind, inputs, tmp_path, at_step, monkeypatch,
+                                                                      saved_steps):
+    now = [0.0]
+    monkeypatch.setattr(run_module, "clock", lambda: now[0])
+    saved = saved_steps
 
     def minute_per_step(run):
         now[0] += 60.0

@@ -12,10 +12,12 @@ from lut.config import (
     RecipeShelf,
     build_config,
     check_config_ranges,
+    checkpoint_every_minutes_option,
     data_root_option,
     download_option,
     load_recipe,
     option,
+    save_every_steps_option,
 )
 from lut.runtime.precision import PRECISION_HELP
 
@@ -68,10 +70,8 @@ class SupervisedConfig(EncoderSettings):
         "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none"
     )
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
-    checkpoint_every_minutes: float = option(
-        0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses at most "
-        "that much (0: off)", minimum=0.0
-    )
+    save_every_steps: int = save_every_steps_option()
+    checkpoint_every_minutes: float = checkpoint_every_minutes_option()
 
 
 @dataclass

@@ -230,8 +230,8 @@ class SupervisedRun:
     def run(self) -> dict[str, Any]:
         """Train from the start or the resumed step to the end; returns the summary (`runtime.run.TrainingRun`)."""
         kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
-        settings = RunSettings(self.output_dir, kind, self.config.log_to,
-                               every_minutes=self.config.checkpoint_every_minutes)
+        settings = RunSettings(self.output_dir, kind, self.config.log_to, self.config.save_every_steps,
+                               self.config.checkpoint_every_minutes)
         return TrainingRun(self, settings, self.context).run()
 
     @property

@@ -2,7 +2,13 @@
 
 from dataclasses import dataclass
 
-from lut.config import RecipeShelf, check_config_ranges, option
+from lut.config import (
+    RecipeShelf,
+    check_config_ranges,
+    checkpoint_every_minutes_option,
+    option,
+    save_every_steps_option,
+)
 from lut.errors import UsageError
 from lut.evaluation.config import EncoderSettings, resolve_eval_config
 from lut.runtime.precision import PRECISION_HELP
@@ -68,10 +74,8 @@ class SegmentConfig(EncoderSettings):
     log_every_iters: int = option(50, "metrics line every N optimiser steps", minimum=1)
     output_dir: str = option("runs/segment", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
-    checkpoint_every_minutes: float = option(
-        0.0, "also write checkpoint-last.pth once N minutes passed since the last one, so that a kill loses at most "
-        "that much (0: off)", minimum=0.0
-    )
+    save_every_steps: int = save_every_steps_option()
+    checkpoint_every_minutes: float = checkpoint_every_minutes_option()
     log_to: str = option(
         "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none"
     )

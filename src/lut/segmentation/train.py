@@ -147,8 +147,8 @@ class SegmentationRun:
     def run(self) -> dict[str, Any]:
         """Train from the start or the resumed iteration to max_iters; returns the summary
         (`runtime.run.TrainingRun`)."""
-        settings = RunSettings(self.output_dir, "segment", self.config.log_to,
-                               every_minutes=self.config.checkpoint_every_minutes, unit="it")
+        settings = RunSettings(self.output_dir, "segment", self.config.log_to, self.config.save_every_steps,
+                               self.config.checkpoint_every_minutes, unit="it")
         return TrainingRun(self, settings, self.context).run()
 
     def resolved_config(self) -> dict[str, Any]:
