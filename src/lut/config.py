@@ -13,7 +13,7 @@ import yaml
 
 from lut.errors import UsageError
 from lut.paths import DATA_ROOT
-from lut.runtime.config_file import write_config
+from lut.runtime.config_file import RECIPE_KEY, write_config
 from lut.runtime.precision import PRECISION_HELP
 
 Config = TypeVar("Config")
@@ -71,6 +71,18 @@ def save_every_steps_option() -> Any:
     """The `save_every_steps` setting, the same in every training command."""
     return option(0, "also write checkpoint-last.pth every N optimiser steps (0: only where the command writes one: "
                      "each epoch's end, each validation)", minimum=0)
+
+
+def recipe_option() -> Any:
+    """The `recipe` record, the same in every training command: the recipe the settings were built from."""
+    return option("", "the recipe the settings were built from, recorded in config.yaml (the recipe argument "
+                      "chooses it); empty: the built-in defaults")
+
+
+def encoder_patch_option() -> Any:
+    """The `patch_size` of a run on a pre-trained encoder, the same in every such command."""
+    return option(0, "patch side in pixels; 0: the encoder's (recorded as it ran); another than the encoder's is "
+                     "refused", minimum=0)
 
 
 def checkpoint_every_minutes_option() -> Any:
@@ -243,6 +255,7 @@ class PretrainConfig:
         "model (student and teacher), else any encoder lut imports (LUT, MAE, timm, lut export), which starts "
         "student and teacher encoders; once output_dir holds a checkpoint, resume=auto continues that instead"
     )
+    recipe: str = recipe_option()
     save_every_steps: int = save_every_steps_option()
     checkpoint_every_minutes: float = checkpoint_every_minutes_option()
     keep_every_epochs: int = option(0, "keep checkpoint-EPOCH.pth every N epochs (0: never)", minimum=0)
@@ -336,6 +349,15 @@ def load_recipe(recipe: str, shelf: RecipeShelf = PRETRAIN_RECIPES) -> dict[str,
     if not isinstance(values, dict):
         raise UsageError(f"{shelf.kind} {recipe}: expected a mapping of config keys")
     return values
+
+
+def recipe_values(recipe: str, shelf: RecipeShelf = PRETRAIN_RECIPES) -> dict[str, Any]:
+    """A recipe's values with `recipe` naming it; a run's config.yaml read as a recipe keeps the recipe it records.
+
+    Raises:
+        UsageError: as `load_recipe`.
+    """
+    return {RECIPE_KEY: recipe, **load_recipe(recipe, shelf)}
 
 
 def yaml_error_place(error: yaml.YAMLError) -> str:
@@ -469,7 +491,7 @@ def resolve_config(recipe: str | None, overrides: list[str]) -> PretrainConfig:
 
 def pretrain_config(recipe: str | None, values: dict[str, Any]) -> PretrainConfig:
     """Defaults <- recipe <- `values`; with no recipe named, `default_recipe` chooses."""
-    return build_config({**load_recipe(recipe or default_recipe(values)), **values})
+    return build_config({**recipe_values(recipe or default_recipe(values)), **values})
 
 
 def default_recipe(overrides: dict[str, Any]) -> str:

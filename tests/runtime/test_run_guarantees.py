@@ -10,7 +10,8 @@ checks then interrupt, poison or repeat copies of it:
   crash in step 3 leaves step 2 on disk;
 - a loss that becomes NaN in step 3 stops the run, naming the last finite checkpoint (step 2), which is kept;
 - the metrics reach TensorBoard (event files read back) under the command's section;
-- config.yaml holds the settings as they ran (input size, normalisation and precision resolved);
+- config.yaml holds the settings as they ran: input size, patch, architecture, normalisation, precision and the
+  recipe they were built from;
 - the finished run run again, even with another batch size, says "already finished" and does no work.
 """
 
@@ -31,17 +32,18 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import lut.runtime.run as run_module
-from lut.config import PretrainConfig, build_config
+from lut.config import IMAGENET_MEAN, IMAGENET_STD, pretrain_config
 from lut.errors import NonFiniteLossError, PreemptedError, UsageError
-from lut.evaluation.config import FinetuneConfig, LinprobeConfig
+from lut.evaluation.config import FinetuneConfig, LinprobeConfig, resolve_eval_config
 from lut.evaluation.finetune import finetune
 from lut.evaluation.linear_probe import linear_probe
 from lut.models.encoder import ViTEncoder
 from lut.runtime.checkpoint import LAST_CHECKPOINT, load_checkpoint
-from lut.segmentation.config import SegmentConfig
+from lut.segmentation.config import resolve_segment_config
 from lut.segmentation.scenes import FashionScenes
 from lut.segmentation.train import train_segmentation
 from lut.training.pretrain import pretrain
+from lut.transfer.config import load_transfer_recipe, point_config
 from lut.transfer.point import TransferData, run_point
 
 STOP = 4  # optimiser steps of every tiny schedule
@@ -81,7 +83,7 @@ class Command:
         foreign: overrides that make another run (another encoder, data or model) in the same folder.
         step_of: the optimiser step a checkpoint holds.
         tag: the trackers' section.
-        resolved: keys and values that config.yaml must hold although the run was given none.
+        resolved: keys and values that config.yaml must hold (most of them inferred, not given).
         figures: the figures handed to the trackers.
     """
 
@@ -101,19 +103,22 @@ def supervised_values(inputs: dict, output: Path, overrides: dict) -> dict:
 
 
 def run_pretrain(inputs: dict, output: Path, overrides: dict) -> dict:
-    values = tiny_values(inputs["images"], output, max_steps=STOP, batch_size=8, epochs=2)
-    return pretrain(build_config({**values, **overrides}, PretrainConfig))
+    # The preset's patch size (patch_size 0), which config.yaml records as it ran.
+    values = tiny_values(inputs["images"], output, max_steps=STOP, batch_size=8, epochs=2,
+                         model="lut_vit_tiny_patch4", patch_size=0)
+    return pretrain(pretrain_config("default", {**values, **overrides}))
 
 
 def run_finetune(inputs: dict, output: Path, overrides: dict) -> dict:
-    return finetune(build_config(supervised_values(inputs, output, overrides), FinetuneConfig))
+    return finetune(resolve_eval_config(FinetuneConfig, "finetune", "small",
+                                        supervised_values(inputs, output, overrides)))
 
 
 def run_linprobe(inputs: dict, output: Path, overrides: dict) -> dict:
     values = supervised_values(inputs, output, overrides)
     for key in ("auto_augment", "mixup", "cutmix", "reprob"):
         values.pop(key)
-    return linear_probe(build_config(values, LinprobeConfig))
+    return linear_probe(resolve_eval_config(LinprobeConfig, "linprobe", "small", values))
 
 
 def run_segment(inputs: dict, output: Path, overrides: dict) -> dict:
@@ -122,11 +127,12 @@ def run_segment(inputs: dict, output: Path, overrides: dict) -> dict:
               "photometric": False, "out_indices": [0, 1, 2, 3], "channels": 16, "aux_channels": 8, "max_iters": STOP,
               "warmup_iters": 1, "batch_size": 2, "lr": 1e-3, "layer_decay": 0.9, "eval_every_iters": STOP,
               "eval_mode": "whole", "log_every_iters": 1, "num_workers": 0, "device": "cpu"}
-    return train_segmentation(build_config({**values, **overrides}, SegmentConfig))
+    return train_segmentation(resolve_segment_config("small", {**values, **overrides}))
 
 
 def run_transfer_point(inputs: dict, output: Path, overrides: dict) -> dict:
-    config = build_config(supervised_values(inputs, output, overrides), FinetuneConfig)
+    settings, _ = load_transfer_recipe("small")
+    config = point_config({**settings, **supervised_values(inputs, output, overrides)}, {}, output)
     data = TransferData(str(inputs["labelled"]), "", str(inputs["root"] / f"holdout-{output.name}.json"))
     result = run_point(config, data, {"lr": config.lr})
     if "error" in result:
@@ -139,16 +145,20 @@ def supervised_step(payload: dict) -> int:
     return payload["epoch"] * 4 + ((payload.get("mid_epoch") or {}).get("step_in_epoch", 0))
 
 
-SUPERVISED_RESOLVED = {"img_size": 16, "mean": [0.5] * 3, "std": [0.25] * 3, "precision": "fp32"}
+# The encoders' architecture has no name (4 blocks of ViT-Ti's width): arch stays empty.
+ENCODER_RESOLVED = {"arch": "", "patch_size": 4, "mean": [0.5] * 3, "std": [0.25] * 3, "precision": "fp32",
+                    "recipe": "small"}
+SUPERVISED_RESOLVED = {**ENCODER_RESOLVED, "img_size": 16}
 COMMANDS = {
-    "pretrain": Command(run_pretrain, {"decoder_depth": 2}, lambda p: p["step"], "pretrain", {"precision": "fp32"},
-                        {"loss_curve"}),
+    "pretrain": Command(run_pretrain, {"decoder_depth": 2}, lambda p: p["step"], "pretrain",
+                        {"img_size": 16, "patch_size": 4, "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
+                         "precision": "fp32", "recipe": "default"}, {"loss_curve"}),
     "finetune": Command(run_finetune, {"checkpoint": "other_encoder"}, supervised_step, "finetune",
                         SUPERVISED_RESOLVED, {"accuracy"}),
     "linprobe": Command(run_linprobe, {"checkpoint": "other_encoder"}, supervised_step, "linprobe",
                         SUPERVISED_RESOLVED, {"accuracy"}),
     "segment": Command(run_segment, {"checkpoint": "other_encoder"}, lambda p: p["iteration"], "segment",
-                       {"precision": "fp32"}, {"curves"}),
+                       {**ENCODER_RESOLVED, "crop_size": 16}, {"curves"}),
     "transfer": Command(run_transfer_point, {"checkpoint": "other_encoder"}, supervised_step, "finetune",
                         SUPERVISED_RESOLVED, {"accuracy"}),
 }
@@ -352,13 +362,19 @@ def test_a_finished_run_run_again_says_so_and_does_no_work(kind, inputs, straigh
 
 def as_written_before(path: Path) -> None:
     """Rewrite a checkpoint as lut wrote it before the run skeleton: without the finished schedule and the epochs
-    done, with the settings as typed (precision "auto", input size 0 and no normalisation for evaluations)."""
+    done, with the settings as typed (precision "auto", no recipe; the preset's patch size 0 for pre-training, input
+    size 0, no patch size, architecture or normalisation for evaluations)."""
     payload = load_checkpoint(path)
     payload.pop(run_module.FINISHED_KEY, None)
     payload.pop("epochs_done", None)
-    payload["config"]["precision"] = "auto"
-    if "checkpoint" in payload["config"]:
-        payload["config"].update(img_size=0, mean=[], std=[])
+    config = payload["config"]
+    config["precision"] = "auto"
+    del config["recipe"]
+    if "checkpoint" in config:
+        del config["patch_size"]
+        config.update(img_size=0, arch="", mean=[], std=[])
+    else:
+        config["patch_size"] = 0
     torch.save(payload, path)
 
 

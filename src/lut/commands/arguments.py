@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 import yaml
 
 from lut.config import RecipeShelf, build_config
+from lut.runtime.config_file import RECIPE_KEY
 
 # `--output DIR` (and `output=DIR`) names output_dir in every command.
 OUTPUT_ALIAS = ("output_dir", "output")
@@ -40,7 +41,7 @@ def add_options(parser: argparse.ArgumentParser, *classes: type, recipes: Recipe
         default = f" (default: {default_recipe})" if default_recipe else ""
         group.add_argument("--recipe", default=argparse.SUPPRESS, metavar="NAME",
                            help=f"bundled recipe ({', '.join(recipes.names())}) or a YAML path{default}")
-    seen = {"recipe"}
+    seen = {RECIPE_KEY}  # the recipe argument chooses the recipe, which the settings record
     for cls in classes:
         defaults, hints = cls(), get_type_hints(cls)
         for item in dataclasses.fields(cls):
@@ -85,11 +86,12 @@ def option_help(item: dataclasses.Field, default: Any) -> str:
 
 
 def given_values(args: argparse.Namespace, cls: type, skip: tuple[type, ...] = ()) -> dict[str, Any]:
-    """The settings of `cls` given on the command line, read as their fields' types (fields of `skip` left out).
+    """The settings of `cls` given on the command line, read as their fields' types (fields of `skip` left out;
+    the recipe argument, which chooses the recipe, is not the recorded `recipe` setting).
 
     Strings stay as typed; numbers and switches are read as YAML; a list is its items, or one YAML list.
     """
-    skipped = {item.name for other in skip for item in dataclasses.fields(other)}
+    skipped = {RECIPE_KEY} | {item.name for other in skip for item in dataclasses.fields(other)}
     hints = get_type_hints(cls)
     return {item.name: read_value(getattr(args, item.name), hints[item.name])
             for item in dataclasses.fields(cls) if item.name not in skipped and hasattr(args, item.name)}

@@ -15,8 +15,10 @@ from lut.config import (
     checkpoint_every_minutes_option,
     data_root_option,
     download_option,
-    load_recipe,
+    encoder_patch_option,
     option,
+    recipe_option,
+    recipe_values,
     save_every_steps_option,
 )
 from lut.runtime.precision import PRECISION_HELP
@@ -43,6 +45,7 @@ class SupervisedConfig(EncoderSettings):
     download: bool = download_option()
     img_size: int = option(0, "input side in pixels; 0: the checkpoint's (another size resamples the position "
                               "table, and says so)", minimum=0)
+    patch_size: int = encoder_patch_option()
     train_samples: int = option(0, "random training subset (0: all)", minimum=0)
     test_samples: int = option(0, "random test subset (0: all)", minimum=0)
     mean: list = option([], "input normalisation mean; empty: the checkpoint's (ImageNet's if not recorded)")
@@ -70,6 +73,7 @@ class SupervisedConfig(EncoderSettings):
         "tensorboard", "trackers besides metrics.jsonl, comma-separated: tensorboard, wandb, mlflow, or none"
     )
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+    recipe: str = recipe_option()
     save_every_steps: int = save_every_steps_option()
     checkpoint_every_minutes: float = checkpoint_every_minutes_option()
 
@@ -146,7 +150,7 @@ def resolve_eval_config(
     Raises:
         UsageError: unknown recipe, bad YAML, unknown key or bad or out-of-range value.
     """
-    settings = {**load_recipe(recipe, RecipeShelf(package, kind)), **values}
+    settings = {**recipe_values(recipe, RecipeShelf(package, kind)), **values}
     if isinstance(settings.get("checkpoint"), str) and settings["checkpoint"]:
         # Stored in the run's checkpoints and config.yaml, which are read again from other folders (Grad-CAM).
         settings["checkpoint"] = str(Path(settings["checkpoint"]).expanduser().absolute())

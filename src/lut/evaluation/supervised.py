@@ -100,6 +100,7 @@ def load_inputs(config: SupervisedConfig, splits: LabelledSplits | None = None) 
     check_output_path(Path(config.output_dir).expanduser(), "output_dir", folder=True)
     encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None,
                                  config.img_size or None)
+    info.architecture.check_patch_size(config.patch_size)
     if splits is None:
         splits = labelled_splits(config.data, config.data_root, config.download, config.train_samples,
                                  config.test_samples, config.seed, columns=(config.image_column, config.label_column),
@@ -109,9 +110,11 @@ def load_inputs(config: SupervisedConfig, splits: LabelledSplits | None = None) 
 
 
 def with_inferred_settings(config: Config, inputs: EvaluationInputs) -> Config:
-    """`config` with the values it left to the checkpoint as they run: input size and normalisation."""
-    return dataclasses.replace(config, img_size=inputs.info.architecture.img_size, mean=list(inputs.mean),
-                               std=list(inputs.std))
+    """`config` with the values it left to the checkpoint as they run: architecture, input size, patch and
+    normalisation."""
+    architecture = inputs.info.architecture
+    return dataclasses.replace(config, arch=config.arch or architecture.name, img_size=architecture.img_size,
+                               patch_size=architecture.patch_size, mean=list(inputs.mean), std=list(inputs.std))
 
 
 def head_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

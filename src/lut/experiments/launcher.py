@@ -19,7 +19,7 @@ from lut.runtime.same_run import check_same_run
 
 SUMMARY_FILE = "summary.json"
 # Settings that a run infers when given these values (and records as they ran).
-INFERRED = {"img_size": 0, "mean": [], "std": []}
+INFERRED = {"img_size": 0, "patch_size": 0, "arch": "", "mean": [], "std": []}
 
 
 def prepare_run(scale: ExperimentScale, spec: RunSpec, root: Path) -> Path:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from lut.config import PretrainConfig, build_config, load_recipe
+from lut.config import PretrainConfig, build_config, load_recipe, recipe_values
 from lut.experiments.scale import ExperimentScale
 
 METHODS = ("lut", "mae")
@@ -79,7 +79,7 @@ def model_name(scale: ExperimentScale, method: str) -> str:
 
 def run_config(scale: ExperimentScale, spec: RunSpec, output_dir: str) -> PretrainConfig:
     """The full, checked config of one run."""
-    values = {**load_recipe(scale.recipe), **scale.pretrain, "model": model_name(scale, spec.method),
+    values = {**recipe_values(scale.recipe), **scale.pretrain, "model": model_name(scale, spec.method),
               "seed": spec.seed, **spec.overrides, "output_dir": output_dir}
     return build_config(values)
 

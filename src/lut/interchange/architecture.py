@@ -42,6 +42,24 @@ class EncoderArchitecture:
                 return name
         return None
 
+    @property
+    def name(self) -> str:
+        """The name `architecture_from_name` reads back as this architecture ("vit_base_patch16"); "" when no name
+        says it (another depth, MLP ratio or channel count than a preset's)."""
+        if self.size_name is None or self.mlp_ratio != 4.0 or self.in_chans != 3:
+            return ""
+        return f"vit_{self.size_name}_patch{self.patch_size}"
+
+    def check_patch_size(self, patch_size: int) -> None:
+        """Refuse a `patch_size` setting other than 0 (the encoder's) or the encoder's own.
+
+        Raises:
+            UsageError: naming both patch sizes.
+        """
+        if patch_size and patch_size != self.patch_size:
+            raise UsageError(f"patch_size {patch_size}: the encoder's patches are {self.patch_size} px, which its "
+                             "weights fix; leave patch_size at 0")
+
     def build_encoder(self) -> ViTEncoder:
         """A freshly initialised encoder of this architecture."""
         return ViTEncoder(

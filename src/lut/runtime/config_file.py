@@ -6,6 +6,8 @@ from typing import Any
 import yaml
 
 CONFIG_FILE = "config.yaml"
+# The setting that records which recipe a run's settings were built from (a record: it changes no computation).
+RECIPE_KEY = "recipe"
 
 
 def write_config(values: dict[str, Any], path: Path) -> None:

@@ -44,6 +44,7 @@ def load_backbone(config: SegmentConfig) -> Backbone:
     """
     if config.checkpoint:
         encoder, info = load_encoder(config.checkpoint, config.weights_choice, config.arch or None, config.crop_size)
+        info.architecture.check_patch_size(config.patch_size)
         mean, std = info.normalisation()
         notes = "".join(f"\n  {note}" for note in info.notes)
         return Backbone(encoder, info.architecture, info.digest, info.describe() + notes,
@@ -52,6 +53,7 @@ def load_backbone(config: SegmentConfig) -> Backbone:
         raise UsageError("no checkpoint given: pass --checkpoint PATH, or arch=NAME for a randomly initialised "
                          "backbone")
     architecture = architecture_from_name(config.arch, config.crop_size)
+    architecture.check_patch_size(config.patch_size)
     return Backbone(None, architecture, f"random-{config.arch}-seed{config.seed}",
                     f"random initialisation (seed {config.seed}): {architecture.describe()}",
                     list(config.mean or [0.485, 0.456, 0.406]), list(config.std or [0.229, 0.224, 0.225]))

@@ -6,7 +6,9 @@ from lut.config import (
     RecipeShelf,
     check_config_ranges,
     checkpoint_every_minutes_option,
+    encoder_patch_option,
     option,
+    recipe_option,
     save_every_steps_option,
 )
 from lut.errors import UsageError
@@ -40,6 +42,7 @@ class SegmentConfig(EncoderSettings):
     std: list = option([], "input normalisation std; empty: as for mean")
     num_workers: int = option(4, "data loader processes per training process", minimum=0)
     # model
+    patch_size: int = encoder_patch_option()
     out_indices: list[int] = option([3, 5, 7, 11], "0-based blocks whose outputs feed the 4x, 2x, 1x, 0.5x levels")
     channels: int = option(768, "UperHead width", minimum=1)
     aux_channels: int = option(256, "FCN auxiliary head width (0: no auxiliary head)", minimum=0)
@@ -74,6 +77,7 @@ class SegmentConfig(EncoderSettings):
     log_every_iters: int = option(50, "metrics line every N optimiser steps", minimum=1)
     output_dir: str = option("runs/segment", "where checkpoints, metrics and plots go")
     resume: str = option("auto", "auto: continue from output_dir/checkpoint-last.pth; none; or a checkpoint path")
+    recipe: str = recipe_option()
     save_every_steps: int = save_every_steps_option()
     checkpoint_every_minutes: float = checkpoint_every_minutes_option()
     log_to: str = option(

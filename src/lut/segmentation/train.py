@@ -113,6 +113,10 @@ class SegmentationRun:
         self.classes = train_source.classes
         self.backbone = backbone
         shape = segmenter_shape(config, len(self.classes), backbone.architecture.depth)
+        # config.yaml records what runs: the encoder's architecture, patch and normalisation, the fitted blocks.
+        config = self.config = dataclasses.replace(
+            config, arch=config.arch or backbone.architecture.name, patch_size=backbone.architecture.patch_size,
+            mean=list(backbone.mean), std=list(backbone.std), out_indices=list(shape.out_indices))
         self.model: Segmenter = build_segmenter(backbone.architecture, shape, config.drop_path,
                                                 backbone.encoder).to(self.device)
         self.trained: nn.Module = self.model
@@ -152,7 +156,8 @@ class SegmentationRun:
         return TrainingRun(self, settings, self.context).run()
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings as they run (the precision resolved when the run was built)."""
+        """The settings as they run: the precision resolved when the run was built, the encoder's architecture,
+        patch and normalisation, the blocks that feed the heads."""
         return dataclasses.asdict(self.config)
 
     def schedule(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from lut.config import PretrainConfig
 from lut.data.batch_views import AUGMENT_SEED_TAG
 from lut.errors import UsageError
 from lut.interchange.loading import load_encoder, read_checkpoint_file
-from lut.models import PretrainModel, Teacher
+from lut.models import PretrainModel, Teacher, parse_model_name
 from lut.paths import check_output_path
 from lut.runtime.checkpoint import (
     LAST_CHECKPOINT,
@@ -63,6 +63,14 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         return PretrainRun(config, context).run()
 
 
+def with_preset_patch(settings: dict[str, Any]) -> dict[str, Any]:
+    """Pre-training settings with `patch_size` 0 (the preset's, as runs recorded it before recording it as it ran)
+    written as the preset's patch size."""
+    if settings.get("patch_size") or "model" not in settings:
+        return settings
+    return {**settings, "patch_size": parse_model_name(settings["model"])[1].patch_size}
+
+
 def new_interval() -> dict[str, float]:
     """Sums of the losses, micro-batches and images since the last metrics record, and when it began."""
     return {"loss": 0.0, "mae_loss": 0.0, "bc_loss": 0.0, "count": 0, "images": 0, "start": time.time()}
@@ -88,6 +96,7 @@ class PretrainRun:
         self.stop_step = min(self.total_steps, config.max_steps) if config.max_steps else self.total_steps
 
         models = build_pretrain_models(config, context)
+        self.config = config = dataclasses.replace(config, patch_size=models.student.patch_size)  # as it runs
         self.student, self.trained, self.teacher, self.ema = models.student, models.trained, models.teacher, models.ema
         self.fsdp, self.sync_batchnorm, self.amp_dtype = models.fsdp, models.sync_batchnorm, models.amp_dtype
         self.optimizer, self.scaler = build_optimizer(config, models, self.device)
@@ -162,7 +171,8 @@ class PretrainRun:
         if damaged is not None:
             raise UsageError(f"{path} holds non-finite values ({damaged}): the run that wrote it diverged; resume "
                              "from a kept checkpoint-EPOCH.pth (resume=PATH) or start again (resume=none)")
-        check_same_architecture(payload.get("config", {}), dataclasses.asdict(self.config), str(path))
+        check_same_architecture(with_preset_patch(payload.get("config", {})), dataclasses.asdict(self.config),
+                                str(path))
         load_weights(self.student, shard_state_dict(self.student, payload["model"]), f"student weights in {path}")
         if self.teacher is not None:
             if payload.get("model_ema") is None:
@@ -216,7 +226,7 @@ class PretrainRun:
         same_model = isinstance(saved_config, dict) and isinstance(payload.get("model"), dict)
         if same_model:
             try:
-                check_same_architecture(saved_config, dataclasses.asdict(self.config), str(path))
+                check_same_architecture(with_preset_patch(saved_config), dataclasses.asdict(self.config), str(path))
             except UsageError:
                 same_model = False
         if same_model:
@@ -260,7 +270,7 @@ class PretrainRun:
         return resume_from
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings as they run (the precision resolved when the run was built; pre-training infers no other)."""
+        """The settings as they run (the precision and the patch size resolved when the run was built)."""
         return dataclasses.asdict(self.config)
 
     def schedule(self) -> dict[str, Any]:

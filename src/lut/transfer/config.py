@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lut.config import RecipeShelf, build_config, load_recipe, option
+from lut.config import RecipeShelf, build_config, option, recipe_values
 from lut.errors import UsageError
 from lut.evaluation.config import FinetuneConfig, check_eval_config
 from lut.transfer.grid import Grid, check_grid
@@ -23,7 +23,7 @@ def load_transfer_recipe(recipe: str, full_grid: bool = False) -> tuple[dict[str
     Raises:
         UsageError: unknown recipe, or a grid section that is not a mapping of lists.
     """
-    settings = load_recipe(recipe, TRANSFER_RECIPES)
+    settings = recipe_values(recipe, TRANSFER_RECIPES)
     coarse, full = settings.pop("grid", {}) or {}, settings.pop("full_grid", {}) or {}
     grid = full if full_grid else coarse
     if full_grid and not full:
