@@ -47,7 +47,7 @@ def test_auto_on_a_gpu_follows_its_native_bf16(native, caplog, has_native_bf16, 
 def test_explicit_bf16_on_a_cpu_that_would_emulate_it_runs_fp32_and_says_why(native, caplog):
     native(False)
     with caplog.at_level(logging.INFO, logger="lut"):
-        assert precision.autocast_dtype("bf16", CPU) is None
+        assert precision.resolve_precision("bf16", CPU) == "fp32"
     assert caplog.messages == ["precision=bf16 -> fp32: this CPU has no native bf16, so bf16 would be emulated and "
                                "slower than fp32; the run records precision: fp32"]
 
@@ -55,9 +55,9 @@ def test_explicit_bf16_on_a_cpu_that_would_emulate_it_runs_fp32_and_says_why(nat
 def test_explicit_settings_that_run_as_asked_say_nothing(native, caplog):
     native(True)
     with caplog.at_level(logging.INFO, logger="lut"):
-        assert precision.autocast_dtype("bf16", CPU) is torch.bfloat16
+        assert precision.resolve_precision("bf16", CPU) == "bf16"
         native(False)
-        assert precision.autocast_dtype("fp32", CPU) is None
+        assert precision.resolve_precision("fp32", CPU) == "fp32"
         assert precision.resolve_precision("auto", CPU, announce=False) == "fp32"
     assert caplog.messages == []
 
@@ -65,6 +65,14 @@ def test_explicit_settings_that_run_as_asked_say_nothing(native, caplog):
 def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, fp16, not 'fp8'"):
         precision.resolve_precision("fp8", CPU)
+
+
+def test_the_autocast_type_is_that_of_a_resolved_precision():
+    assert [precision.autocast_dtype(name) for name in ("fp32", "bf16", "fp16")] == [None, torch.bfloat16,
+                                                                                      torch.float16]
+    with pytest.raises(ValueError, match=r"^precision 'auto' is not resolved: resolve_precision gives one of fp32, "
+                                         r"bf16, fp16$"):
+        precision.autocast_dtype("auto")
 
 
 def test_the_demo_recipe_asks_for_auto():

@@ -12,10 +12,12 @@ checks then interrupt, poison or repeat copies of it:
 - the metrics reach TensorBoard (event files read back) under the command's section;
 - config.yaml holds the settings as they ran: input size, patch, architecture, normalisation, precision and the
   recipe they were built from;
+- `precision=auto` is resolved once per run, before the task is built, and said in one line;
 - the finished run run again, even with another batch size, says "already finished" and does no work.
 """
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +33,7 @@ from helpers import tiny_values, write_generic
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import lut.runtime.precision as precision_module
 import lut.runtime.run as run_module
 from lut.config import IMAGENET_MEAN, IMAGENET_STD, pretrain_config
 from lut.errors import NonFiniteLossError, PreemptedError, UsageError
@@ -342,6 +345,23 @@ def test_metrics_and_figures_reach_tensorboard_and_config_yaml_holds_the_setting
     assert set(events.Tags()["images"]) == COMMANDS[kind].figures
     saved = yaml.safe_load((output / "config.yaml").read_text())
     assert {key: saved[key] for key in COMMANDS[kind].resolved} == COMMANDS[kind].resolved
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_auto_precision_is_resolved_once_before_the_task_and_said_once(kind, inputs, tmp_path, monkeypatch, caplog):
+    resolve = precision_module.resolve_precision
+    asked = []
+
+    def recorded(requested, device, announce=True):
+        asked.append((requested, announce))
+        return resolve(requested, device, announce)
+
+    monkeypatch.setattr(precision_module, "resolve_precision", recorded)
+    with caplog.at_level(logging.INFO, logger="lut"):
+        run_command(kind, inputs, tmp_path / "run", precision="auto")
+    assert asked == [("auto", True)]
+    assert [line for line in caplog.messages if line.startswith("precision")] == [
+        "precision auto -> fp32 (this CPU has no native bf16)"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -67,8 +67,8 @@ def test_evaluation_reports_mean_per_class_accuracy(tmp_path):
     pairs = [(predicted, true) for true, row in enumerate(CONFUSION) for predicted, count in enumerate(row)
              for _ in range(count)]
     data = TensorDataset(torch.tensor([[float(p)] for p, _ in pairs]), torch.tensor([t for _, t in pairs]))
-    config = build_config({"batch_size": 16, "num_workers": 0, "device": "cpu", "output_dir": str(tmp_path)},
-                          FinetuneConfig)
+    config = build_config({"batch_size": 16, "num_workers": 0, "device": "cpu", "precision": "fp32",
+                           "output_dir": str(tmp_path)}, FinetuneConfig)
     model = Lookup()
     run = SupervisedRun(model, torch.optim.SGD(model.parameters()), data, data, nn.CrossEntropyLoss(), config,
                         DistributedContext(), peak_lr=0.0, encoder_digest="none", class_mean=True)

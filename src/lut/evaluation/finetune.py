@@ -25,8 +25,9 @@ from lut.evaluation.supervised import EvaluationInputs, SupervisedRun, load_inpu
 from lut.evaluation.transforms import finetune_train_transform
 from lut.interchange import EncoderInfo, create_timm_model, timm_state_dict
 from lut.models.encoder import ViTEncoder
-from lut.runtime.distributed import DistributedContext, distributed_session
+from lut.runtime.distributed import DistributedContext
 from lut.runtime.seeding import seed_everything
+from lut.runtime.session import run_session
 from lut.wording import counted
 
 
@@ -100,7 +101,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     Returns:
         The summary: final and best top-1/top-5, checkpoint and figure locations.
     """
-    with distributed_session(config.device) as context:
+    with run_session(config) as (config, context):
         seed_everything(config.seed)
         return finetune_run(config, load_inputs(config), context).run()
 

@@ -21,8 +21,8 @@ from lut.evaluation.transforms import probe_train_transform
 from lut.models.encoder import ViTEncoder
 from lut.models.pooling import POOLS, pool_tokens
 from lut.models.probe import probe_head
-from lut.runtime.distributed import distributed_session
 from lut.runtime.seeding import seed_everything
+from lut.runtime.session import run_session
 from lut.wording import counted
 
 
@@ -66,7 +66,7 @@ def linear_probe(config: LinprobeConfig) -> dict[str, Any]:
         raise UsageError(f"pools must be among {', '.join(POOLS)}, got {config.pools}")
     if config.mode == "features":
         return feature_probe(config)
-    with distributed_session(config.device) as context:
+    with run_session(config) as (config, context):
         seed_everything(config.seed)
         inputs = load_inputs(config)
         probe = LinearProbe(inputs.encoder, len(inputs.splits.classes), config.pools)

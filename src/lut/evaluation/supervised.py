@@ -44,7 +44,7 @@ from lut.runtime.checkpoint import (
     load_weights,
 )
 from lut.runtime.distributed import DistributedContext, all_reduce_mean, wait_for_all
-from lut.runtime.precision import autocast_dtype, with_resolved_precision
+from lut.runtime.precision import autocast_dtype
 from lut.runtime.run import RunSettings, StepResult, TrainingRun
 from lut.runtime.run_log import METRICS_FILE, read_metrics
 from lut.runtime.same_run import check_same_run
@@ -184,7 +184,6 @@ class SupervisedRun:
         classes: list[str] | None = None,
         class_mean: bool = False,
     ) -> None:
-        config = with_resolved_precision(config, context.device)  # config.yaml records what ran
         self.config = config
         self.classes = list(classes or [])
         self.encoder_digest = encoder_digest
@@ -201,7 +200,7 @@ class SupervisedRun:
         self.batch_transform = batch_transform
         self.class_mean = class_mean
         self.peak_lr = peak_lr
-        self.amp_dtype = autocast_dtype(config.precision, self.device)
+        self.amp_dtype = autocast_dtype(config.precision)
         self.output_dir = Path(config.output_dir).expanduser()
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
         self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
@@ -243,7 +242,7 @@ class SupervisedRun:
         return self.step // self.steps_per_epoch
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings as they run: the precision resolved when the run was built, the encoder's input size and
+        """The settings as they run: the precision resolved by `run_session`, the encoder's input size and
         normalisation by the caller (`with_inferred_settings`)."""
         return dataclasses.asdict(self.config)
 

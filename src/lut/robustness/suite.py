@@ -18,8 +18,9 @@ from lut.robustness.inference import PassImages, predict_logits
 from lut.robustness.occlusion import CenterOcclusion
 from lut.robustness.options import RobustnessOptions
 from lut.robustness.report import write_report
-from lut.runtime.distributed import DistributedContext, distributed_session, wait_for_all
-from lut.runtime.precision import autocast_dtype, with_resolved_precision
+from lut.runtime.distributed import DistributedContext, wait_for_all
+from lut.runtime.precision import autocast_dtype
+from lut.runtime.session import run_session
 from lut.wording import counted
 
 
@@ -122,7 +123,7 @@ def pass_logits(
 ) -> tuple[torch.Tensor, bool]:
     """The pass's logits from the cache, else from a forward pass (then cached); and whether they were cached."""
     occlusion = occlusion_transform(step, classifier)
-    amp_dtype = autocast_dtype(settings.precision, context.device)
+    amp_dtype = autocast_dtype(settings.precision)
     key_settings = {
         "classifier": classifier.info.digest, "benchmark": benchmark.name, "pass": step.name, "images": step.identity,
         "view": classifier.view_settings, "occlusion": [occlusion.hole, occlusion.fill] if occlusion else None,
@@ -180,8 +181,7 @@ def evaluate_robustness(settings: RobustnessSettings) -> dict[str, Any]:
     check_settings(settings)
     specs = parse_benchmark_specs(settings.benchmarks)
     check_output_path(Path(settings.output_dir).expanduser(), "--output", folder=True)
-    with distributed_session(settings.device) as context:
-        settings = with_resolved_precision(settings, context.device)  # the report records what ran
+    with run_session(settings) as (settings, context):  # the report records the precision that ran
         benchmarks = build_benchmarks(specs, settings.options)
         if context.is_main:
             for note in (note for benchmark in benchmarks for note in benchmark.notes):

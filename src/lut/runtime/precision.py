@@ -48,9 +48,17 @@ def resolve_precision(requested: str, device: torch.device, announce: bool = Tru
     return requested
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast type for a precision setting on `device` (after `resolve_precision`), or None for fp32."""
-    return AUTOCAST_TYPES[resolve_precision(precision, device)]
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """The autocast type of a resolved precision ("fp32", "bf16" or "fp16", as `resolve_precision` gives), or None
+    for fp32.
+
+    Raises:
+        ValueError: "auto" or another unresolved value (`runtime.session.run_session` resolves a run's).
+    """
+    if precision not in AUTOCAST_TYPES:
+        raise ValueError(f"precision {precision!r} is not resolved: resolve_precision gives one of "
+                         f"{', '.join(AUTOCAST_TYPES)}")
+    return AUTOCAST_TYPES[precision]
 
 
 def native_bf16(device: torch.device) -> tuple[bool, str]:

@@ -11,7 +11,7 @@ from lut.errors import UsageError
 from lut.interchange.export import check_output_path
 from lut.runtime.distributed import DistributedContext, distributed_session
 from lut.runtime.files import write_json
-from lut.runtime.precision import autocast_dtype
+from lut.runtime.precision import autocast_dtype, resolve_precision
 from lut.runtime.progress import Progress
 from lut.segmentation.checkpoint import load_segmenter
 from lut.segmentation.data import segmentation_source
@@ -116,7 +116,7 @@ def evaluate_checkpoint(checkpoint: str, data: str | None, output: str, mode: st
             dataset = Subset(dataset, range(min(val_samples, len(dataset))))
         model = loaded.model.to(context.device)
         metrics = evaluate_segmenter(model, dataset, loaded.classes, context, mode, crop, stride, flip,
-                                     autocast_dtype(config.get("precision", "auto"), context.device),
+                                     autocast_dtype(resolve_precision(config.get("precision", "auto"), context.device)),
                                      show_progress=True)
         results = {"checkpoint": str(Path(checkpoint).expanduser().resolve()), "data": data, "mode": mode,
                    "crop_size": crop, "stride": stride if mode == "slide" else None, "flip": flip,

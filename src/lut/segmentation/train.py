@@ -35,14 +35,14 @@ from lut.runtime.distributed import (
     DistributedContext,
     all_reduce_mean,
     average_batchnorm_statistics,
-    distributed_session,
     wait_for_all,
 )
-from lut.runtime.precision import autocast_dtype, with_resolved_precision
+from lut.runtime.precision import autocast_dtype
 from lut.runtime.run import RunSettings, StepResult, TrainingRun
 from lut.runtime.run_log import METRICS_FILE, read_metrics
 from lut.runtime.same_run import check_same_run
 from lut.runtime.seeding import derive_seed, seed_everything
+from lut.runtime.session import run_session
 from lut.segmentation.checkpoint import checkpoint_payload, load_backbone, segmenter_shape
 from lut.segmentation.config import SegmentConfig, check_segment_config
 from lut.segmentation.data import IGNORE_INDEX, data_identity, segmentation_source
@@ -97,7 +97,6 @@ class SegmentationRun:
     """Builds the network, optimiser and data of a run and trains it to max_iters (the skeleton's `TrainingTask`)."""
 
     def __init__(self, config: SegmentConfig, context: DistributedContext) -> None:
-        config = with_resolved_precision(config, context.device)  # config.yaml records what ran
         self.config, self.context, self.device = config, context, context.device
         self.output_dir = Path(config.output_dir).expanduser()
         check_segment_config(config)
@@ -133,7 +132,7 @@ class SegmentationRun:
         val_data = EvalPairs(val_source, config.scale, backbone.mean, backbone.std)
         self.val_data = Subset(val_data, range(min(config.val_samples, len(val_data)))) if config.val_samples \
             else val_data
-        self.amp_dtype = autocast_dtype(config.precision, self.device)
+        self.amp_dtype = autocast_dtype(config.precision)
         self.step, self.stop_step = 0, config.max_iters
         self.best: dict[str, float] = {}
         # The micro-batches, the losses since the last record, and the last validation and its iteration.
@@ -156,7 +155,7 @@ class SegmentationRun:
         return TrainingRun(self, settings, self.context).run()
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings as they run: the precision resolved when the run was built, the encoder's architecture,
+        """The settings as they run: the precision resolved by `run_session`, the encoder's architecture,
         patch and normalisation, the blocks that feed the heads."""
         return dataclasses.asdict(self.config)
 
@@ -306,5 +305,5 @@ class SegmentationRun:
 
 def train_segmentation(config: SegmentConfig) -> dict[str, Any]:
     """Train the configured run, single process or under torchrun; returns the summary."""
-    with distributed_session(config.device) as context:
+    with run_session(config) as (config, context):
         return SegmentationRun(config, context).run()

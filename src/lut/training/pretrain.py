@@ -28,14 +28,13 @@ from lut.runtime.distributed import (
     DistributedContext,
     all_reduce_mean,
     average_batchnorm_statistics,
-    distributed_session,
     wait_for_all,
 )
-from lut.runtime.precision import with_resolved_precision
 from lut.runtime.run import RunSettings, StepResult, TrainingRun
 from lut.runtime.run_log import METRICS_FILE, plot_loss_curves, truncate_metrics
 from lut.runtime.schedules import scaled_learning_rate, warmup_cosine
 from lut.runtime.seeding import capture_rng_state, derive_seed, restore_rng_state, seed_everything
+from lut.runtime.session import run_session
 from lut.training.final_report import build_knn_monitor, final_knn, save_reconstructions
 from lut.training.lut_step import pretrain_losses
 from lut.training.pretrain_data import build_pretrain_data
@@ -59,7 +58,7 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
 
     Works as a single process or under torchrun (one process per GPU, or gloo on CPU).
     """
-    with distributed_session(config.device) as context:
+    with run_session(config) as (config, context):
         return PretrainRun(config, context).run()
 
 
@@ -81,7 +80,6 @@ class PretrainRun:
     checkpoint."""
 
     def __init__(self, config: PretrainConfig, context: DistributedContext) -> None:
-        config = with_resolved_precision(config, context.device)  # config.yaml records what ran
         self.config = config
         self.context = context
         self.device = context.device
@@ -270,7 +268,8 @@ class PretrainRun:
         return resume_from
 
     def resolved_config(self) -> dict[str, Any]:
-        """The settings as they run (the precision and the patch size resolved when the run was built)."""
+        """The settings as they run (the precision resolved by `run_session`, the patch size when the run was
+        built)."""
         return dataclasses.asdict(self.config)
 
     def schedule(self) -> dict[str, Any]:

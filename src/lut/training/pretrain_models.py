@@ -75,7 +75,7 @@ def build_pretrain_models(config: PretrainConfig, context: DistributedContext) -
         trained = ddp_syncing_buffers_once(student, device)
     # Created after rank 0's weights were broadcast, so every rank's teacher is the same.
     teacher = Teacher.from_student(student) if config.method == "lut" else None
-    amp_dtype = autocast_dtype(config.precision, device)
+    amp_dtype = autocast_dtype(config.precision)
     if fsdp:
         shard_models(student, teacher, device, compute_dtype=amp_dtype if amp_dtype == torch.bfloat16 else None)
     ema = EMAUpdater(teacher, student) if teacher is not None else None

@@ -20,11 +20,11 @@ from lut.evaluation.config import FinetuneConfig
 from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs
-from lut.runtime.distributed import distributed_session
 from lut.runtime.files import write_json
 from lut.runtime.precision import settings_as_run
 from lut.runtime.same_run import check_same_run
 from lut.runtime.seeding import seed_everything
+from lut.runtime.session import run_session
 from lut.transfer.registry import open_transfer_set
 from lut.transfer.splits import TransferSplits
 
@@ -103,8 +103,8 @@ def run_point(config: FinetuneConfig, data: TransferData, point: dict[str, Any])
         `config` for a diverged point.
     """
     started = time.perf_counter()
-    result: dict[str, Any] = {"point": point, "config": dataclasses.asdict(config)}
-    with distributed_session(config.device) as context:
+    with run_session(config) as (config, context):
+        result: dict[str, Any] = {"point": point, "config": dataclasses.asdict(config)}
         seed_everything(config.seed)
         splits = data.open()
         result["train_images"] = len(splits.train)
