@@ -14,7 +14,6 @@ from lut.evaluation.config import FinetuneConfig
 from lut.experiments.plan import RunSpec, run_config
 from lut.experiments.scale import ExperimentScale
 from lut.launch.graph import LOG_FILE, Graph, Node, run_local
-from lut.runtime.precision import settings_as_run
 from lut.runtime.same_run import check_same_run
 
 SUMMARY_FILE = "summary.json"
@@ -46,11 +45,11 @@ def claim_run_dir(run_dir: Path, config: PretrainConfig | FinetuneConfig) -> Non
     if path.is_file():
         # Through build_config, so that keys added since the run was made count at their defaults.
         recorded = build_config(yaml.safe_load(path.read_text()) or {}, type(config))
-        existing = settings_as_run(dataclasses.asdict(recorded))
+        existing = dataclasses.asdict(recorded)
         # A run records the values it inferred (img_size=0, empty mean and std) as they ran: those match.
-        wanted = {key: value for key, value in settings_as_run(dataclasses.asdict(config)).items()
+        wanted = {key: value for key, value in dataclasses.asdict(config).items()
                   if not (key in INFERRED and value == INFERRED[key])}
-        check_same_run(run_dir, {key: existing.get(key) for key in wanted}, wanted)
+        check_same_run(run_dir, {key: existing.get(key) for key in wanted}, wanted, device=config.device)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, path)

@@ -9,12 +9,9 @@ line, and the run's settings record the precision that ran.
 import dataclasses
 import logging
 import os
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import torch
-
-from lut.runtime.config_file import RECIPE_KEY
-from lut.runtime.distributed import select_device
 
 AUTOCAST_TYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 PRECISIONS = ("auto", *AUTOCAST_TYPES)
@@ -89,13 +86,3 @@ def with_resolved_precision(config: Settings, device: torch.device) -> Settings:
     """A copy of a run's settings dataclass whose `precision` is the one that runs here (said in one line)."""
     return dataclasses.replace(config, precision=resolve_precision(config.precision, device))
 
-
-def settings_as_run(settings: dict[str, Any]) -> dict[str, Any]:
-    """A run's settings as its `config.yaml` records them once it ran here: `precision` resolved for its `device`,
-    without the `recipe` they were built from (a record: the same settings reached from two recipes are one run).
-
-    Same-run checks compare through this, so that a run asked for with `precision=auto` matches its own record.
-    """
-    device = select_device(settings.get("device", "auto"))
-    resolved = {key: value for key, value in settings.items() if key != RECIPE_KEY}
-    return {**resolved, "precision": resolve_precision(settings.get("precision", "auto"), device, announce=False)}

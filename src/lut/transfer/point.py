@@ -21,7 +21,6 @@ from lut.evaluation.features import TransformedDataset
 from lut.evaluation.finetune import evaluation_transform, finetune_run
 from lut.evaluation.supervised import load_inputs
 from lut.runtime.files import write_json
-from lut.runtime.precision import settings_as_run
 from lut.runtime.same_run import check_same_run
 from lut.runtime.seeding import seed_everything
 from lut.runtime.session import run_session
@@ -70,7 +69,7 @@ class TransferData:
 
 def comparable(config: dict[str, Any]) -> dict[str, Any]:
     """A point's settings without where and how it ran."""
-    return {key: value for key, value in settings_as_run(config).items() if key not in PLACEMENT_KEYS}
+    return {key: value for key, value in config.items() if key not in PLACEMENT_KEYS}
 
 
 def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
@@ -88,7 +87,7 @@ def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
     except (ValueError, KeyError) as error:
         raise UsageError(f"{path} is not a grid point's result ({error}); delete it to run the point again") from error
     ours = comparable(dataclasses.asdict(config))
-    check_same_run(path, {key: theirs.get(key) for key in ours}, ours, shown=3)
+    check_same_run(path, {key: theirs.get(key) for key in ours}, ours, shown=3, device=config.device)
     return saved
 
 
