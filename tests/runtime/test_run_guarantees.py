@@ -370,12 +370,18 @@ def test_a_finished_run_run_again_says_so_and_does_no_work(kind, inputs, straigh
     shutil.copytree(straight(kind), output)
     before = {path: path.read_bytes() for path in output.rglob("*") if path.is_file() and path.suffix != ".json"}
     capsys.readouterr()
+    forward_passes = []
+    hook = torch.nn.modules.module.register_module_forward_hook(lambda *_: forward_passes.append(1))
     other_batch = {"batch_size": 2} if kind != "pretrain" else {"batch_size": 4}
-    summary = run_command(kind, inputs, output, **other_batch)
+    try:
+        summary = run_command(kind, inputs, output, **other_batch)
+    finally:
+        hook.remove()
     printed = capsys.readouterr().out
     assert f"{output} already finished" in printed and "nothing to do" in printed
-    if kind != "transfer":
-        assert summary == json.loads((straight(kind) / "summary.json").read_text())
+    assert forward_passes == []
+    result_file = "point.json" if kind == "transfer" else "summary.json"  # a transfer point's result: its test too
+    assert summary == json.loads((straight(kind) / result_file).read_text())
     after = {path: path.read_bytes() for path in output.rglob("*") if path.is_file() and path.suffix != ".json"}
     assert after == before
 

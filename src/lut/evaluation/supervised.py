@@ -226,6 +226,7 @@ class SupervisedRun:
         self.loss_sum, self.micro_batches, self.lr = 0.0, 0, 0.0
         # Where a checkpoint written mid-epoch left the epoch, if the run resumed from one.
         self.mid_epoch: dict[str, Any] | None = None
+        self.finished_before = False  # `run` found the run finished and did nothing
         self.announced: set[str] = set()
 
     # ------------------------------------------------------------------ the skeleton's hooks
@@ -234,7 +235,10 @@ class SupervisedRun:
         kind = type(self.config).__name__.removesuffix("Config").lower()  # "finetune" or "linprobe"
         settings = RunSettings(self.output_dir, kind, self.config.log_to, self.config.save_every_steps,
                                self.config.checkpoint_every_minutes)
-        return TrainingRun(self, settings, self.context).run()
+        skeleton = TrainingRun(self, settings, self.context)
+        summary = skeleton.run()
+        self.finished_before = skeleton.finished_before
+        return summary
 
     @property
     def epoch(self) -> int:

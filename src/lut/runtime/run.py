@@ -171,6 +171,7 @@ class TrainingRun:
         self.progress: Progress | None = None
         self.images = 0
         self.images_since = clock()
+        self.finished_before = False  # the run had already finished: `run` returned its summary, doing nothing
 
     # ------------------------------------------------------------------ messages
     def say(self, line: str) -> None:
@@ -201,6 +202,7 @@ class TrainingRun:
             if summary is not None:
                 self.say(f"{self.output_dir} already finished ({task.where()}; {SUMMARY_FILE}): nothing to do. "
                          "Give another --output, or resume=none to train again")
+                self.finished_before = True
                 return summary
         if is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)

@@ -91,8 +91,18 @@ def finished_point(config: FinetuneConfig) -> dict[str, Any] | None:
     return saved
 
 
+def saved_point(folder: Path) -> dict[str, Any] | None:
+    """The result a finished point saved in `folder` (with its test scores), or None (none, or unreadable)."""
+    try:
+        saved = json.loads((folder / POINT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) and "test" in saved else None
+
+
 def run_point(config: FinetuneConfig, data: TransferData, point: dict[str, Any]) -> dict[str, Any]:
-    """Fine-tune one grid point (or finish an interrupted one) and save its result.
+    """Fine-tune one grid point (or finish an interrupted one) and save its result; a point that already finished
+    returns its saved result without any work.
 
     A point whose loss diverges is a result too (`error`, no scores): the grid goes on without it.
 
@@ -114,6 +124,9 @@ def run_point(config: FinetuneConfig, data: TransferData, point: dict[str, Any])
         except NonFiniteLossError as error:
             result["error"] = str(error)
         else:
+            saved = saved_point(Path(config.output_dir)) if run.finished_before else None
+            if saved is not None:  # tested when it finished: nothing to redo
+                return saved
             test = TransformedDataset(splits.test, evaluation_transform(config, inputs))
             result.update(val=summary["final"], test=run.evaluate(run.evaluation_loader(test)), metric=splits.metric,
                           epochs=summary["epochs"], encoder_digest=inputs.info.digest)
