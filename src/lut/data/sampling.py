@@ -6,10 +6,11 @@ epoch). A run resumed in the middle of an epoch therefore sees exactly the batch
 views it would have seen without the interruption.
 """
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import torch
-from torch.utils.data import Dataset, Sampler, Subset
+from torch.utils.data import Dataset, DistributedSampler, Sampler, Subset
 
 from lut.runtime.seeding import derive_seed
 
@@ -55,6 +56,26 @@ class ShardedEpochSampler(Sampler[tuple[int, int]]):
         share = order[self.rank:self.num_samples * self.num_replicas:self.num_replicas]
         for index in share[self.start:].tolist():
             yield index, self.epoch
+
+
+class ResumableDistributedSampler(DistributedSampler):
+    """`DistributedSampler` (its order, its arguments) whose epoch can start after the first `start` samples of this
+    rank's share, where a stopped run had got to."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.start = 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Select the epoch and skip the first `start` samples of this rank's share."""
+        super().set_epoch(epoch)
+        self.start = start
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(super().__iter__(), self.start, None)
+
+    def __len__(self) -> int:
+        return self.num_samples - self.start
 
 
 class AugmentedDataset(Dataset):

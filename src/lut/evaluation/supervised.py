@@ -8,8 +8,10 @@ top-1/top-5 on the test split (sharded over ranks, counts summed), a JSON-lines 
 weights_only-loadable).
 Augmentation randomness is seeded per (seed, epoch, rank), so a run resumed from the last
 checkpoint continues exactly as it would have. A checkpoint written mid-epoch (a stop signal, see
-`runtime.preemption`, or `checkpoint_every_minutes`) also holds every rank's RNG state; the resumed run
-reads the epoch's first batches again without training on them, so it continues exactly as well.
+`runtime.preemption`, `save_every_steps` or `checkpoint_every_minutes`) also holds every rank's RNG state and the
+images each rank had trained on; the resumed run reads the epoch's first batches again without training on them, so
+it continues exactly as well. Resumed with another batch size, it continues at the first image not trained on (none
+twice, none skipped; the epoch's remaining steps counted in the new batch), and says so.
 """
 
 import dataclasses
@@ -24,9 +26,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from lut.data.labelled import LabelledSplits, data_identity, labelled_splits
+from lut.data.sampling import ResumableDistributedSampler
 from lut.data.sources import collate_readable, readable_count_note, skip_unreadable
 from lut.data.workers import loader_workers
 from lut.errors import UsageError
@@ -203,8 +206,8 @@ class SupervisedRun:
         self.amp_dtype = autocast_dtype(config.precision)
         self.output_dir = Path(config.output_dir).expanduser()
         # Workers restart each epoch so that their seeds follow the per-epoch seed.
-        self.sampler = DistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
-                                          seed=config.seed, drop_last=True)
+        self.sampler = ResumableDistributedSampler(train_data, context.world_size, context.rank, shuffle=True,
+                                                   seed=config.seed, drop_last=True)
         self.workers = loader_workers(config.num_workers, announce=context.is_main)
         self.train_loader = DataLoader(train_data, config.batch_size, sampler=self.sampler, drop_last=True,
                                        num_workers=self.workers, pin_memory=self.device.type == "cuda")
@@ -221,9 +224,10 @@ class SupervisedRun:
         self.best: dict[str, dict[str, float]] = {}
         self.improved_at = -1  # the step whose evaluation last improved the first head's top-1
         self.last_record: dict[str, float] = {}
-        # The current epoch's micro-batches, loss sum and count, and the last step's learning rate.
+        # The current epoch's micro-batches, images trained on (this process's), loss sum and count, and the last
+        # step's learning rate.
         self.batches = None
-        self.loss_sum, self.micro_batches, self.lr = 0.0, 0, 0.0
+        self.epoch_images, self.loss_sum, self.micro_batches, self.lr = 0, 0.0, 0, 0.0
         # Where a checkpoint written mid-epoch left the epoch, if the run resumed from one.
         self.mid_epoch: dict[str, Any] | None = None
         self.finished_before = False  # `run` found the run finished and did nothing
@@ -276,7 +280,7 @@ class SupervisedRun:
                 gathered = [None] * self.context.world_size
                 dist.all_gather_object(gathered, rng_states[0])
                 rng_states = gathered
-            mid_epoch = {"step_in_epoch": step_in_epoch, "loss_sum": self.loss_sum,
+            mid_epoch = {"step_in_epoch": step_in_epoch, "images": self.epoch_images, "loss_sum": self.loss_sum,
                          "micro_batches": self.micro_batches, "rng": rng_states}
         return {
             "mid_epoch": mid_epoch,
@@ -305,19 +309,47 @@ class SupervisedRun:
         load_weights(self.saved, payload["model"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.best = payload.get("best", {})
+        self.mid_epoch = payload.get("mid_epoch")
+        # Steps follow from the finished epochs, so that another batch size keeps the epochs going forwards.
+        self.step = payload["epoch"] * self.steps_per_epoch
+        continues = f"the schedule continues from epoch {payload['epoch']}"
+        if self.mid_epoch is not None:
+            steps_done = self.resume_mid_epoch(path, payload)
+            self.step += steps_done
+            continues = (f"epoch {payload['epoch'] + 1} continues after the {self.mid_epoch['images']} images per "
+                         f"process it had trained on, at step {steps_done} of {self.steps_per_epoch}")
+            if len(self.mid_epoch["rng"]) != self.context.world_size:
+                log.warning("%s was written by %d processes, not %d: epoch %d continues with other random draws",
+                            path, len(self.mid_epoch["rng"]), self.context.world_size, payload["epoch"] + 1)
         changed = changed_training_settings(payload.get("config") or {}, dataclasses.asdict(self.config),
                                             SCHEDULE_KEYS)
         if changed:
-            log.warning("resuming %s with other training settings (%s); the schedule continues from epoch %d",
-                        path, "; ".join(changed), payload["epoch"])
-        self.mid_epoch = payload.get("mid_epoch")
-        if self.mid_epoch is not None and len(self.mid_epoch["rng"]) != self.context.world_size:
-            log.warning("%s was written by %d processes, not %d: epoch %d continues with other random draws", path,
-                        len(self.mid_epoch["rng"]), self.context.world_size, payload["epoch"] + 1)
-        # Steps follow from the finished epochs, so that another batch size keeps the epochs going forwards.
-        self.step = payload["epoch"] * self.steps_per_epoch + (self.mid_epoch or {}).get("step_in_epoch", 0)
+            log.warning("resuming %s with other training settings (%s); %s", path, "; ".join(changed), continues)
         run.resumed(path, payload)
         return path
+
+    def resume_mid_epoch(self, path: Path, payload: dict[str, Any]) -> int:
+        """Where in its epoch a checkpoint written mid-epoch left off: records the images per process it had trained
+        on in `mid_epoch`, and returns the steps of the epoch done, counted in this run's steps (the images left
+        fill the epoch's remaining steps, so that none is trained on twice or skipped with another batch size).
+
+        Raises:
+            UsageError: the images left do not fill one step of this run's batch.
+        """
+        config, saved = self.config, payload.get("config") or {}
+        # Checkpoints written before the images were stored: the steps of the checkpoint's batch.
+        saved_step = saved.get("batch_size", config.batch_size) * saved.get("accum_iter", config.accum_iter)
+        images = self.mid_epoch.setdefault("images", self.mid_epoch["step_in_epoch"] * saved_step)
+        per_step = config.batch_size * config.accum_iter
+        steps_left = (self.sampler.num_samples - images) // per_step
+        if steps_left < 1:
+            raise UsageError(
+                f"{path} stopped after {images} of the {self.sampler.num_samples} images per process of epoch "
+                f"{payload['epoch'] + 1}, and the rest do not fill one step of batch_size {config.batch_size} x "
+                f"accum_iter {config.accum_iter}: resume with the checkpoint's batch_size "
+                f"{saved.get('batch_size')} and accum_iter {saved.get('accum_iter')} to finish the epoch"
+            )
+        return self.steps_per_epoch - steps_left
 
     def check_same_run(self, payload: dict[str, Any], path: Path) -> None:
         """Refuse to continue a checkpoint of another encoder, data set or poolings (it would mix two runs).
@@ -364,21 +396,29 @@ class SupervisedRun:
         self.optimizer.zero_grad(set_to_none=True)
         self.loss_sum += step_loss * config.accum_iter
         self.micro_batches += config.accum_iter
+        self.epoch_images += config.batch_size * config.accum_iter
         self.lr = lr
         self.step += 1
         return StepResult(step_loss, config.batch_size * config.accum_iter * self.context.world_size)
 
     def start_epoch(self) -> None:
-        """Seed the epoch, and after a mid-epoch checkpoint read its done steps' batches again, unused."""
+        """Seed the epoch; after a mid-epoch checkpoint, start it at the first image not trained on.
+
+        The images trained on are read again, unused, in whole batches of this run (so that the loader processes'
+        random draws go on as they would have); a remainder smaller than a batch, left by another batch size, is
+        skipped by the sampler.
+        """
         config, epoch = self.config, self.epoch
-        self.sampler.set_epoch(epoch)
+        images = self.mid_epoch["images"] if self.mid_epoch is not None else 0
+        batches_read, skipped = divmod(images, config.batch_size)
+        self.sampler.set_epoch(epoch, start=skipped)
         seed_everything(derive_seed(config.seed, epoch, self.context.rank))
         self.trained.train()
         self.batches = iter(self.train_loader)
-        self.loss_sum, self.micro_batches = 0.0, 0
+        self.epoch_images, self.loss_sum, self.micro_batches = images, 0.0, 0
         if self.mid_epoch is not None:
             self.loss_sum, self.micro_batches = self.mid_epoch["loss_sum"], self.mid_epoch["micro_batches"]
-            for _ in range(self.mid_epoch["step_in_epoch"] * config.accum_iter):
+            for _ in range(batches_read):
                 next(self.batches)
             if len(self.mid_epoch["rng"]) == self.context.world_size:
                 restore_rng_state(self.mid_epoch["rng"][self.context.rank])
