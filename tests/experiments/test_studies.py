@@ -116,6 +116,22 @@ def test_a_run_folder_with_other_settings_is_refused(tiny_scale, tmp_path):
         prepare_run(load_scale(str(tiny_scale), {"mask_rati": 0.5}), RunSpec("x", "lut", 0), tmp_path)
 
 
+def test_a_run_folder_matches_the_settings_its_run_recorded_as_they_ran(tiny_scale, tmp_path):
+    from lut.experiments.launcher import prepare_run
+
+    scale = load_scale(str(tiny_scale), {"patch_size": 0, "precision": "auto"})
+    prepare_run(scale, base_run("lut", 0), tmp_path)
+    path = tmp_path / "lut_seed0" / "config.yaml"
+    claimed = yaml.safe_load(path.read_text())
+    assert (claimed["recipe"], claimed["patch_size"], claimed["precision"]) == (scale.recipe, 0, "auto")
+    ran = {**claimed, "patch_size": 16, "precision": "fp32"}  # the preset's patch; no native bf16 in the tests
+    path.write_text(yaml.safe_dump(ran))
+    prepare_run(scale, base_run("lut", 0), tmp_path)
+    del ran["recipe"]  # as runs wrote it before the recipe was recorded
+    path.write_text(yaml.safe_dump(ran))
+    prepare_run(scale, base_run("lut", 0), tmp_path)
+
+
 def test_scale_errors_are_clear(tmp_path):
     with pytest.raises(UsageError, match="fashion_mnist_cpu"):
         load_scale("no_such_scale")
