@@ -81,10 +81,13 @@ def test_fsdp_bf16_gathers_block_weights_in_bf16_and_matches_ddp(runs):
     assert [record["step"] for record in ddp] == [record["step"] for record in fsdp] == [1, 2, 3]
     # Autocast casts the same weights to bf16 in the DDP run, so step 1 is the same computation; the gradients
     # differ in their last fp32 bits (where the mean over ranks divides), which later steps' bf16 casts can round
-    # to a different bf16 number: within bf16's precision after that.
+    # to a different bf16 number. The losses stay within 1e-3 after that; the gradient norm, a sum of squares of
+    # bf16-rounded gradients, moves further: 2.0 % at step 3 where the CPU emulates bf16 (AVX2 only), 0 where it
+    # computes bf16 natively.
     for ddp_record, fsdp_record in zip(ddp, fsdp, strict=True):
-        tolerance = 1e-6 if ddp_record["step"] == 1 else 1e-2
+        first_step = ddp_record["step"] == 1
         for key in ("loss", "mae_loss", "bc_loss", "grad_norm"):
+            tolerance = 1e-6 if first_step else 5e-2 if key == "grad_norm" else 1e-3
             assert fsdp_record[key] == pytest.approx(ddp_record[key], rel=tolerance), (ddp_record["step"], key)
     ddp_weights, fsdp_weights = (load_checkpoint(runs / name / LAST_CHECKPOINT) for name in ("ddp_bf16", "fsdp_bf16"))
     assert all(value.dtype == torch.float32 for value in fsdp_weights["model"].values() if value.is_floating_point())

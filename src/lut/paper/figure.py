@@ -1,7 +1,10 @@
 """A table's PNG: one panel per column, the measured numbers beside the paper's for every encoder."""
 
+import math
 from pathlib import Path
 from typing import Any
+
+PANELS_PER_ROW = 4  # a wide table (Table 5 has 12 columns) wraps into rows of this many panels
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -13,8 +16,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     kinds = results["evaluations"]
     encoders = list(results["rows"])
-    figure, axes = plt.subplots(1, len(kinds), figsize=(max(4, 0.9 * len(encoders)) * len(kinds), 3.5), squeeze=False)
-    for axis, kind in zip(axes[0], kinds, strict=True):
+    columns = min(PANELS_PER_ROW, len(kinds))
+    rows = math.ceil(len(kinds) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(max(4, 0.9 * len(encoders)) * columns, 3.5 * rows),
+                                squeeze=False)
+    panels = axes.flatten()
+    for axis in panels[len(kinds):]:
+        axis.set_visible(False)
+    for axis, kind in zip(panels, kinds, strict=False):
         entries = [results["rows"][encoder].get(kind) or {} for encoder in encoders]
         positions = range(len(encoders))
         measured = [entry.get("mean") or 0.0 for entry in entries]
@@ -29,6 +38,6 @@ def plot(results: dict[str, Any], path: Path) -> None:
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     figure.suptitle(f"{results['table']} at scale {results['scale']}", fontsize=10)
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    figure.tight_layout(rect=(0, 0.08 / rows, 1, 1))
     figure.savefig(path, dpi=100)
     plt.close(figure)
