@@ -81,9 +81,8 @@ def test_fsdp_bf16_gathers_block_weights_in_bf16_and_matches_ddp(runs):
     assert [record["step"] for record in ddp] == [record["step"] for record in fsdp] == [1, 2, 3]
     # Autocast casts the same weights to bf16 in the DDP run, so step 1 is the same computation; the gradients
     # differ in their last fp32 bits (where the mean over ranks divides), which later steps' bf16 casts can round
-    # to a different bf16 number. The losses stay within 1e-3 after that; the gradient norm, a sum of squares of
-    # bf16-rounded gradients, moves further: 2.0 % at step 3 where the CPU emulates bf16 (AVX2 only), 0 where it
-    # computes bf16 natively.
+    # to a different bf16 number. The losses stay within 1e-3 after that; the gradient norm moves further: 2.0 %
+    # at step 3 where the CPU emulates bf16 (AVX2 only), 0 where it computes bf16 natively.
     for ddp_record, fsdp_record in zip(ddp, fsdp, strict=True):
         first_step = ddp_record["step"] == 1
         for key in ("loss", "mae_loss", "bc_loss", "grad_norm"):

@@ -20,10 +20,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
     rows = math.ceil(len(kinds) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(max(4, 0.9 * len(encoders)) * columns, 3.5 * rows),
                                 squeeze=False)
-    panels = axes.flatten()
-    for axis in panels[len(kinds):]:
+    grid = axes.flatten()
+    panels = grid[:len(kinds)]
+    for axis in grid[len(kinds):]:
         axis.set_visible(False)
-    for axis, kind in zip(panels, kinds, strict=False):
+    for axis, kind in zip(panels, kinds, strict=True):
         entries = [results["rows"][encoder].get(kind) or {} for encoder in encoders]
         positions = range(len(encoders))
         measured = [entry.get("mean") or 0.0 for entry in entries]
